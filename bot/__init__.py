@@ -1,0 +1,1 @@
+"""paper-digest-bot: daily digests of new arXiv papers in Telegram."""

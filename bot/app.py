@@ -1,0 +1,42 @@
+"""build_application(settings): the PTB Application, its shared resources and its jobs.
+
+This is the composition root: the one module of `bot/` that imports `handlers/`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+import handlers
+from bot.config import Settings
+from bot.services import SERVICES_KEY, Clock, Services, utc_now
+from handlers.commands import menu
+
+logger = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
+    async def post_init(application: Application) -> None:
+        application.bot_data[SERVICES_KEY] = await Services.create(settings, clock)
+        await application.bot.set_my_commands(menu())
+        logger.info("Started as @%s", application.bot.username)
+
+    async def post_shutdown(application: Application) -> None:
+        services: Services | None = application.bot_data.pop(SERVICES_KEY, None)
+        if services is not None:
+            await services.close()
+        logger.info("Stopped; database closed")
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .rate_limiter(AIORateLimiter())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    handlers.register(application)
+    return application

@@ -1,0 +1,146 @@
+"""Settings from the environment and an optional `.env` file, validated in one place.
+
+Every problem becomes a `ConfigError` naming the variable, which the CLI prints as one line and
+exits 2: a misconfigured bot should say what to fix, not show a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: str | None = field(repr=False)
+    telegram_api_base_url: str
+    database_path: Path
+    arxiv_feed_url: str
+    arxiv_api_url: str
+    arxiv_html_url: str
+    arxiv_request_delay: float
+    categories: tuple[str, ...]
+    timezone: ZoneInfo
+    admin_ids: frozenset[int]
+    log_level: str
+
+    def require_token(self) -> str:
+        """The token, for commands that talk to Telegram; absent it is a configuration error."""
+        if not self.telegram_bot_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN",
+                "not set; get a token from @BotFather and put it in the environment or .env",
+            )
+        return self.telegram_bot_token
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
+def _token(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    bot_id, _, secret = value.partition(":")
+    if not bot_id.isdigit() or len(secret) < 20 or any(c.isspace() or c == "/" for c in secret):
+        raise ValueError("does not look like a bot token (expected 123456:ABC-DEF..., from @BotFather)")
+    return value
+
+
+def _delay(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds <= 60:
+        raise ValueError(f"expected seconds between 0 and 60, got {value!r}")
+    return seconds
+
+
+def _categories(value: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in value.replace(",", " ").split():
+        try:
+            name = parse_category(item).name
+        except CategoryError as error:
+            raise ValueError(str(error)) from None
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValueError("lists no category")
+    return tuple(names)
+
+
+def _timezone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+def _admin_ids(value: str) -> frozenset[int]:
+    ids = set()
+    for item in value.replace(",", " ").split():
+        if not item.lstrip("-").isdigit():
+            raise ValueError(f"expected Telegram user ids separated by commas, got {item!r}")
+        ids.add(int(item))
+    return frozenset(ids)
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
+
+
+def _read(env: Mapping[str, str], name: str, default: str, parse: Callable[[str], T]) -> T:
+    raw = env.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise ConfigError(name, str(error)) from None
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from `env` (default: the process environment) over the `.env` file."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if env is None else env)
+    return Settings(
+        telegram_bot_token=_read(merged, "TELEGRAM_BOT_TOKEN", "", _token),
+        telegram_api_base_url=_read(merged, "TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot", _url),
+        database_path=_read(merged, "DATABASE_PATH", "data/bot.sqlite3", Path),
+        arxiv_feed_url=_read(merged, "ARXIV_FEED_URL", "https://rss.arxiv.org/atom/", _url),
+        arxiv_api_url=_read(merged, "ARXIV_API_URL", "https://export.arxiv.org/api/query", _url),
+        arxiv_html_url=_read(merged, "ARXIV_HTML_URL", "https://arxiv.org/html/", _url),
+        arxiv_request_delay=_read(merged, "ARXIV_REQUEST_DELAY", "3", _delay),
+        categories=_read(merged, "CATEGORIES", ",".join(DEFAULT_CATEGORIES), _categories),
+        timezone=_read(merged, "TIMEZONE", "UTC", _timezone),
+        admin_ids=_read(merged, "ADMIN_IDS", "", _admin_ids),
+        log_level=_read(merged, "LOG_LEVEL", "INFO", _log_level),
+    )

@@ -1,0 +1,38 @@
+"""Logging set-up that keeps the bot token out of every log line.
+
+httpx logs each request URL, and Telegram URLs contain the token; exceptions can carry it too.
+Redacting in the formatter covers every logger, level and traceback at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+REDACTED = "[TOKEN]"
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, secrets: list[str], fmt: str) -> None:
+        super().__init__(fmt)
+        self._secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def configure_logging(level: str, secrets: list[str | None]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        RedactingFormatter(
+            [secret for secret in secrets if secret], "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # One line per Bot API call drowns the useful lines; keep httpx for warnings unless debugging.
+    logging.getLogger("httpx").setLevel(level if level == "DEBUG" else "WARNING")

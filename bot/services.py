@@ -1,0 +1,57 @@
+"""Shared resources of one process: settings, the database and its repositories.
+
+The PTB application opens them in `post_init` and closes them in `post_shutdown`; CLI commands
+open the same set with `async with Services.open(settings)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+from telegram.ext import CallbackContext
+
+from bot.config import Settings
+from storage import db as database
+from storage.chats import ChatRepository
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: aiosqlite.Connection
+    chats: ChatRepository
+    clock: Clock
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
+        services = await cls.create(settings, clock)
+        try:
+            yield services
+        finally:
+            await services.close()
+
+    @classmethod
+    async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
+        db = await database.connect(settings.database_path)
+        return cls(settings=settings, db=db, chats=ChatRepository(db), clock=clock)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+SERVICES_KEY = "services"
+
+
+def services_of(context: CallbackContext) -> Services:
+    return context.application.bot_data[SERVICES_KEY]

@@ -1,0 +1,60 @@
+"""/start, /help and the hint for commands the bot does not know."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.services import services_of
+from handlers.commands import COMMANDS
+
+GREETING = (
+    "<b>arXiv paper digest</b>\n"
+    "Every arXiv announcement, the new papers of the categories you follow arrive here once a day: "
+    "tag, title, authors, affiliations and links, the most relevant first.\n\n"
+)
+
+
+def help_text() -> str:
+    lines = [f"/{command.name} — {escape(command.description)}\n    e.g. <code>{escape(command.example)}</code>"
+             for command in COMMANDS]
+    return "<b>Commands</b>\n" + "\n".join(lines)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    user = update.effective_user
+    services = services_of(context)
+    title = chat.title if chat.type != ChatType.PRIVATE else None
+    language = user.language_code if user else None
+    await services.chats.register(chat.id, chat.type, title, language, services.clock())
+    await update.effective_message.reply_text(GREETING + help_text(), parse_mode=ParseMode.HTML)
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(help_text(), parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer unknown commands in private chats, and in groups only when addressed to this bot."""
+    message = update.effective_message
+    command = message.text.split(maxsplit=1)[0]
+    _, _, addressee = command.partition("@")
+    if addressee and addressee.casefold() != context.bot.username.casefold():
+        return
+    if not addressee and update.effective_chat.type != ChatType.PRIVATE:
+        return
+    shown = escape(command.split("@")[0][:40])
+    await message.reply_text(f"I don't know {shown}. /help lists what I can do.", parse_mode=ParseMode.HTML)
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("start", start), CommandHandler("help", show_help)]
+
+
+def fallback_handlers() -> list[BaseHandler]:
+    """Registered after every feature, so they only see commands no feature handled."""
+    return [MessageHandler(filters.COMMAND, unknown_command)]

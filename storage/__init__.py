@@ -1,0 +1,1 @@
+"""SQLite persistence through aiosqlite; imports neither Telegram nor arXiv code."""

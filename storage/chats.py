@@ -1,0 +1,65 @@
+"""Chats the bot knows: registered on /start, deactivated when the bot is blocked or removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    type: str
+    title: str | None
+    language: str | None
+    created: datetime
+    active: bool
+
+
+class ChatRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def register(
+        self, chat_id: int, chat_type: str, title: str | None, language: str | None, now: datetime
+    ) -> bool:
+        """Insert or reactivate a chat, refreshing its title and language; True if it was new."""
+        async with self._db.execute(
+            """
+            INSERT INTO chats (id, type, title, language, created, active) VALUES (?, ?, ?, ?, ?, 1)
+            ON CONFLICT (id) DO UPDATE SET
+                type = excluded.type, title = excluded.title,
+                language = COALESCE(excluded.language, chats.language), active = 1
+            RETURNING created = ?
+            """,
+            (chat_id, chat_type, title, language, now.astimezone(UTC).isoformat(), now.astimezone(UTC).isoformat()),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return bool(row[0])
+
+    async def get(self, chat_id: int) -> Chat | None:
+        async with self._db.execute(
+            "SELECT id, type, title, language, created, active FROM chats WHERE id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Chat(
+            id=row["id"],
+            type=row["type"],
+            title=row["title"],
+            language=row["language"],
+            created=datetime.fromisoformat(row["created"]),
+            active=bool(row["active"]),
+        )
+
+    async def set_active(self, chat_id: int, active: bool) -> None:
+        await self._db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
+
+    async def count(self) -> tuple[int, int]:
+        """(all chats, active chats)."""
+        async with self._db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]), int(row[1])

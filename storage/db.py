@@ -1,0 +1,76 @@
+"""One aiosqlite connection per process, configured for a long-running bot beside CLI commands.
+
+WAL lets `push` or `fetch` run while `run` holds the database; `busy_timeout` makes writers wait
+for each other instead of failing. Migrations are the numbered `migrations/NNNN_*.sql` files, each
+applied once in its own transaction; `PRAGMA user_version` records the last one applied.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, SQL) for every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+async def connect(path: Path | str) -> aiosqlite.Connection:
+    """Open the database (creating its folder), set pragmas and bring the schema up to date."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0])
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Apply pending migrations; a concurrent process applying the same ones is waited for."""
+    for version, sql in migrations():
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if await schema_version(db) < version:
+                for statement in _statements(sql):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {version}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return await schema_version(db)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (migrations contain no semicolons in literals)."""
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]

@@ -1,0 +1,30 @@
+import logging
+
+import pytest
+
+from bot.log import configure_logging
+from tests.conftest import TEST_TOKEN
+
+
+@pytest.fixture
+def restore_logging():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.NOTSET)
+
+
+def test_token_is_redacted_from_messages_arguments_and_tracebacks(capfd, restore_logging):
+    configure_logging("DEBUG", [TEST_TOKEN])
+    url = f"https://api.telegram.org/bot{TEST_TOKEN}/getMe"
+    logging.getLogger("httpx").debug("HTTP Request: POST %s", url)
+    try:
+        raise RuntimeError(f"failed calling {url}")
+    except RuntimeError:
+        logging.getLogger("telegram.ext").exception("boom")
+    err = capfd.readouterr().err
+    assert TEST_TOKEN not in err
+    assert "HTTP Request: POST https://api.telegram.org/bot[TOKEN]/getMe" in err
+    assert "RuntimeError: failed calling https://api.telegram.org/bot[TOKEN]/getMe" in err

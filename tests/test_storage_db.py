@@ -1,0 +1,41 @@
+from datetime import UTC, datetime, timedelta
+
+from storage import db as database
+from storage.chats import ChatRepository
+
+
+async def test_connect_applies_every_migration_and_pragmas(db):
+    assert await database.schema_version(db) == len(database.migrations())
+    async with db.execute("PRAGMA journal_mode") as cursor:
+        assert (await cursor.fetchone())[0] == "wal"
+    async with db.execute("PRAGMA foreign_keys") as cursor:
+        assert (await cursor.fetchone())[0] == 1
+    async with db.execute("PRAGMA busy_timeout") as cursor:
+        assert (await cursor.fetchone())[0] == database.BUSY_TIMEOUT_MS
+
+
+async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
+    path = tmp_path / "nested" / "bot.sqlite3"
+    first = await database.connect(path)
+    try:
+        await ChatRepository(first).register(1, "private", None, "en", datetime.now(UTC))
+    finally:
+        await first.close()
+    second = await database.connect(path)
+    try:
+        assert await database.migrate(second) == len(database.migrations())
+        assert (await ChatRepository(second).get(1)).language == "en"
+    finally:
+        await second.close()
+
+
+async def test_register_creates_then_reactivates_keeping_created(db):
+    chats = ChatRepository(db)
+    created = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    assert await chats.register(-100, "supergroup", "Reading group", None, created) is True
+    await chats.set_active(-100, False)
+    assert (await chats.get(-100)).active is False
+    assert await chats.register(-100, "supergroup", "Renamed", "de", created + timedelta(days=3)) is False
+    chat = await chats.get(-100)
+    assert (chat.active, chat.title, chat.language, chat.created) == (True, "Renamed", "de", created)
+    assert await chats.count() == (1, 1)
