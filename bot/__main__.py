@@ -24,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment and .env; see .env.example.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM").set_defaults(handler=run)
+    run_command = commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    run_command.set_defaults(handler=run)
     return root
 
 

@@ -17,6 +17,7 @@ from telegram.ext import CallbackContext
 from bot.config import Settings
 from storage import db as database
 from storage.chats import ChatRepository
+from storage.subscriptions import SubscriptionRepository
 
 Clock = Callable[[], datetime]
 
@@ -30,6 +31,7 @@ class Services:
     settings: Settings
     db: aiosqlite.Connection
     chats: ChatRepository
+    subscriptions: SubscriptionRepository
     clock: Clock
 
     @classmethod
@@ -44,7 +46,13 @@ class Services:
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
         db = await database.connect(settings.database_path)
-        return cls(settings=settings, db=db, chats=ChatRepository(db), clock=clock)
+        return cls(
+            settings=settings,
+            db=db,
+            chats=ChatRepository(db),
+            subscriptions=SubscriptionRepository(db),
+            clock=clock,
+        )
 
     async def close(self) -> None:
         await self.db.close()

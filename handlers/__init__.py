@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import start
+from handlers import start, subscribe
 from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    for handler in start.handlers():
-        application.add_handler(handler)
+    for feature in (start, subscribe):
+        for handler in feature.handlers():
+            application.add_handler(handler)
     for handler in start.fallback_handlers():
         application.add_handler(handler)
     application.add_error_handler(on_error)

@@ -18,6 +18,10 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("start", "what this bot does", "/start"),
     Command("help", "every command with an example", "/help"),
+    Command("subscribe", "follow categories (buttons, or codes)", "/subscribe IR CV"),
+    Command("unsubscribe", "stop following categories", "/unsubscribe IR  or  /unsubscribe all"),
+    Command("mysubs", "the categories this chat follows", "/mysubs"),
+    Command("categories", "every category on offer", "/categories"),
 )
 
 

@@ -6,9 +6,17 @@ from html import escape
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.services import services_of
+from handlers.access import ensure_chat
 from handlers.commands import COMMANDS
 
 GREETING = (
@@ -19,18 +27,15 @@ GREETING = (
 
 
 def help_text() -> str:
-    lines = [f"/{command.name} — {escape(command.description)}\n    e.g. <code>{escape(command.example)}</code>"
-             for command in COMMANDS]
+    lines = [
+        f"/{command.name} — {escape(command.description)}\n    e.g. <code>{escape(command.example)}</code>"
+        for command in COMMANDS
+    ]
     return "<b>Commands</b>\n" + "\n".join(lines)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    user = update.effective_user
-    services = services_of(context)
-    title = chat.title if chat.type != ChatType.PRIVATE else None
-    language = user.language_code if user else None
-    await services.chats.register(chat.id, chat.type, title, language, services.clock())
+    await ensure_chat(update, services_of(context))
     await update.effective_message.reply_text(GREETING + help_text(), parse_mode=ParseMode.HTML)
 
 
@@ -55,6 +60,10 @@ def handlers() -> list[BaseHandler]:
     return [CommandHandler("start", start), CommandHandler("help", show_help)]
 
 
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.callback_query.answer("This button is out of date.")
+
+
 def fallback_handlers() -> list[BaseHandler]:
-    """Registered after every feature, so they only see commands no feature handled."""
-    return [MessageHandler(filters.COMMAND, unknown_command)]
+    """Registered after every feature, so they only see commands and buttons no feature handled."""
+    return [MessageHandler(filters.COMMAND, unknown_command), CallbackQueryHandler(stale_button)]

@@ -32,12 +32,12 @@ class ChatRepository:
             ON CONFLICT (id) DO UPDATE SET
                 type = excluded.type, title = excluded.title,
                 language = COALESCE(excluded.language, chats.language), active = 1
-            RETURNING created = ?
+            RETURNING created
             """,
-            (chat_id, chat_type, title, language, now.astimezone(UTC).isoformat(), now.astimezone(UTC).isoformat()),
+            (chat_id, chat_type, title, language, now.astimezone(UTC).isoformat()),
         ) as cursor:
             row = await cursor.fetchone()
-        return bool(row[0])
+        return datetime.fromisoformat(row[0]) == now
 
     async def get(self, chat_id: int) -> Chat | None:
         async with self._db.execute(

@@ -24,7 +24,12 @@ def test_defaults_follow_the_documented_contract():
 
 def test_values_are_parsed_forgivingly():
     settings = load_settings(
-        {"CATEGORIES": "IR, cs.lg  AS,IR", "ADMIN_IDS": "1, 22", "LOG_LEVEL": "debug", "TIMEZONE": "Asia/Shanghai"},
+        {
+            "CATEGORIES": "IR, cs.lg  AS,IR",
+            "ADMIN_IDS": "1, 22",
+            "LOG_LEVEL": "debug",
+            "TIMEZONE": "Asia/Shanghai",
+        },
         env_file=None,
     )
     assert settings.categories == ("cs.IR", "cs.LG", "eess.AS")

@@ -1,0 +1,72 @@
+"""Which categories each chat follows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import aiosqlite
+
+
+class SubscriptionRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def of_chat(self, chat_id: int) -> list[str]:
+        async with self._db.execute(
+            "SELECT category FROM subscriptions WHERE chat_id = ? ORDER BY category", (chat_id,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def add(self, chat_id: int, categories: Iterable[str], now: datetime) -> list[str]:
+        """Subscribe to each category; returns those that were not subscribed before."""
+        added = []
+        stamp = now.astimezone(UTC).isoformat()
+        for category in dict.fromkeys(categories):
+            async with self._db.execute(
+                "INSERT INTO subscriptions (chat_id, category, created) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING category",
+                (chat_id, category, stamp),
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    added.append(category)
+        return added
+
+    async def remove(self, chat_id: int, categories: Iterable[str]) -> list[str]:
+        """Unsubscribe from each category; returns those that were subscribed."""
+        removed = []
+        for category in dict.fromkeys(categories):
+            async with self._db.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND category = ? RETURNING category",
+                (chat_id, category),
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    removed.append(category)
+        return removed
+
+    async def remove_all(self, chat_id: int) -> list[str]:
+        async with self._db.execute(
+            "DELETE FROM subscriptions WHERE chat_id = ? RETURNING category", (chat_id,)
+        ) as cursor:
+            return sorted(row[0] for row in await cursor.fetchall())
+
+    async def toggle(self, chat_id: int, category: str, now: datetime) -> bool:
+        """Flip one subscription; True if the chat is subscribed afterwards."""
+        if await self.remove(chat_id, [category]):
+            return False
+        await self.add(chat_id, [category], now)
+        return True
+
+    async def active_categories(self) -> list[str]:
+        """Categories that at least one active chat follows: the ones worth polling."""
+        async with self._db.execute(
+            "SELECT DISTINCT s.category FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+            "WHERE c.active = 1 ORDER BY s.category"
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def counts_by_category(self) -> dict[str, int]:
+        async with self._db.execute(
+            "SELECT category, COUNT(*) FROM subscriptions GROUP BY category ORDER BY category"
+        ) as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
