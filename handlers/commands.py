@@ -22,6 +22,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", "stop following categories", "/unsubscribe IR  or  /unsubscribe all"),
     Command("mysubs", "the categories this chat follows", "/mysubs"),
     Command("categories", "every category on offer", "/categories"),
+    Command("time", "when the daily digest arrives", "/time 08:30  or  /time now"),
+    Command("timezone", "this chat's time zone", "/timezone Europe/Berlin"),
+    Command("size", "how many papers the daily digest shows", "/size 5  or  /size all"),
+    Command("settings", "this chat's delivery settings", "/settings"),
 )
 
 

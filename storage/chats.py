@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """Delivery preferences; None means the default (at once, the bot's time zone, default size)."""
+
+    delivery_time: time | None = None
+    timezone: str | None = None
+    digest_size: int | None = None  # 0 means every paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,26 @@ class ChatRepository:
 
     async def set_active(self, chat_id: int, active: bool) -> None:
         await self._db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
+
+    async def settings(self, chat_id: int) -> ChatSettings:
+        async with self._db.execute(
+            "SELECT delivery_time, timezone, digest_size FROM chats WHERE id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return ChatSettings()
+        delivery_time = time.fromisoformat(row[0]) if row[0] else None
+        return ChatSettings(delivery_time, row[1], row[2])
+
+    async def set_delivery_time(self, chat_id: int, delivery_time: time | None) -> None:
+        value = delivery_time.strftime("%H:%M") if delivery_time else None
+        await self._db.execute("UPDATE chats SET delivery_time = ? WHERE id = ?", (value, chat_id))
+
+    async def set_timezone(self, chat_id: int, timezone: str | None) -> None:
+        await self._db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_id))
+
+    async def set_digest_size(self, chat_id: int, size: int | None) -> None:
+        await self._db.execute("UPDATE chats SET digest_size = ? WHERE id = ?", (size, chat_id))
 
     async def count(self) -> tuple[int, int]:
         """(all chats, active chats)."""

@@ -1,0 +1,101 @@
+"""A chat's delivery preferences: /time, /timezone, /size, and /settings to see them all."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+
+from bot.preferences import (
+    DEFAULT_DIGEST_SIZE,
+    PreferenceError,
+    parse_delivery_time,
+    parse_digest_size,
+    parse_timezone,
+)
+from bot.services import Services, services_of
+from handlers.access import NOT_ADMIN, can_configure, ensure_chat
+
+
+async def describe(services: Services, chat_id: int) -> str:
+    chosen = await services.chats.settings(chat_id)
+    zone = chosen.timezone or services.settings.timezone.key
+    when = (
+        chosen.delivery_time.strftime("%H:%M") + f" ({zone})"
+        if chosen.delivery_time
+        else "as soon as arXiv announces"
+    )
+    size = chosen.digest_size if chosen.digest_size is not None else DEFAULT_DIGEST_SIZE
+    shown = "every paper" if size == 0 else f"the top {size} papers"
+    return (
+        "<b>Settings of this chat</b>\n"
+        f"Delivery: {escape(when)} — change with /time 08:30 or /time now\n"
+        f"Time zone: {escape(zone)} — change with /timezone Europe/Berlin\n"
+        f"Digest: {shown} — change with /size 5 or /size all"
+    )
+
+
+async def _update_setting(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    apply: Callable[[Services, int, str], Awaitable[None]],
+) -> None:
+    """Shared flow: no argument shows the settings; otherwise check rights, parse, store, confirm."""
+    services = services_of(context)
+    message = update.effective_message
+    chat_id = update.effective_chat.id
+    argument = " ".join(context.args or [])
+    if not argument:
+        await message.reply_text(await describe(services, chat_id), parse_mode=ParseMode.HTML)
+        return
+    if not await can_configure(update, context):
+        await message.reply_text(NOT_ADMIN)
+        return
+    await ensure_chat(update, services)
+    try:
+        await apply(services, chat_id, argument)
+    except PreferenceError as error:
+        await message.reply_text(escape(str(error)), parse_mode=ParseMode.HTML)
+        return
+    await message.reply_text("Saved.\n\n" + await describe(services, chat_id), parse_mode=ParseMode.HTML)
+
+
+async def _apply_time(services: Services, chat_id: int, argument: str) -> None:
+    await services.chats.set_delivery_time(chat_id, parse_delivery_time(argument))
+
+
+async def _apply_timezone(services: Services, chat_id: int, argument: str) -> None:
+    await services.chats.set_timezone(chat_id, parse_timezone(argument))
+
+
+async def _apply_size(services: Services, chat_id: int, argument: str) -> None:
+    await services.chats.set_digest_size(chat_id, parse_digest_size(argument))
+
+
+async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _update_setting(update, context, _apply_time)
+
+
+async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _update_setting(update, context, _apply_timezone)
+
+
+async def set_size(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _update_setting(update, context, _apply_size)
+
+
+async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = await describe(services_of(context), update.effective_chat.id)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("time", set_time),
+        CommandHandler("timezone", set_timezone),
+        CommandHandler("size", set_size),
+        CommandHandler("settings", show_settings),
+    ]
