@@ -1,0 +1,219 @@
+"""Which papers a chat gets for one announcement, in what order, and how they are cut into pages.
+
+A chat follows some categories. Its digest for an announcement date holds that date's news in those
+categories: `new` submissions and `cross` lists; replacements are older papers and never appear. A
+paper listed in several of the chat's categories appears once, tagged with each of them.
+
+Entries are ordered most relevant first, so a pushed digest can feature the first few and cut the
+rest without losing the best ones. The order compares, in turn:
+
+1. primary submissions before cross-lists: a paper submitted to one of the chat's categories is
+   closer to the chat's interests than one that only touches them;
+2. papers listed in more of the chat's categories first;
+3. papers that name a venue first (a comment such as "Accepted at KDD 2022", or a journal
+   reference), since acceptance is the one quality signal arXiv metadata carries;
+4. arXiv id ascending, which is arXiv's own announcement order and makes the order total.
+
+Pure: no I/O, the same rows always give the same digest.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from storage.models import AnnounceType, Listing, Paper
+
+PAGE_SIZE = 8
+MAX_PAGE_SIZE = 8  # the renderer proves a page of this many minimal entries fits one message
+VENUE_CHARS = 120
+
+_VENUE = re.compile(
+    r"(?i:\baccepted\b|\bto appear\b|\bpublished\b|\bcamera[- ]ready\b|\bproceedings\b"
+    r"|\b(?:oral|spotlight)\b|\binterspeech\b)"
+    r"|\b[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?:\s|-)?(?:19|20)\d{2}\b"
+    r"|\b[A-Z][A-Za-z]*[A-Z][A-Za-z]*\s?['’]\d{2}\b"
+)
+_NOT_VENUE = re.compile(
+    r"(?i:\bsubmitted\b|\bunder (?:review|submission|consideration)\b|\bin submission\b|\brejected\b"
+    r"|\bcode\b)"
+)
+_WORDY_START = re.compile(r"(?i)^(?:this|the|our) (?:paper|work|article|manuscript) (?:has been|was|is) ")
+_BOILERPLATE = re.compile(
+    r"(?i:[,;(]?\s*\d+\s*(?:pages?|pp\b|figures?|figs?\b|tables?)\b"
+    r"|[,;(:]\s*(?:code|data|project page|website|supplementary|appendix)\b|\(?https?://|github)"
+)
+_CLAUSE_BREAK = re.compile(r"[;|\n]+|(?<=[.!?])\s+(?=[A-Z0-9])")
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,5}|[A-Za-z])\.$")
+_NEW_STYLE_ID = re.compile(r"^(\d{4})\.(\d{4,5})$")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    paper: Paper
+    tags: tuple[str, ...]  # the chat's categories listing the paper, its primary category first
+    new_in: tuple[str, ...]  # those of `tags` where it is a primary submission, not a cross-list
+    venue: str | None  # see venue_note
+
+    @property
+    def is_cross(self) -> bool:
+        return not self.new_in
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCount:
+    category: str
+    new: int
+    cross: int
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    announced: date
+    counts: tuple[CategoryCount, ...]  # one per chat category, in the chat's order
+    entries: tuple[DigestEntry, ...]  # most relevant first
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(count.category for count in self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a category's papers for `/cat`."""
+
+    category: str
+    announced: date
+    number: int  # 1-based
+    count: int  # pages in all, at least 1
+    total: int  # papers in the category
+    first_position: int  # 1-based position of the page's first entry among the category's papers
+    entries: tuple[DigestEntry, ...]
+
+
+def build_digest(rows: Iterable[tuple[Paper, Listing]], categories: Sequence[str], announced: date) -> Digest:
+    """The chat's digest: news listed on `announced` in `categories`, one entry per paper."""
+    wanted = tuple(dict.fromkeys(categories))
+    papers: dict[str, Paper] = {}
+    listed: dict[str, dict[str, AnnounceType]] = {}
+    for paper, listing in rows:
+        if listing.announced != announced or listing.category not in wanted:
+            continue
+        if not listing.announce_type.is_news:
+            continue
+        papers.setdefault(listing.arxiv_id, paper)
+        listed.setdefault(listing.arxiv_id, {})[listing.category] = listing.announce_type
+    counts = tuple(
+        CategoryCount(
+            name,
+            new=sum(types.get(name) is AnnounceType.NEW for types in listed.values()),
+            cross=sum(types.get(name) is AnnounceType.CROSS for types in listed.values()),
+        )
+        for name in wanted
+    )
+    entries = [_entry(papers[arxiv_id], types, wanted) for arxiv_id, types in listed.items()]
+    entries.sort(key=_relevance)
+    return Digest(announced, counts, tuple(entries))
+
+
+def _entry(paper: Paper, types: dict[str, AnnounceType], wanted: tuple[str, ...]) -> DigestEntry:
+    new_in = tuple(name for name in wanted if types.get(name) is AnnounceType.NEW)
+    primary = paper.primary_category or (new_in[0] if new_in else None)
+    tags = sorted((name for name in wanted if name in types), key=lambda name: name != primary)
+    return DigestEntry(paper, tuple(tags), new_in, venue_note(paper.comment, paper.journal_ref))
+
+
+def _relevance(entry: DigestEntry) -> tuple[bool, int, bool, tuple[int, int, str]]:
+    return (entry.is_cross, -len(entry.tags), entry.venue is None, _id_order(entry.paper.arxiv_id))
+
+
+def _id_order(arxiv_id: str) -> tuple[int, int, str]:
+    """Numeric order for new-style ids (2508.9999 before 2508.10000); old-style ids sort first."""
+    match = _NEW_STYLE_ID.match(arxiv_id)
+    if match is None:
+        return (-1, 0, arxiv_id)
+    return (int(match.group(1)), int(match.group(2)), "")
+
+
+def venue_note(comment: str | None, journal_ref: str | None) -> str | None:
+    """Where the paper is (to be) published, from its arXiv comment or journal reference.
+
+    "10 pages, 5 figures, accepted at ICLR 2024" gives "Accepted at ICLR 2024"; page counts,
+    "submitted to ..." and "under review" give nothing. A journal reference is the fallback.
+    """
+    for clause in _clauses(comment or ""):
+        match = _VENUE.search(clause)
+        if match is None:
+            continue
+        start = clause.rfind(",", 0, match.start()) + 1
+        note = clause[start:]
+        tail = _BOILERPLATE.search(note, match.end() - start)
+        if tail is not None:
+            note = note[: tail.start()]
+        if not _NOT_VENUE.search(note):
+            return _tidy(note)
+    reference = re.sub(r"(?i)^\s*(?:published\s+)?in\b:?", "", journal_ref or "")
+    return _tidy("Published in " + reference) if reference.strip() else None
+
+
+def _clauses(comment: str) -> list[str]:
+    """Split at semicolons, bars, newlines and sentence ends, but not after "Proc." or "J."."""
+    clauses: list[str] = []
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(comment):
+        at_sentence_end = match.group().isspace() and "\n" not in match.group()
+        if at_sentence_end and _ABBREVIATION.search(comment[start : match.start()]):
+            continue
+        clauses.append(comment[start : match.start()])
+        start = match.end()
+    clauses.append(comment[start:])
+    return [clause.strip() for clause in clauses if clause.strip()]
+
+
+def _tidy(note: str) -> str | None:
+    text = _WORDY_START.sub("", " ".join(note.split())).strip(" ,;:.(")
+    if text.count("(") < text.count(")"):
+        text = text.rstrip(")")
+    if not text:
+        return None
+    text = text[0].upper() + text[1:]
+    if len(text) > VENUE_CHARS:
+        text = text[: VENUE_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return text
+
+
+def select_for_push(digest: Digest, size: int | None) -> tuple[tuple[DigestEntry, ...], int]:
+    """The entries a pushed digest shows, and how many it leaves for `/cat`.
+
+    `size` None (or 0, as preferences store "all") shows every entry.
+    """
+    if size is None or size == 0:
+        return digest.entries, 0
+    if size < 0:
+        raise ValueError(f"digest size must be positive, got {size}")
+    return digest.entries[:size], max(0, len(digest.entries) - size)
+
+
+def category_page(digest: Digest, category: str, number: int, per_page: int = PAGE_SIZE) -> Page:
+    """Page `number` of the digest's papers tagged `category`, in digest order.
+
+    A number past either end is clamped, so a stale button still shows a page.
+    """
+    if not 1 <= per_page <= MAX_PAGE_SIZE:
+        raise ValueError(f"per_page must be between 1 and {MAX_PAGE_SIZE}, got {per_page}")
+    in_category = [entry for entry in digest.entries if category in entry.tags]
+    count = max(1, math.ceil(len(in_category) / per_page))
+    number = min(max(number, 1), count)
+    first = (number - 1) * per_page
+    return Page(
+        category=category,
+        announced=digest.announced,
+        number=number,
+        count=count,
+        total=len(in_category),
+        first_position=first + 1,
+        entries=tuple(in_category[first : first + per_page]),
+    )
