@@ -8,6 +8,7 @@ applied once in its own transaction; `PRAGMA user_version` records the last one 
 from __future__ import annotations
 
 import re
+import sqlite3
 from importlib import resources
 from pathlib import Path
 
@@ -72,5 +73,17 @@ async def migrate(db: aiosqlite.Connection) -> int:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration script into statements (migrations contain no semicolons in literals)."""
-    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+    """Split a migration script into statements the way SQLite does (comments, literals, triggers).
+
+    aiosqlite's executescript would commit on its own; applying statement by statement keeps each
+    migration inside the one transaction that also bumps user_version.
+    """
+    statements, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not pending.strip().startswith("--"):
+        statements.append(pending.strip())
+    return statements

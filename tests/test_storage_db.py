@@ -39,3 +39,16 @@ async def test_register_creates_then_reactivates_keeping_created(db):
     chat = await chats.get(-100)
     assert (chat.active, chat.title, chat.language, chat.created) == (True, "Renamed", "de", created)
     assert await chats.count() == (1, 1)
+
+
+def test_migration_scripts_split_like_sqlite_does():
+    script = (
+        "-- a comment; with a semicolon\n"
+        "CREATE TABLE t (a TEXT DEFAULT 'x;y');\n"
+        "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN SELECT 1; END;\n"
+        "ALTER TABLE t ADD COLUMN b INTEGER\n"
+    )
+    statements = database._statements(script)
+    assert len(statements) == 3
+    assert statements[0].endswith("DEFAULT 'x;y');")
+    assert statements[2] == "ALTER TABLE t ADD COLUMN b INTEGER"

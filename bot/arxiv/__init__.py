@@ -1,0 +1,1 @@
+"""Clients for arXiv's three endpoints: the announcement feed, the export API and HTML pages."""

@@ -1,0 +1,331 @@
+"""Papers, their listings in category announcements, and the announcements themselves.
+
+A paper is stored once however many categories list it. Ingest writes what the feed says first,
+then completes it from the export API; `ids_missing_metadata` is the queue of papers still waiting,
+so an API outage only delays completion. An empty feed never reaches this module: the latest
+announcement of a category is always a day arXiv actually announced something.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import aiosqlite
+
+from storage.models import AnnounceType, Author, Listing, Paper
+
+_CHUNK = 500  # ids per `IN (...)`, far below SQLite's limit on bound variables
+_NEWS = (AnnounceType.NEW.value, AnnounceType.CROSS.value)
+_PAPER_COLUMNS = "arxiv_id, version, title, abstract, primary_category, categories, comment, journal_ref, doi"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing one announcement changed; all zero and False when it was stored before."""
+
+    papers_added: int
+    papers_updated: int  # stored before, now announced at a newer version
+    listings_added: int
+    replacements_skipped: int
+    announcement_added: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.papers_added or self.papers_updated or self.listings_added or self.announcement_added
+        )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaperRepository:
+    def __init__(self, db: aiosqlite.Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def store_announcement(
+        self, category: str, announced: date, entries: Sequence[tuple[Paper, AnnounceType]]
+    ) -> StoreResult:
+        """Store one category's announcement as the feed gave it, in one transaction.
+
+        New submissions and cross-lists become papers and listings; replacements are not news and
+        are only counted. A stored paper keeps its metadata unless the feed shows a newer version,
+        which puts it back in the queue for completion.
+        """
+        if not entries:
+            raise ValueError("an announcement has entries: an empty feed means no announcement")
+        news: dict[str, tuple[Paper, AnnounceType]] = {}
+        for paper, announce_type in entries:
+            if announce_type.is_news:
+                news.setdefault(paper.arxiv_id, (paper, announce_type))
+        now = self._timestamp()
+        async with self._transaction():
+            stored = await self._versions(news)
+            added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
+            newer = [
+                paper
+                for paper, _ in news.values()
+                if paper.arxiv_id in stored and paper.version > stored[paper.arxiv_id]
+            ]
+            await self._db.executemany(
+                f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                [(*_paper_values(paper), now) for paper in added],
+            )
+            await self._db.executemany(
+                "UPDATE papers SET version = ?, title = ?, abstract = ?, categories = ?,"
+                " metadata_complete = 0, metadata_misses = 0, metadata_fetched_at = NULL,"
+                " affiliations_fetched_at = NULL WHERE arxiv_id = ?",
+                [
+                    (paper.version, paper.title, paper.abstract, _json(paper.categories), paper.arxiv_id)
+                    for paper in newer
+                ],
+            )
+            await self._write_authors(added, replace=newer)
+            async with self._db.executemany(
+                "INSERT OR IGNORE INTO listings (category, announced, arxiv_id, announce_type)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (category, announced.isoformat(), arxiv_id, announce_type.value)
+                    for arxiv_id, (_, announce_type) in news.items()
+                ],
+            ) as cursor:
+                listings_added = max(cursor.rowcount, 0)
+            async with self._db.execute(
+                "INSERT OR IGNORE INTO announcements (category, announced, entries, ingested_at)"
+                " VALUES (?, ?, ?, ?)",
+                (category, announced.isoformat(), len(entries), now),
+            ) as cursor:
+                announcement_added = cursor.rowcount == 1
+        return StoreResult(
+            papers_added=len(added),
+            papers_updated=len(newer),
+            listings_added=listings_added,
+            replacements_skipped=sum(not announce_type.is_news for _, announce_type in entries),
+            announcement_added=announcement_added,
+        )
+
+    async def store_metadata(self, papers: Sequence[Paper]) -> None:
+        """Store papers as the export API describes them, marking them complete.
+
+        Authors are replaced by the API's list, so affiliations found elsewhere are looked for again.
+        """
+        if not papers:
+            return
+        now = self._timestamp()
+        async with self._transaction():
+            await self._db.executemany(
+                f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (arxiv_id) DO UPDATE SET version = excluded.version, title = excluded.title,"
+                " abstract = excluded.abstract, primary_category = excluded.primary_category,"
+                " categories = excluded.categories, comment = excluded.comment,"
+                " journal_ref = excluded.journal_ref, doi = excluded.doi, metadata_complete = 1,"
+                " metadata_fetched_at = excluded.metadata_fetched_at, affiliations_fetched_at = NULL",
+                [(*_paper_values(paper), now, now) for paper in papers],
+            )
+            await self._write_authors([], replace=papers)
+
+    async def record_metadata_misses(self, arxiv_ids: Iterable[str]) -> None:
+        """Count an API answer that lacked these papers (the API can lag the announcement)."""
+        await self._db.executemany(
+            "UPDATE papers SET metadata_misses = metadata_misses + 1"
+            " WHERE arxiv_id = ? AND metadata_complete = 0",
+            [(arxiv_id,) for arxiv_id in arxiv_ids],
+        )
+
+    async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
+        """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
+        async with self._transaction():
+            async with self._db.execute(
+                "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",
+                (self._timestamp(), arxiv_id),
+            ) as cursor:
+                if cursor.rowcount == 0:
+                    return False
+            await self._db.execute("DELETE FROM authors WHERE arxiv_id = ?", (arxiv_id,))
+            await self._db.executemany(
+                "INSERT INTO authors (arxiv_id, position, name, affiliations) VALUES (?, ?, ?, ?)",
+                _author_rows(arxiv_id, authors),
+            )
+        return True
+
+    async def latest_announcement(self, category: str) -> date | None:
+        async with self._db.execute(
+            "SELECT announced FROM announcements WHERE category = ? ORDER BY announced DESC LIMIT 1",
+            (category,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return date.fromisoformat(row[0]) if row else None
+
+    async def latest_announcements(self, categories: Iterable[str]) -> dict[str, date]:
+        """Latest announcement per category; categories never announced are absent."""
+        names = list(dict.fromkeys(categories))
+        if not names:
+            return {}
+        async with self._db.execute(
+            f"SELECT category, max(announced) FROM announcements WHERE category IN ({_marks(names)})"
+            " GROUP BY category",
+            names,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {row[0]: date.fromisoformat(row[1]) for row in rows}
+
+    async def listings(self, categories: Sequence[str], announced: date) -> list[tuple[Paper, Listing]]:
+        """Today's papers: the new and cross-listed papers of `categories` announced on `announced`.
+
+        Ordered by the given category order, new submissions before cross-lists, then by id. A paper
+        listed in two of the categories appears once per listing (sharing one `Paper`), so a digest
+        can decide where to show it.
+        """
+        names = list(dict.fromkeys(categories))
+        if not names:
+            return []
+        async with self._db.execute(
+            f"SELECT arxiv_id, category, announce_type FROM listings WHERE category IN ({_marks(names)})"
+            f" AND announced = ? AND announce_type IN ({_marks(_NEWS)})",
+            [*names, announced.isoformat(), *_NEWS],
+        ) as cursor:
+            rows = await cursor.fetchall()
+        papers = await self.papers(row[0] for row in rows)
+        order = {name: index for index, name in enumerate(names)}
+        found = [
+            (papers[row[0]], Listing(row[0], row[1], announced, AnnounceType(row[2])))
+            for row in rows
+            if row[0] in papers
+        ]
+        found.sort(
+            key=lambda item: (
+                order[item[1].category],
+                item[1].announce_type is not AnnounceType.NEW,
+                item[1].arxiv_id,
+            )
+        )
+        return found
+
+    async def paper(self, arxiv_id: str) -> Paper | None:
+        return (await self.papers([arxiv_id])).get(arxiv_id)
+
+    async def papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
+        """Stored papers by id, with authors; unknown ids are absent."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        rows: list[aiosqlite.Row] = []
+        authors: dict[str, list[Author]] = {}
+        for chunk in _chunks(ids):
+            async with self._db.execute(
+                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
+            ) as cursor:
+                rows.extend(await cursor.fetchall())
+            async with self._db.execute(
+                f"SELECT arxiv_id, name, affiliations FROM authors WHERE arxiv_id IN ({_marks(chunk)})"
+                " ORDER BY arxiv_id, position",
+                chunk,
+            ) as cursor:
+                for arxiv_id, name, affiliations in await cursor.fetchall():
+                    authors.setdefault(arxiv_id, []).append(Author(name, tuple(json.loads(affiliations))))
+        return {
+            row[0]: Paper(
+                arxiv_id=row[0],
+                version=row[1],
+                title=row[2],
+                abstract=row[3],
+                authors=tuple(authors.get(row[0], ())),
+                categories=tuple(json.loads(row[5])),
+                primary_category=row[4],
+                comment=row[6],
+                journal_ref=row[7],
+                doi=row[8],
+            )
+            for row in rows
+        }
+
+    async def ids_missing_metadata(self, limit: int, *, max_misses: int | None = None) -> list[str]:
+        """Papers known only from the feed, most recently seen first.
+
+        With `max_misses`, papers the API already failed to return that many times are left out.
+        """
+        misses = "" if max_misses is None else f" AND metadata_misses < {int(max_misses)}"
+        async with self._db.execute(
+            f"SELECT arxiv_id FROM papers WHERE metadata_complete = 0{misses}"
+            " ORDER BY first_seen DESC, arxiv_id LIMIT ?",
+            (limit,),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def ids_missing_affiliations(self, limit: int) -> list[str]:
+        """Complete papers whose affiliations were not looked for yet, most recently seen first."""
+        async with self._db.execute(
+            "SELECT arxiv_id FROM papers WHERE metadata_complete = 1 AND affiliations_fetched_at IS NULL"
+            " ORDER BY first_seen DESC, arxiv_id LIMIT ?",
+            (limit,),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def _versions(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        for chunk in _chunks(list(arxiv_ids)):
+            async with self._db.execute(
+                f"SELECT arxiv_id, version FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
+            ) as cursor:
+                versions.update((row[0], row[1]) for row in await cursor.fetchall())
+        return versions
+
+    async def _write_authors(self, added: Sequence[Paper], *, replace: Sequence[Paper]) -> None:
+        """Write the authors of new papers, and replace those of papers stored before."""
+        await self._db.executemany("DELETE FROM authors WHERE arxiv_id = ?", [(p.arxiv_id,) for p in replace])
+        await self._db.executemany(
+            "INSERT INTO authors (arxiv_id, position, name, affiliations) VALUES (?, ?, ?, ?)",
+            [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
+        )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    def _timestamp(self) -> str:
+        return self._clock().astimezone(UTC).isoformat()
+
+
+def _paper_values(paper: Paper) -> tuple[object, ...]:
+    return (
+        paper.arxiv_id,
+        paper.version,
+        paper.title,
+        paper.abstract,
+        paper.primary_category,
+        _json(paper.categories),
+        paper.comment,
+        paper.journal_ref,
+        paper.doi,
+    )
+
+
+def _author_rows(arxiv_id: str, authors: Sequence[Author]) -> list[tuple[str, int, str, str]]:
+    return [
+        (arxiv_id, position, author.name, _json(author.affiliations))
+        for position, author in enumerate(authors)
+    ]
+
+
+def _json(values: Sequence[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    return (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK))

@@ -1,0 +1,1 @@
+"""Loopback fake servers that the real clients are pointed at in tests."""
