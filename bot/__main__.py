@@ -1,12 +1,19 @@
-"""Command line: `python -m bot run|...` (also installed as `paper-digest-bot`)."""
+"""Command line: `python -m bot run|fetch|digest` (also installed as `paper-digest-bot`)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from datetime import date
 
+from bot.categories import CategoryError, parse_category
 from bot.config import ConfigError, Settings, load_settings
 from bot.log import configure_logging
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -17,6 +24,67 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _categories(settings: Settings, given: list[str]) -> list[str]:
+    try:
+        return list(dict.fromkeys(parse_category(text, settings.categories).name for text in given))
+    except CategoryError as error:
+        raise UsageError(str(error)) from None
+
+
+def fetch(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import console
+    from bot.jobs import run_ingest
+    from bot.services import Services
+
+    categories = _categories(settings, args.categories) or list(settings.categories)
+
+    async def fetch_now() -> int:
+        async with Services.open(settings) as services:
+            with console.ingest_progress() as on_progress:
+                report = await run_ingest(services, categories, on_progress)
+        console.console.print(console.ingest_table(report))
+        for problem in report.errors:
+            console.errors.print(f"[red]error:[/red] {problem}", highlight=False)
+        if report.errors:
+            console.errors.print("arXiv could not be read completely; what was read is stored.")
+            return 1
+        return 0
+
+    return asyncio.run(fetch_now())
+
+
+def digest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import console
+    from bot.digest import build_digest
+    from bot.render import Format, render_digest
+    from bot.services import Services
+
+    (category,) = _categories(settings, [args.category])
+
+    async def show() -> int:
+        async with Services.open(settings) as services:
+            announced = args.date or await services.papers.latest_announcement(category)
+            rows = await services.papers.listings([category], announced) if announced else []
+        if not announced:
+            console.errors.print(f"No announcement of {category} is stored yet: run `python -m bot fetch`.")
+            return 1
+        if not rows:
+            console.errors.print(f"No announcement of {category} is stored for {announced}.")
+            return 1
+        messages = render_digest(build_digest(rows, [category], announced), fmt=Format.TEXT)
+        console.console.print("\n\n".join(messages), markup=False, highlight=False, soft_wrap=True)
+        return 0
+
+    return asyncio.run(show())
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="paper-digest-bot",
@@ -24,8 +92,17 @@ def parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment and .env; see .env.example.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run_command = commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
-    run_command.set_defaults(handler=run)
+    command = commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    command.set_defaults(handler=run)
+    command = commands.add_parser("fetch", help="ingest the latest arXiv announcement now")
+    command.add_argument(
+        "categories", nargs="*", metavar="CATEGORY", help="e.g. IR cs.LG (default: all offered)"
+    )
+    command.set_defaults(handler=fetch)
+    command = commands.add_parser("digest", help="print a stored announcement of one category")
+    command.add_argument("category", metavar="CATEGORY", help="e.g. IR or cs.IR")
+    command.add_argument("--date", type=_date, help="announcement date, YYYY-MM-DD (default: the latest)")
+    command.set_defaults(handler=digest)
     return root
 
 
@@ -35,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level, [settings.telegram_bot_token])
         return args.handler(settings, args)
-    except ConfigError as error:
+    except (ConfigError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

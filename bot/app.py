@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.config import Settings
+from bot.jobs import schedule_jobs
 from bot.services import SERVICES_KEY, Clock, Services, utc_now
 from handlers.commands import menu
 
@@ -39,4 +40,5 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         .build()
     )
     handlers.register(application)
+    schedule_jobs(application)
     return application

@@ -89,6 +89,9 @@ DEFAULT_CATEGORIES: tuple[str, ...] = (
     "stat.ML",
 )
 
+# Polled even before anyone subscribes, so a new bot's /today has something to show.
+ALWAYS_POLLED: frozenset[str] = frozenset({"cs.LG", "cs.CV", "cs.CL", "eess.AS", "cs.RO", "cs.IR"})
+
 _MAX_INPUT = 40
 
 

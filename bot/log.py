@@ -34,5 +34,6 @@ def configure_logging(level: str, secrets: list[str | None]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # One line per Bot API call drowns the useful lines; keep httpx for warnings unless debugging.
-    logging.getLogger("httpx").setLevel(level if level == "DEBUG" else "WARNING")
+    # One line per HTTP request drowns the useful lines; keep these for warnings unless debugging.
+    for chatty in ("httpx", "arxiv"):
+        logging.getLogger(chatty).setLevel(level if level == "DEBUG" else "WARNING")

@@ -1,4 +1,4 @@
-"""Shared resources of one process: settings, the database and its repositories.
+"""Shared resources of one process: settings, the database, its repositories and arXiv clients.
 
 The PTB application opens them in `post_init` and closes them in `post_shutdown`; CLI commands
 open the same set with `async with Services.open(settings)`.
@@ -6,17 +6,20 @@ open the same set with `async with Services.open(settings)`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiosqlite
 from telegram.ext import CallbackContext
 
 from bot.config import Settings
+from bot.ingest import ArxivClients
 from storage import db as database
 from storage.chats import ChatRepository
+from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
 
 Clock = Callable[[], datetime]
@@ -32,7 +35,10 @@ class Services:
     db: aiosqlite.Connection
     chats: ChatRepository
     subscriptions: SubscriptionRepository
+    papers: PaperRepository
+    arxiv: ArxivClients
     clock: Clock
+    ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     @asynccontextmanager
@@ -51,10 +57,13 @@ class Services:
             db=db,
             chats=ChatRepository(db),
             subscriptions=SubscriptionRepository(db),
+            papers=PaperRepository(db, clock=clock),
+            arxiv=ArxivClients(settings),
             clock=clock,
         )
 
     async def close(self) -> None:
+        await self.arxiv.aclose()
         await self.db.close()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiosqlite
@@ -10,15 +10,27 @@ import pytest
 
 from bot.config import Settings, load_settings
 from storage import db as database
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BotHarness, make_harness
 
 TEST_TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuv"
+CLOSED_PORT = "http://127.0.0.1:9"
 
 
 @pytest.fixture
 def base_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for the bot that touches nothing outside the test's temporary folder."""
+    """Environment for the bot that touches nothing outside the test's temporary folder.
+
+    Every URL points at a closed loopback port until a fixture points it at a fake, so a test that
+    forgets a fake fails at once instead of reaching the internet.
+    """
     return {
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_BASE_URL": f"{CLOSED_PORT}/bot",
+        "ARXIV_FEED_URL": f"{CLOSED_PORT}/atom/",
+        "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
+        "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "ARXIV_REQUEST_DELAY": "0",
         "LOG_LEVEL": "DEBUG",
@@ -37,3 +49,30 @@ async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram(token=TEST_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def arxiv() -> Iterator[FakeArxiv]:
+    with FakeArxiv() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_env(base_env: dict[str, str], telegram: FakeTelegram, arxiv: FakeArxiv) -> dict[str, str]:
+    return {**base_env, "TELEGRAM_API_BASE_URL": telegram.base_url, **arxiv.env()}
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[BotHarness]:
+    harness = make_harness(telegram, load_settings(bot_env, env_file=None))
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()

@@ -13,7 +13,8 @@ def restore_logging():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.NOTSET)
+    for chatty in ("httpx", "arxiv"):
+        logging.getLogger(chatty).setLevel(logging.NOTSET)
 
 
 def test_token_is_redacted_from_messages_arguments_and_tracebacks(capfd, restore_logging):

@@ -1,0 +1,439 @@
+"""Pushes planned messages to Telegram within its broadcast limits, resuming where a push stopped.
+
+The ledger (`storage.deliveries`) holds every message part to send. A push claims chats in batches
+and delivers many chats at once, each chat's parts in order by one task, so a slow chat holds up only
+itself. Telegram's limits: about 30 messages a second for the whole bot (up to 1000 with paid
+broadcasts), one a second per chat, 20 a minute per group. A 429 pauses every send for as long as
+Telegram asks, because flood control counts the whole bot.
+
+Each sent part is recorded (in batches) before the chat's next part goes out, so a crash repeats
+at most the one part that was in flight per chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.services import Clock, utc_now
+from storage.chats import ChatRepository
+from storage.deliveries import ChatBacklog, DeliveryLedger, LedgerPart, SentPart
+
+logger = logging.getLogger(__name__)
+
+FREE_RATE = 30.0
+PAID_RATE = 1000.0
+CONNECTIONS = 64
+"""Requests in flight at once; `push_bot` gives the Bot a connection pool this wide."""
+RECORD_EVERY = 0.05
+"""Seconds between the transactions that record sent parts."""
+
+Sleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
+Progress = Callable[["PushReport"], None]
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """Telegram's limits for one chat."""
+
+    interval: float = 1.0  # seconds between two messages to the same chat
+    group_messages: int = 20  # messages to one group (chat id < 0) ...
+    group_window: float = 60.0  # ... within this many seconds
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard one push tries a part that hit flood control or a network error."""
+
+    sends: int = 4  # tries per part in one push, then it waits for a later push
+    backoff: float = 1.0  # seconds before retrying after a network error, doubling each time
+    later: timedelta = timedelta(minutes=10)  # how long a part given up on waits
+
+
+@dataclass(slots=True)
+class PushReport:
+    chats_due: int = 0  # chats with a part due when the push started
+    messages_due: int = 0  # their unsent parts
+    sent: int = 0
+    skipped: int = 0  # not sent: the chat blocked the bot or no longer exists
+    deactivated: int = 0
+    migrated: int = 0  # groups that became supergroups, delivered under the new id
+    failed: int = 0  # refused by Telegram (bad request): never retried
+    retried: int = 0  # sends repeated after flood control or a network error
+    released: int = 0  # parts left for a later push after repeated errors
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def done(self) -> int:
+        """Parts dealt with so far, against `messages_due` for a progress bar."""
+        return self.sent + self.skipped + self.failed + self.released
+
+
+class SendRate:
+    """Spaces sends at least 1/rate seconds apart: no second ever holds more than `rate` sends.
+
+    Slots are handed out in order without a lock; a pause (Telegram's 429) pushes every slot not
+    used yet past its end.
+    """
+
+    def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
+        self._interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = -math.inf
+        self._resume = -math.inf
+
+    async def acquire(self) -> None:
+        while True:
+            now = self._monotonic()
+            slot = max(now, self._next, self._resume)
+            self._next = slot + self._interval
+            if slot > now:
+                await self._sleep(slot - now)
+            if slot >= self._resume:
+                return
+
+    def pause(self, seconds: float) -> None:
+        self._resume = max(self._resume, self._monotonic() + seconds)
+
+
+class ChatPacer:
+    """One chat's own limits: an interval between messages, and a sliding window in groups."""
+
+    def __init__(self, chat_id: int, limits: ChatLimits) -> None:
+        self._interval = limits.interval
+        self._window = limits.group_window
+        self._last = -math.inf
+        self._recent: deque[float] | None = deque(maxlen=limits.group_messages) if chat_id < 0 else None
+
+    def ready_at(self) -> float:
+        ready = self._last + self._interval
+        if self._recent is not None and len(self._recent) == self._recent.maxlen:
+            ready = max(ready, self._recent[0] + self._window)
+        return ready
+
+    def record(self, moment: float) -> None:
+        self._last = moment
+        if self._recent is not None:
+            self._recent.append(moment)
+
+
+def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
+    """A Bot for pushes: a connection pool as wide as the Broadcaster's, and no PTB rate limiter."""
+    return Bot(token, base_url=base_url, request=HTTPXRequest(connection_pool_size=connections))
+
+
+def default_owner() -> str:
+    """Who holds a claim: host and process, plus a random part so a restarted process is new."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Broadcaster:
+    """Drains the delivery ledger into Telegram. Give it a Bot without PTB's rate limiter."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        ledger: DeliveryLedger,
+        chats: ChatRepository,
+        *,
+        rate: float = FREE_RATE,
+        paid: bool = False,
+        chat_limits: ChatLimits = ChatLimits(),
+        retry: RetryPolicy = RetryPolicy(),
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 200,
+        connections: int = CONNECTIONS,
+        clock: Clock = utc_now,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        ceiling = PAID_RATE if paid else FREE_RATE
+        if not 0 < rate <= ceiling:
+            raise ValueError(
+                f"rate must be above 0 and at most {ceiling:g} messages a second"
+                + ("" if paid else " (more needs paid broadcasts)")
+            )
+        self.bot = bot
+        self.ledger = ledger
+        self.chats = chats
+        self.paid = paid
+        self.chat_limits = chat_limits
+        self.retry = retry
+        self.lease = lease
+        self.batch = batch
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.send_rate = SendRate(rate, monotonic, sleep)
+        self.requests = asyncio.Semaphore(connections)
+        # Enough chats in hand to keep the overall rate busy while each waits out its own interval.
+        self.chats_in_flight = max(batch, math.ceil(2 * rate * chat_limits.interval))
+
+    async def run(
+        self, owner: str | None = None, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> PushReport:
+        """Send every part due now; a dry run builds each message and counts without sending."""
+        started = self.monotonic()
+        if dry_run:
+            report = await self._count_due(progress)
+        else:
+            report = await _Push(self, owner or default_owner(), progress).drain()
+        report.elapsed = self.monotonic() - started
+        return report
+
+    def message(self, chat_id: int, part: LedgerPart) -> dict[str, Any]:
+        """The sendMessage arguments for a stored part."""
+        return {
+            "chat_id": chat_id,
+            "text": part.text,
+            "parse_mode": ParseMode.HTML,
+            "link_preview_options": _NO_PREVIEW,
+            "reply_markup": InlineKeyboardMarkup.de_json(part.markup, self.bot) if part.markup else None,
+            "allow_paid_broadcast": True if self.paid else None,
+        }
+
+    async def _count_due(self, progress: Progress | None) -> PushReport:
+        report = PushReport(dry_run=True)
+        now = self.clock()
+        after = None
+        while page := await self.ledger.peek(now, after, self.batch):
+            for chat in page:
+                report.chats_due += 1
+                for part in chat.parts:
+                    self.message(chat.chat_id, part)
+                    report.messages_due += 1
+            after = page[-1].chat_id
+            if progress is not None:
+                progress(report)
+        return report
+
+
+class _GaveUp(Exception):
+    """A part kept hitting flood control or network errors for this push."""
+
+
+class _SentLog:
+    """Records sent parts in one transaction every RECORD_EVERY seconds instead of one per message.
+
+    `add` returns a future that resolves once the part is recorded: a chat's next part waits for
+    it, which is what limits a crash to repeating one part per chat.
+    """
+
+    def __init__(self, ledger: DeliveryLedger, owner: str) -> None:
+        self._ledger = ledger
+        self._owner = owner
+        self._batch: list[SentPart] = []
+        self._recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
+
+    def add(self, sent: SentPart) -> asyncio.Future[None]:
+        self._batch.append(sent)
+        self._waiting.set()
+        return self._recorded
+
+    async def close(self) -> None:
+        """Record what is left; raises if recording failed."""
+        self._closing = True
+        self._waiting.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._waiting.wait()
+            if not self._closing:
+                await asyncio.sleep(RECORD_EVERY)
+            await self._flush()
+            if self._closing:
+                return
+
+    async def _flush(self) -> None:
+        self._waiting.clear()
+        batch, recorded = self._batch, self._recorded
+        self._batch, self._recorded = [], asyncio.get_running_loop().create_future()
+        try:
+            await self._ledger.mark_sent(self._owner, batch)
+        except BaseException as error:
+            recorded.set_exception(error)
+            raise
+        recorded.set_result(None)
+
+
+@dataclass
+class _Push:
+    """One push: claims chats while there is room, one task per chat, until nothing is due."""
+
+    broadcaster: Broadcaster
+    owner: str
+    progress: Progress | None
+    report: PushReport = field(default_factory=PushReport)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    failure: BaseException | None = None
+
+    async def drain(self) -> PushReport:
+        b = self.broadcaster
+        backlog = await b.ledger.backlog(b.clock())
+        self.report.chats_due, self.report.messages_due = backlog.chats, backlog.parts
+        renew_at = b.clock() + b.lease / 3
+        log = _SentLog(b.ledger, self.owner)
+        try:
+            while True:
+                wanted = min(b.chats_in_flight - len(self.tasks), b.batch)
+                if wanted > 0:
+                    claimed = await b.ledger.claim(self.owner, b.clock(), wanted, b.lease)
+                    for chat in claimed:
+                        self._start(chat, log)
+                    if len(claimed) == wanted:
+                        continue
+                if not self.tasks:
+                    break
+                await self._wait_for_room()
+                if b.clock() >= renew_at:
+                    await b.ledger.renew(self.owner, b.clock(), b.lease)
+                    renew_at = b.clock() + b.lease / 3
+        except BaseException:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            raise
+        finally:
+            await log.close()
+        return self.report
+
+    def _start(self, chat: ChatBacklog, log: _SentLog) -> None:
+        task = asyncio.create_task(self._deliver(chat, log))
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+        self.freed.set()
+
+    async def _wait_for_room(self) -> None:
+        """Until a chat is done, or a third of the lease passed (time to renew the claims)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.freed.wait(), self.broadcaster.lease.total_seconds() / 3)
+        self.freed.clear()
+        if self.failure is not None:
+            raise self.failure
+
+    def _advance(self) -> None:
+        if self.progress is not None:
+            self.progress(self.report)
+
+    async def _deliver(self, chat: ChatBacklog, log: _SentLog) -> None:
+        b = self.broadcaster
+        chat_id = chat.chat_id
+        pacer = ChatPacer(chat_id, b.chat_limits)
+        recorded: asyncio.Future[None] | None = None
+        for part in chat.parts:
+            if recorded is not None:
+                await recorded
+            try:
+                message = await self._send(chat_id, part, pacer)
+            except ChatMigrated as moved:
+                await self._migrate(chat_id, moved.new_chat_id)
+                return
+            except (Forbidden, BadRequest) as refused:
+                if isinstance(refused, Forbidden) or "chat not found" in refused.message.lower():
+                    await self._deactivate(chat_id, refused)
+                    return
+                logger.warning(
+                    "chat %s refused part %s of %s: %s", chat_id, part.part, part.announced, refused
+                )
+                await b.ledger.mark_failed(self.owner, chat_id, part.announced, part.part, refused.message)
+                self.report.failed += 1
+                self._advance()
+                continue
+            except _GaveUp as given_up:
+                retry_at = b.clock() + b.retry.later
+                released = await b.ledger.release(self.owner, chat_id, retry_at, str(given_up))
+                logger.warning("chat %s: %s; %d part(s) wait until %s", chat_id, given_up, released, retry_at)
+                self.report.released += released
+                self._advance()
+                return
+            recorded = log.add(SentPart(chat_id, part.announced, part.part, message.message_id, b.clock()))
+            self.report.sent += 1
+            self._advance()
+
+    async def _send(self, chat_id: int, part: LedgerPart, pacer: ChatPacer) -> Message:
+        b = self.broadcaster
+        arguments = b.message(chat_id, part)
+        attempt = 1
+        while True:
+            wait = pacer.ready_at() - b.monotonic()
+            if wait > 0:
+                await b.sleep(wait)
+            async with b.requests:
+                await b.send_rate.acquire()
+                pacer.record(b.monotonic())
+                try:
+                    return await b.bot.send_message(**arguments)
+                except RetryAfter as error:
+                    b.send_rate.pause(_seconds(error.retry_after))
+                    problem: TelegramError = error
+                    backoff = 0.0
+                except (BadRequest, Forbidden, ChatMigrated, InvalidToken):
+                    raise
+                except TelegramError as error:  # timeouts, network errors, Telegram's 5xx
+                    problem = error
+                    backoff = b.retry.backoff * 2 ** (attempt - 1)
+            if attempt == b.retry.sends:
+                raise _GaveUp(f"{type(problem).__name__}: {problem.message}")
+            logger.info("chat %s: %s; trying again (%d of %d)", chat_id, problem, attempt + 1, b.retry.sends)
+            self.report.retried += 1
+            attempt += 1
+            if backoff:
+                await b.sleep(backoff)
+
+    async def _deactivate(self, chat_id: int, refused: TelegramError) -> None:
+        b = self.broadcaster
+        logger.info("chat %s is gone (%s); deactivating it", chat_id, refused)
+        await b.chats.set_active(chat_id, False)
+        self.report.skipped += await b.ledger.skip_chat(self.owner, chat_id, refused.message)
+        self.report.deactivated += 1
+        self._advance()
+
+    async def _migrate(self, old_id: int, new_id: int) -> None:
+        """Move the chat, and hand its parts back due now: this push claims them under the new id."""
+        b = self.broadcaster
+        logger.info("chat %s became supergroup %s; moving it", old_id, new_id)
+        await b.ledger.move_chat(old_id, new_id)
+        await b.ledger.release(self.owner, new_id, b.clock())
+        self.report.migrated += 1
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

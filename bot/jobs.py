@@ -1,0 +1,62 @@
+"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm.
+
+Each poll ingests the polled categories, then schedules the next poll with `bot.schedule`, so the
+bot polls every few minutes while an announcement is due and rests in between.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot.categories import ALWAYS_POLLED
+from bot.ingest import IngestReport, ProgressCallback, ingest
+from bot.schedule import next_poll
+from bot.services import Services, services_of
+
+logger = logging.getLogger(__name__)
+
+POLL_JOB = "poll-arxiv"
+
+
+async def polled_categories(services: Services) -> list[str]:
+    """Offered categories that someone follows, plus the start-up set."""
+    subscribed = set(await services.subscriptions.active_categories())
+    return [name for name in services.settings.categories if name in subscribed or name in ALWAYS_POLLED]
+
+
+async def run_ingest(
+    services: Services, categories: list[str], on_progress: ProgressCallback | None = None
+) -> IngestReport:
+    """One ingest at a time per process: its transactions share the process's one connection."""
+    async with services.ingest_lock:
+        report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
+    announced = sorted({str(item.announced) for item in report.categories if item.announced})
+    logger.info(
+        "ingest: %d categories, announcements %s, %d listings stored, metadata %d/%d, %d errors",
+        len(report.categories),
+        ",".join(announced) or "none",
+        sum(item.stored for item in report.categories),
+        report.metadata_completed,
+        report.metadata_requested,
+        len(report.errors),
+    )
+    return report
+
+
+async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    categories: list[str] = []
+    try:
+        categories = await polled_categories(services)
+        await run_ingest(services, categories)
+    finally:
+        latest = await services.papers.latest_announcements(categories)
+        when = next_poll(services.clock(), max(latest.values(), default=None))
+        context.job_queue.run_once(poll_arxiv, when=when, name=POLL_JOB)
+        logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
+
+
+def schedule_jobs(application: Application) -> None:
+    application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
