@@ -18,6 +18,8 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("start", "what this bot does", "/start"),
     Command("help", "every command with an example", "/help"),
+    Command("today", "the latest papers in this chat's categories", "/today"),
+    Command("cat", "every paper of one category, page by page", "/cat IR"),
     Command("subscribe", "follow categories (buttons, or codes)", "/subscribe IR CV"),
     Command("unsubscribe", "stop following categories", "/unsubscribe IR  or  /unsubscribe all"),
     Command("mysubs", "the categories this chat follows", "/mysubs"),

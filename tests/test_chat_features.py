@@ -1,0 +1,190 @@
+"""Subscribing, /today and /cat as a user meets them, through the fake Telegram and arXiv servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.announcement import DAY, seed_day
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.telegram_api import SentMessage, parse_html
+
+USER = 5005
+GROUP = -1001234
+ADMIN = 77
+MEMBER = 78
+
+
+@pytest.fixture
+def arxiv() -> Iterator[FakeArxiv]:
+    with FakeArxiv() as fake:
+        seed_day(fake)
+        yield fake
+
+
+async def ingested(bot, category: str = "cs.IR") -> None:
+    """Wait for the start-up poll to have stored the day's announcement."""
+    deadline = time.monotonic() + 10
+    while await bot.services.papers.latest_announcement(category) != DAY:
+        assert time.monotonic() < deadline, "the start-up ingest did not store the announcement"
+        await asyncio.sleep(0.05)
+    async with bot.services.ingest_lock:
+        pass
+
+
+def button(message: SentMessage, text_part: str) -> dict:
+    for candidate in message.buttons:
+        if text_part in candidate["text"]:
+            return candidate
+    raise AssertionError(f"no button with {text_part!r} in {[b['text'] for b in message.buttons]}")
+
+
+# --- subscribing ------------------------------------------------------------------------------
+
+
+async def test_keyboard_toggles_in_place(bot):
+    reply = await bot.send(USER, "/subscribe")
+    assert "nothing yet" in reply.visible_text
+    answer = await bot.press(USER, reply.message_id, button(reply, "IR ·")["callback_data"])
+    assert answer.params["text"] == "Following IR"
+    edited = bot.current(reply)
+    assert edited.edit_count == 1
+    assert "Following: IR" in edited.visible_text
+    assert button(edited, "IR ·")["text"].startswith("✅")
+    await bot.press(USER, reply.message_id, button(edited, "IR ·")["callback_data"])
+    assert "nothing yet" in bot.current(reply).visible_text
+    assert await bot.services.subscriptions.of_chat(USER) == []
+
+
+async def test_subscribe_by_code_then_list_and_unsubscribe(bot):
+    reply = await bot.send(USER, "/subscribe IR cs.lg,AS")
+    assert reply.visible_text.startswith(
+        "✅ Subscribed to IR (Information Retrieval), LG (Machine Learning), AS"
+    )
+    assert "starts with the next arXiv announcement" in reply.visible_text
+    assert "Already following IR." in (await bot.send(USER, "/subscribe ir")).visible_text
+    mysubs = (await bot.send(USER, "/mysubs")).visible_text
+    assert "cs.IR — Information Retrieval" in mysubs and "eess.AS" in mysubs
+    reply = await bot.send(USER, "/unsubscribe IR")
+    assert reply.visible_text.startswith("Unsubscribed from IR.")
+    assert "Still following: LG, AS." in reply.visible_text
+    reply = await bot.send(USER, "/unsubscribe all")
+    assert reply.visible_text.startswith("Unsubscribed from LG, AS.")
+    assert await bot.services.subscriptions.of_chat(USER) == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [
+        ("IRR", "Unknown category “IRR”. Did you mean IR?"),
+        ("quant-ph", "quant-ph is an arXiv category this bot does not offer."),
+        ("🦜", "Unknown category “🦜”."),
+        ("x" * 500, "Unknown category “" + "x" * 40 + "…”."),
+    ],
+)
+async def test_bad_categories_get_a_clear_answer_and_change_nothing(bot, argument, expected):
+    reply = await bot.send(USER, f"/subscribe {argument}")
+    assert expected in reply.visible_text
+    assert len(reply.text) < 1000
+    assert await bot.services.subscriptions.of_chat(USER) == []
+
+
+async def test_categories_lists_the_offer(bot):
+    text = (await bot.send(USER, "/categories")).visible_text
+    for name in bot.services.settings.categories:
+        assert name in text
+
+
+async def test_only_group_admins_change_group_subscriptions(bot):
+    bot.telegram.set_admins(GROUP, [ADMIN])
+    refused = await bot.send(GROUP, "/subscribe IR", user_id=MEMBER, chat_type="supergroup")
+    assert "Only this group's administrators" in refused.visible_text
+    assert await bot.services.subscriptions.of_chat(GROUP) == []
+    accepted = await bot.send(GROUP, "/subscribe IR", user_id=ADMIN, chat_type="supergroup")
+    assert accepted.visible_text.startswith("✅ Subscribed to IR")
+    keyboard = await bot.send(GROUP, "/subscribe", user_id=ADMIN, chat_type="supergroup")
+    answer = await bot.press(
+        GROUP, keyboard.message_id, button(keyboard, "LG ·")["callback_data"], user_id=MEMBER
+    )
+    assert "Only this group's administrators" in answer.params["text"]
+    assert await bot.services.subscriptions.of_chat(GROUP) == ["cs.IR"]
+
+
+async def test_forged_buttons_get_a_notice(bot):
+    reply = await bot.send(USER, "/subscribe")
+    for data in ["sub:cs.XX", "sub:", "cat:cs.IR:notadate:1", "cat:cs.IR:2026-11-24:0", "cat:zz", "garbage"]:
+        answer = await bot.press(USER, reply.message_id, data)
+        assert "out of date" in answer.params["text"], data
+    assert bot.current(reply).edit_count == 0
+
+
+# --- /today -----------------------------------------------------------------------------------
+
+
+async def test_today_without_subscriptions_offers_the_keyboard(bot):
+    reply = await bot.send(USER, "/today")
+    assert "follows no category yet" in reply.visible_text
+    assert any(b["callback_data"] == "sub:cs.IR" for b in reply.buttons)
+
+
+async def test_today_shows_the_latest_announcement_with_shared_papers_once(bot):
+    await ingested(bot, "cs.LG")
+    await bot.send(USER, "/subscribe IR LG")
+    replies = await bot.exchange(USER, "/today")
+    digest = replies[0]
+    assert digest.visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · IR 16 · LG 25 (+1 cross)")
+    assert digest.visible_text.count("ItemSage") == 1
+    assert "1. [IR, LG] ItemSage" in digest.visible_text
+    assert "[Pinterest]" in digest.visible_text
+    assert "Accepted at KDD 2022" in digest.visible_text
+    assert "+31 more: /cat IR · /cat LG" in digest.visible_text
+    assert digest.link_preview_options == {"is_disabled": True}
+    parse_html(digest.text)
+
+
+async def test_today_before_any_announcement_says_so(bot):
+    await bot.send(USER, "/subscribe AS")
+    reply = await bot.send(USER, "/today")
+    assert reply.visible_text.startswith("No arXiv announcement is stored yet for your categories.")
+
+
+# --- /cat -------------------------------------------------------------------------------------
+
+
+async def test_cat_pages_through_a_category_in_place(bot):
+    await ingested(bot)
+    first = await bot.send(USER, "/cat IR")
+    assert first.visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2 · 16 papers")
+    next_button = button(first, "Next")
+    await bot.press(USER, first.message_id, next_button["callback_data"])
+    second = bot.current(first)
+    assert "page 2 of 2" in second.visible_text
+    assert [b["text"] for b in second.buttons] == ["◀ Previous", "2 / 2"]
+    await bot.press(USER, first.message_id, button(second, "Previous")["callback_data"])
+    assert "page 1 of 2" in bot.current(first).visible_text
+
+
+async def test_cat_without_argument_shows_categories_and_a_tap_opens_one(bot):
+    await ingested(bot)
+    reply = await bot.send(USER, "/cat")
+    assert "Which category?" in reply.visible_text
+    await bot.press(USER, reply.message_id, button(reply, "IR ·")["callback_data"])
+    assert bot.current(reply).visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2")
+
+
+async def test_cat_unknown_category_suggests_close_matches(bot):
+    reply = await bot.send(USER, "/cat IRR")
+    assert reply.visible_text.startswith("Unknown category “IRR”. Did you mean IR?")
+
+
+async def test_cat_entries_escape_titles(bot):
+    await ingested(bot)
+    reply = await bot.send(USER, "/cat IR")
+    pages = [reply.visible_text]
+    await bot.press(USER, reply.message_id, button(reply, "Next")["callback_data"])
+    pages.append(bot.current(reply).visible_text)
+    assert sum("When <b>bold</b> & x<y meet" in page for page in pages) == 1
+    assert sum("ItemSage" in page for page in pages) == 1

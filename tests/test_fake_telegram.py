@@ -1,0 +1,464 @@
+"""The fake Telegram server, driven by PTB's real Bot over HTTP: every e2e test relies on its realism."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import http.client
+import json
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from telegram import (
+    Bot,
+    BotCommand,
+    ChatMemberAdministrator,
+    ChatMemberMember,
+    ChatMemberOwner,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MessageEntity,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+from telegram.ext import CommandHandler
+
+from tests.fakes.telegram_api import (
+    DEFAULT_BOT_USERNAME,
+    EntityParseError,
+    FakeTelegram,
+    UploadedFile,
+    parse_html,
+    utf16_length,
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    async with Bot(fake.token, base_url=fake.base_url) as client:
+        yield client
+
+
+def keyboard(*data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"button {item}", callback_data=item) for item in data]]
+    )
+
+
+async def test_get_me_describes_the_test_bot(bot: Bot, fake: FakeTelegram) -> None:
+    me = await bot.get_me()
+    assert me.username == DEFAULT_BOT_USERNAME
+    assert me.id == fake.bot_id == int(fake.token.split(":")[0])
+    assert me.is_bot and me.can_join_groups
+    assert fake.base_url.startswith("http://127.0.0.1:") and fake.base_url.endswith("/bot")
+
+
+async def test_unknown_token_is_refused_like_telegram(fake: FakeTelegram) -> None:
+    stranger = Bot("123456789:SomeoneElsesTokenAbcdefghijklmnop", base_url=fake.base_url)
+    try:
+        with pytest.raises(InvalidToken, match="rejected by the server"):
+            await stranger.initialize()
+    finally:
+        await stranger.shutdown()
+    assert fake.count("getMe") == 0
+
+
+async def test_send_message_roundtrip_records_what_the_bot_sent(bot: Bot, fake: FakeTelegram) -> None:
+    html = '<b>[IR]</b> <a href="https://arxiv.org/abs/2501.00001">Q&amp;A 😀 <i>retrieval</i></a>'
+    message = await bot.send_message(
+        42,
+        html,
+        parse_mode="HTML",
+        reply_markup=keyboard("more:IR"),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        allow_paid_broadcast=True,
+    )
+    assert (message.message_id, message.chat.id, message.chat.type) == (1, 42, "private")
+    assert message.text == "[IR] Q&A 😀 retrieval"
+    assert message.from_user is not None and message.from_user.username == DEFAULT_BOT_USERNAME
+    assert message.entities == (
+        MessageEntity("bold", 0, 4),
+        MessageEntity("text_link", 5, 16, url="https://arxiv.org/abs/2501.00001"),
+        MessageEntity("italic", 12, 9),
+    )
+    assert message.reply_markup == keyboard("more:IR")
+
+    second = await bot.send_message(42, "plain")
+    elsewhere = await bot.send_message(-1001234567890, "to a supergroup")
+    assert (second.message_id, elsewhere.message_id, elsewhere.chat.type) == (2, 1, "supergroup")
+
+    first, _ = fake.sent_messages(42)
+    assert first.text == html and first.visible_text == message.text
+    assert first.parse_mode == "HTML"
+    assert first.reply_markup == {
+        "inline_keyboard": [[{"text": "button more:IR", "callback_data": "more:IR"}]]
+    }
+    assert first.buttons == [{"text": "button more:IR", "callback_data": "more:IR"}]
+    assert first.link_preview_options == {"is_disabled": True}
+    assert first.allow_paid_broadcast is True
+    assert [sent.chat_id for sent in fake.sent_messages()] == [42, 42, -1001234567890]
+
+
+@pytest.mark.parametrize(
+    ("html", "problem"),
+    [
+        ("<b>bold", 'can\'t find end tag corresponding to start tag "b"'),
+        ("<p>paragraph</p>", 'unsupported start tag "p" at byte offset 0'),
+        ("1 < 2", 'unsupported start tag "" at byte offset 2'),
+        ("<b>x</i>", 'unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("x</b>", "unexpected end tag at byte offset 1"),
+        ("<span>x</span>", 'tag "span" must have class "tg-spoiler"'),
+    ],
+)
+async def test_invalid_html_is_a_bad_request(bot: Bot, fake: FakeTelegram, html: str, problem: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        await bot.send_message(42, html, parse_mode="HTML")
+    assert str(refused.value) == f"Can't parse entities: {problem}"
+    assert fake.sent_messages() == []
+    assert fake.calls[-1].error_code == 400
+
+
+async def test_length_counts_visible_utf16_units(bot: Bot) -> None:
+    await bot.send_message(42, "😀" * 2048)
+    await bot.send_message(42, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(42, "😀" * 2048 + "a")
+
+
+async def test_empty_text_is_a_bad_request(bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await bot.send_message(42, "<b> </b>\n", parse_mode="HTML")
+
+
+async def test_injected_flood_error_raises_retry_after(
+    bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    fake.fail_next("sendMessage", error_code=429, retry_after=3)
+    with pytest.raises(RetryAfter) as flood:
+        await bot.send_message(42, "hello")
+    assert flood.value.retry_after == dtm.timedelta(seconds=3)
+    await bot.send_message(42, "hello again")
+    assert [(call.error_code, call.description) for call in fake.calls if call.method == "sendMessage"] == [
+        (429, "Too Many Requests: retry after 3"),
+        (None, None),
+    ]
+
+
+async def test_blocked_chat_is_forbidden_for_every_send(bot: Bot, fake: FakeTelegram) -> None:
+    fake.block_chat(42)
+    for _ in range(2):
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await bot.send_message(42, "digest")
+    await bot.send_message(43, "another chat still works")
+    fake.unblock_chat(42)
+    await bot.send_message(42, "unblocked")
+
+
+async def test_chat_specific_faults_hit_only_that_chat(bot: Bot, fake: FakeTelegram) -> None:
+    fake.fail_next("sendMessage", error_code=403, times=2, chat_id=7)
+    await bot.send_message(8, "chat 8 is not affected")
+    for _ in range(2):
+        with pytest.raises(Forbidden):
+            await bot.send_message(7, "x")
+    await bot.send_message(7, "the fault is used up")
+    fake.fail_next("sendMessage", error_code=502)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(7, "y")
+
+
+async def test_migrated_group_raises_chat_migrated(bot: Bot, fake: FakeTelegram) -> None:
+    fake.add_chat(-555, "group", title="Reading group")
+    fake.migrate_chat(-555, -1000000000555)
+    with pytest.raises(ChatMigrated) as moved:
+        await bot.send_message(-555, "digest")
+    assert moved.value.new_chat_id == -1000000000555
+    message = await bot.send_message(moved.value.new_chat_id, "digest")
+    assert (message.chat.type, message.chat.title) == ("supergroup", "Reading group")
+
+    fake.fail_next("sendMessage", error_code=400, migrate_to_chat_id=-1000000000777)
+    with pytest.raises(ChatMigrated) as injected:
+        await bot.send_message(-777, "digest")
+    assert injected.value.new_chat_id == -1000000000777
+
+
+async def test_long_poll_returns_an_update_pushed_while_waiting(bot: Bot, fake: FakeTelegram) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await fake.wait_until_polling()
+    assert not poll.done()
+    pushed = fake.push_update(fake.message_update(42, "/start"))
+    updates = await poll
+    assert [update.update_id for update in updates] == [pushed["update_id"]]
+    assert updates[0].message is not None and updates[0].message.text == "/start"
+
+
+async def test_get_updates_honours_offset_and_limit(bot: Bot, fake: FakeTelegram) -> None:
+    ids = [fake.push_update(fake.message_update(42, f"message {n}"))["update_id"] for n in range(3)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert [update.update_id for update in await bot.get_updates(limit=2)] == ids[:2]
+    assert [update.update_id for update in await bot.get_updates(offset=ids[1])] == ids[1:]
+    assert [update["update_id"] for update in fake.pending_updates] == ids[1:]
+    assert await bot.get_updates(offset=ids[2] + 1) == ()
+    assert fake.pending_updates == []
+
+
+async def test_get_updates_answers_empty_after_its_timeout(bot: Bot, fake: FakeTelegram) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=1))
+    await fake.wait_until_polling()
+    assert not poll.done()
+    assert await poll == ()
+
+
+async def test_a_second_bot_instance_terminates_the_first_poll(bot: Bot, fake: FakeTelegram) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=5))
+    await fake.wait_until_polling()
+    async with Bot(fake.token, base_url=fake.base_url) as second_instance:
+        assert await second_instance.get_updates(timeout=0) == ()
+    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+        await first
+
+
+async def test_a_poll_abandoned_by_its_client_is_not_recorded(bot: Bot, fake: FakeTelegram) -> None:
+    abandoned = asyncio.create_task(bot.get_updates(timeout=5))
+    await fake.wait_until_polling()
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    async with Bot(fake.token, base_url=fake.base_url) as restarted:
+        assert await restarted.get_updates(timeout=0) == ()
+    assert [(call.method, call.error_code) for call in fake.calls] == [("getMe", None)] * 2 + [
+        ("getUpdates", None)
+    ]
+
+
+async def test_opt_in_updates_and_dropped_pending_updates(bot: Bot, fake: FakeTelegram) -> None:
+    fake.push_update({"chat_member": {"chat": {"id": -1, "type": "group", "title": "g"}}})
+    message = fake.push_update(fake.message_update(42, "hi"))
+    assert [update.update_id for update in await bot.get_updates()] == [message["update_id"]]
+    await bot.delete_webhook(drop_pending_updates=True)
+    assert fake.pending_updates == []
+
+
+async def test_delay_holds_the_answer(bot: Bot, fake: FakeTelegram) -> None:
+    fake.set_delay("sendMessage", 0.5)
+    with pytest.raises(TimedOut):
+        await bot.send_message(42, "slow", read_timeout=0.05)
+    fake.set_delay("sendMessage", 0)
+    assert (await bot.send_message(42, "fast")).text == "fast"
+
+
+async def test_edits_follow_telegram_rules(bot: Bot, fake: FakeTelegram) -> None:
+    sent = await bot.send_message(42, "page 1", reply_markup=keyboard("next"))
+    edited = await bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
+    assert edited.text == "page 2" and edited.edit_date is not None
+    assert edited.reply_markup is None, "an edit without reply_markup drops the keyboard, as in Telegram"
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
+    with_keyboard = await bot.edit_message_reply_markup(42, sent.message_id, reply_markup=keyboard("back"))
+    assert with_keyboard.text == "page 2" and with_keyboard.reply_markup == keyboard("back")
+    current = fake.message(42, sent.message_id)
+    assert current is not None
+    assert (current.text, current.buttons[0]["callback_data"], current.edit_count) == (
+        "<b>page 2</b>",
+        "back",
+        2,
+    )
+    assert fake.sent_messages(42)[0].text == "page 1"
+
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("x", 42, 99)
+    users_message = fake.push_update(fake.message_update(42, "mine"))["message"]["message_id"]
+    with pytest.raises(BadRequest, match="Message can't be edited"):
+        await bot.edit_message_text("x", 42, users_message)
+
+
+async def test_callback_query_carries_the_bots_message_and_is_answered_once(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    sent = await bot.send_message(-1001, "digest", reply_markup=keyboard("more"))
+    update = Update.de_json(
+        fake.push_update(fake.callback_update(-1001, sent.message_id, "more", user_id=5)), bot
+    )
+    query = update.callback_query
+    assert query is not None and query.data == "more" and query.from_user.id == 5
+    assert query.message is not None and query.message.text == "digest"
+    assert await query.answer("ok")
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await query.answer("again")
+
+    invalid = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(42, "too much data", reply_markup=invalid)
+
+
+async def test_commands_are_stored_and_validated(bot: Bot, fake: FakeTelegram) -> None:
+    await bot.set_my_commands(
+        [BotCommand("today", "Today's papers"), BotCommand("cat", "Papers in a category")]
+    )
+    assert [command.command for command in await bot.get_my_commands()] == ["today", "cat"]
+    assert fake.commands()[0] == {"command": "today", "description": "Today's papers"}
+    with pytest.raises(BadRequest, match="Bot_command_invalid"):
+        await bot.set_my_commands([BotCommand("Today", "capital letters are refused")])
+    await bot.delete_my_commands()
+    assert await bot.get_my_commands() == ()
+
+
+async def test_members_and_administrators_are_configurable(bot: Bot, fake: FakeTelegram) -> None:
+    fake.add_chat(-1002, "supergroup", title="Lab")
+    fake.set_admins(-1002, [5, fake.bot_id], creator_id=6)
+    assert isinstance(await bot.get_chat_member(-1002, 5), ChatMemberAdministrator)
+    assert isinstance(await bot.get_chat_member(-1002, 6), ChatMemberOwner)
+    assert isinstance(await bot.get_chat_member(-1002, 7), ChatMemberMember)
+    administrators = await bot.get_chat_administrators(-1002)
+    assert [member.user.id for member in administrators] == [6, 5, fake.bot_id]
+    with pytest.raises(BadRequest, match="no administrators in the private chat"):
+        await bot.get_chat_administrators(42)
+    chat = await bot.get_chat(-1002)
+    assert (chat.type, chat.title) == ("supergroup", "Lab")
+    assert await bot.send_chat_action(-1002, "typing")
+
+
+async def test_strict_chats_only_know_introduced_chats() -> None:
+    with FakeTelegram(strict_chats=True) as fake:
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            with pytest.raises(BadRequest, match="Chat not found"):
+                await bot.send_message(42, "who?")
+            fake.push_update(fake.message_update(42, "/start"))
+            assert (await bot.get_chat(42)).username == "user42"
+
+
+async def test_update_builders_satisfy_ptb(bot: Bot, fake: FakeTelegram) -> None:
+    handler = CommandHandler("start", lambda update, context: None)
+    private = Update.de_json(fake.push_update(fake.message_update(42, "/start now")), bot)
+    addressed = Update.de_json(
+        fake.push_update(fake.message_update(-100, f"/start@{DEFAULT_BOT_USERNAME}", chat_type="group")), bot
+    )
+    other_bot = Update.de_json(fake.push_update(fake.message_update(-100, "/start@some_other_bot")), bot)
+    assert handler.check_update(private) and handler.check_update(addressed)
+    assert not handler.check_update(other_bot)
+    assert private.effective_user is not None and private.effective_user.id == 42
+    assert addressed.effective_chat is not None and addressed.effective_chat.type == "group"
+
+    post = Update.de_json(fake.push_update(fake.channel_post_update(-1003, "hello", title="News")), bot)
+    edited = Update.de_json(fake.push_update(fake.edited_message_update(42, 1, "/start edited")), bot)
+    photo = Update.de_json(fake.push_update(fake.photo_message_update(42, caption="look")), bot)
+    sticker = Update.de_json(fake.push_update(fake.sticker_message_update(42)), bot)
+    joined = Update.de_json(
+        fake.push_update(fake.my_chat_member_update(-100, "left", "member", user_id=5, chat_type="group")),
+        bot,
+    )
+    assert post.channel_post is not None and post.channel_post.sender_chat is not None
+    assert edited.edited_message is not None and edited.edited_message.edit_date is not None
+    assert photo.message is not None and photo.message.photo and photo.message.caption == "look"
+    assert sticker.message is not None and sticker.message.sticker is not None
+    assert joined.my_chat_member is not None and joined.my_chat_member.new_chat_member.status == "member"
+    ids = [update["update_id"] for update in fake.pending_updates]
+    assert ids == sorted(ids) and len(ids) == 8
+
+
+async def test_unmodelled_methods_answer_true_and_are_flagged(bot: Bot, fake: FakeTelegram) -> None:
+    assert await bot.set_chat_title(-100, "New title")
+    assert [call.method for call in fake.unknown_calls] == ["setChatTitle"]
+    assert fake.calls[-1].params == {"chat_id": -100, "title": "New title"}
+
+
+async def test_multipart_uploads_are_decoded(bot: Bot, fake: FakeTelegram) -> None:
+    assert await bot.set_chat_photo(-100, photo=b"\x89PNG fake image")
+    photo = fake.calls[-1].params["photo"]
+    assert isinstance(photo, UploadedFile) and photo.content == b"\x89PNG fake image"
+
+
+async def test_wait_for_returns_matches_or_explains_what_was_recorded(bot: Bot, fake: FakeTelegram) -> None:
+    mark = fake.mark()
+    sending = asyncio.create_task(bot.send_message(42, "later"))
+    [call] = await fake.wait_for("sendMessage", chat_id=42, after=mark)
+    assert call.params["text"] == "later"
+    await sending
+    with pytest.raises(
+        AssertionError, match=r"(?s)matching method='sendMessage', chat_id=43.*sendMessage\(chat_id=42"
+    ):
+        await fake.wait_for("sendMessage", chat_id=43, timeout=0.05)
+
+
+def test_sync_clients_are_served_and_can_wait(fake: FakeTelegram) -> None:
+    port = urllib.parse.urlsplit(fake.base_url).port
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    body = urllib.parse.urlencode(
+        {"chat_id": 42, "text": "123", "reply_markup": json.dumps(keyboard("a").to_dict())}
+    )
+    connection.request(
+        "POST", f"/bot{fake.token}/sendMessage", body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert answer["ok"] and answer["result"]["text"] == "123"
+    [call] = fake.wait_for_sync("sendMessage", predicate=lambda call: call.params["text"] == "123")
+    assert (
+        call.params["chat_id"] == 42
+        and call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "a"
+    )
+
+
+async def test_send_times_show_the_rate_per_chat(bot: Bot, fake: FakeTelegram) -> None:
+    for text in ("a", "b", "c"):
+        await bot.send_message(42, text)
+    await bot.send_message(43, "d")
+    assert len(fake.send_times()) == 4 and len(fake.send_times(42)) == 3
+    assert fake.peak_sends(window=3600, chat_id=42) == 3
+    assert fake.peak_sends(window=3600) == 4
+
+
+async def test_counters_only_mode_keeps_no_records() -> None:
+    with FakeTelegram(record_calls=False) as fake:
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            sent = await bot.send_message(42, "x")
+            await bot.edit_message_text("y", 42, sent.message_id)
+            assert fake.count("sendMessage") == 1 and fake.count("editMessageText") == 1
+            assert fake.calls == [] and fake.sent_messages() == []
+            assert len(fake.send_times(42)) == 1
+
+
+def test_parse_html_reports_entities_in_utf16_units() -> None:
+    parsed = parse_html("  😀 <b>bold</b> <pre><code class='language-python'>x = 1</code></pre>\n")
+    assert parsed.text == "😀 bold x = 1"
+    assert parsed.entities == [
+        {"type": "bold", "offset": 3, "length": 4},
+        {"type": "pre", "language": "python", "offset": 8, "length": 5},
+    ]
+    assert utf16_length(parsed.text) == len(parsed.text) + 1 == 13
+
+
+def test_parse_html_decodes_references_and_nested_tags() -> None:
+    parsed = parse_html(
+        "<blockquote expandable>&lt;&#65;&#x42;&quot;<tg-spoiler>s</tg-spoiler></blockquote>"
+        '<a href="x?a=1&amp;b=2">l</a>'
+    )
+    assert parsed.text == '<AB"sl'
+    assert parsed.entities == [
+        {"type": "expandable_blockquote", "offset": 0, "length": 5},
+        {"type": "spoiler", "offset": 4, "length": 1},
+        {"type": "text_link", "url": "x?a=1&b=2", "offset": 5, "length": 1},
+    ]
+
+
+def test_bare_ampersand_is_refused_only_in_strict_mode() -> None:
+    with pytest.raises(EntityParseError, match='Unescaped "&" at byte offset 1'):
+        parse_html("Q&A")
+    assert parse_html("Q&A &unknown; a > b", strict=False).text == "Q&A &unknown; a > b"
