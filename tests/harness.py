@@ -6,6 +6,8 @@ the handlers run exactly as under `python -m bot run`.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,11 +66,11 @@ class BotHarness:
         return latest
 
     async def press(self, chat_id: int, message_id: int, data: str, **options: Any) -> Call:
-        """Press an inline button and return the bot's answerCallbackQuery."""
+        """Press an inline button, wait until the bot has handled it; return its answerCallbackQuery."""
         mark = self.telegram.mark()
         update = self.telegram.callback_update(chat_id, message_id, data, **options)
         query_id = update["callback_query"]["id"]
-        self.telegram.push_update(update)
+        await self.handled(self.telegram.push_update(update)["update_id"])
         answers = await self.telegram.wait_for(
             "answerCallbackQuery",
             predicate=lambda call: call.params.get("callback_query_id") == query_id,
@@ -83,11 +85,17 @@ class BotHarness:
         await self.handled(update["update_id"])
         return [call for call in self.telegram.calls[mark:] if call.method != "getUpdates"]
 
-    async def handled(self, update_id: int) -> None:
-        """Wait until the bot confirmed `update_id` (asked for a later offset) and processed it."""
-        await self.telegram.wait_for(
-            "getUpdates", predicate=lambda call: int(call.params.get("offset") or 0) > update_id
-        )
+    async def handled(self, update_id: int, timeout: float = 5.0) -> None:
+        """Wait until the bot confirmed `update_id` (asked for a later offset) and processed it.
+
+        PTB queues fetched updates before asking for the next offset, so once the fake sees the
+        confirmation the update is in the application's queue, and joining the queue waits for it.
+        """
+        deadline = time.monotonic() + timeout
+        while any(update["update_id"] == update_id for update in self.telegram.pending_updates):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not fetch update {update_id} within {timeout} s")
+            await asyncio.sleep(0.01)
         await self.application.update_queue.join()
 
 
