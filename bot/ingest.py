@@ -21,6 +21,7 @@ import httpx
 
 from bot.arxiv.api import DEFAULT_TIMEOUT, ArxivApi
 from bot.arxiv.feed import FeedClient
+from bot.arxiv.html import HtmlClient
 from bot.arxiv.http import USER_AGENT, ArxivError, ArxivPacer, Clock, RetryPolicy, Sleep
 from bot.config import Settings
 from storage.models import AnnounceType
@@ -99,6 +100,7 @@ class ArxivClients:
         )
         self.feed = FeedClient(settings.arxiv_feed_url, self.http, self.pacer, retry=retry, sleep=sleep)
         self.api = ArxivApi(settings.arxiv_api_url, self.pacer, retry=retry, sleep=sleep, timeout=api_timeout)
+        self.html = HtmlClient(settings.arxiv_html_url, self.http, self.pacer, retry=retry, sleep=sleep)
 
     async def aclose(self) -> None:
         await self.http.aclose()

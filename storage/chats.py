@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time
 
 import aiosqlite
 
+from storage.db import transaction
+
 
 @dataclass(frozen=True, slots=True)
 class ChatSettings:
@@ -35,16 +37,19 @@ class ChatRepository:
         self, chat_id: int, chat_type: str, title: str | None, language: str | None, now: datetime
     ) -> bool:
         """Insert or reactivate a chat, refreshing its title and language; True if it was new."""
-        async with self._db.execute(
-            """
+        async with (
+            transaction(self._db),
+            self._db.execute(
+                """
             INSERT INTO chats (id, type, title, language, created, active) VALUES (?, ?, ?, ?, ?, 1)
             ON CONFLICT (id) DO UPDATE SET
                 type = excluded.type, title = excluded.title,
                 language = COALESCE(excluded.language, chats.language), active = 1
             RETURNING created
             """,
-            (chat_id, chat_type, title, language, now.astimezone(UTC).isoformat()),
-        ) as cursor:
+                (chat_id, chat_type, title, language, now.astimezone(UTC).isoformat()),
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
         return datetime.fromisoformat(row[0]) == now
 
@@ -65,7 +70,8 @@ class ChatRepository:
         )
 
     async def set_active(self, chat_id: int, active: bool) -> None:
-        await self._db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
+        async with transaction(self._db):
+            await self._db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
 
     async def settings(self, chat_id: int) -> ChatSettings:
         async with self._db.execute(
@@ -79,13 +85,16 @@ class ChatRepository:
 
     async def set_delivery_time(self, chat_id: int, delivery_time: time | None) -> None:
         value = delivery_time.strftime("%H:%M") if delivery_time else None
-        await self._db.execute("UPDATE chats SET delivery_time = ? WHERE id = ?", (value, chat_id))
+        async with transaction(self._db):
+            await self._db.execute("UPDATE chats SET delivery_time = ? WHERE id = ?", (value, chat_id))
 
     async def set_timezone(self, chat_id: int, timezone: str | None) -> None:
-        await self._db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_id))
+        async with transaction(self._db):
+            await self._db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_id))
 
     async def set_digest_size(self, chat_id: int, size: int | None) -> None:
-        await self._db.execute("UPDATE chats SET digest_size = ? WHERE id = ?", (size, chat_id))
+        async with transaction(self._db):
+            await self._db.execute("UPDATE chats SET digest_size = ? WHERE id = ?", (size, chat_id))
 
     async def count(self) -> tuple[int, int]:
         """(all chats, active chats)."""

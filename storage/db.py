@@ -7,8 +7,12 @@ applied once in its own transaction; `PRAGMA user_version` records the last one 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -50,6 +54,28 @@ async def connect(path: Path | str) -> aiosqlite.Connection:
     return db
 
 
+_write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
+    """A write transaction on the process's shared connection.
+
+    Coroutines share one connection, so without this lock one coroutine's statements could land
+    inside another's open transaction (and vanish with its rollback), or a second BEGIN would fail.
+    Every write of every repository goes through here.
+    """
+    lock = _write_locks.setdefault(db, asyncio.Lock())
+    async with lock:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+
+
 async def schema_version(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
@@ -59,16 +85,11 @@ async def schema_version(db: aiosqlite.Connection) -> int:
 async def migrate(db: aiosqlite.Connection) -> int:
     """Apply pending migrations; a concurrent process applying the same ones is waited for."""
     for version, sql in migrations():
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(db):
             if await schema_version(db) < version:
                 for statement in _statements(sql):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {version}")
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
     return await schema_version(db)
 
 
@@ -84,6 +105,6 @@ def _statements(sql: str) -> list[str]:
         if sqlite3.complete_statement(pending):
             statements.append(pending.strip())
             pending = ""
-    if pending.strip() and not pending.strip().startswith("--"):
+    if any(line.strip() and not line.strip().startswith("--") for line in pending.splitlines()):
         statements.append(pending.strip())
     return statements

@@ -9,13 +9,13 @@ announcement of a category is always a day arXiv actually announced something.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import aiosqlite
 
+from storage.db import transaction
 from storage.models import AnnounceType, Author, Listing, Paper
 
 _CHUNK = 500  # ids per `IN (...)`, far below SQLite's limit on bound variables
@@ -65,7 +65,7 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
-        async with self._transaction():
+        async with transaction(self._db):
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
             newer = [
@@ -119,7 +119,7 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
-        async with self._transaction():
+        async with transaction(self._db):
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -134,15 +134,16 @@ class PaperRepository:
 
     async def record_metadata_misses(self, arxiv_ids: Iterable[str]) -> None:
         """Count an API answer that lacked these papers (the API can lag the announcement)."""
-        await self._db.executemany(
-            "UPDATE papers SET metadata_misses = metadata_misses + 1"
-            " WHERE arxiv_id = ? AND metadata_complete = 0",
-            [(arxiv_id,) for arxiv_id in arxiv_ids],
-        )
+        async with transaction(self._db):
+            await self._db.executemany(
+                "UPDATE papers SET metadata_misses = metadata_misses + 1"
+                " WHERE arxiv_id = ? AND metadata_complete = 0",
+                [(arxiv_id,) for arxiv_id in arxiv_ids],
+            )
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
-        async with self._transaction():
+        async with transaction(self._db):
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",
                 (self._timestamp(), arxiv_id),
@@ -155,6 +156,27 @@ class PaperRepository:
                 _author_rows(arxiv_id, authors),
             )
         return True
+
+    async def record_affiliation_failure(self, arxiv_id: str, give_up_after: int) -> None:
+        """Count a failed HTML fetch; after `give_up_after` of them the paper leaves the queue."""
+        async with transaction(self._db):
+            await self._db.execute(
+                "UPDATE papers SET affiliation_attempts = affiliation_attempts + 1,"
+                " affiliations_fetched_at = CASE WHEN affiliation_attempts + 1 >= ? THEN ? END"
+                " WHERE arxiv_id = ?",
+                (give_up_after, self._timestamp(), arxiv_id),
+            )
+
+    async def missing_affiliations_among(self, categories: Sequence[str], announced: date) -> int:
+        """How many of an announcement's papers still wait for their affiliations."""
+        marks = _marks(list(categories))
+        async with self._db.execute(
+            f"SELECT COUNT(DISTINCT p.arxiv_id) FROM listings l JOIN papers p ON p.arxiv_id = l.arxiv_id"
+            f" WHERE l.category IN ({marks}) AND l.announced = ? AND p.affiliations_fetched_at IS NULL",
+            (*categories, announced.isoformat()),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
 
     async def latest_announcement(self, category: str) -> date | None:
         async with self._db.execute(
@@ -283,16 +305,6 @@ class PaperRepository:
             "INSERT INTO authors (arxiv_id, position, name, affiliations) VALUES (?, ?, ?, ?)",
             [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
         )
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     def _timestamp(self) -> str:
         return self._clock().astimezone(UTC).isoformat()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
+from storage.db import transaction
+
 
 class SubscriptionRepository:
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -22,32 +24,37 @@ class SubscriptionRepository:
         """Subscribe to each category; returns those that were not subscribed before."""
         added = []
         stamp = now.astimezone(UTC).isoformat()
-        for category in dict.fromkeys(categories):
-            async with self._db.execute(
-                "INSERT INTO subscriptions (chat_id, category, created) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING RETURNING category",
-                (chat_id, category, stamp),
-            ) as cursor:
-                if await cursor.fetchone() is not None:
-                    added.append(category)
+        async with transaction(self._db):
+            for category in dict.fromkeys(categories):
+                async with self._db.execute(
+                    "INSERT INTO subscriptions (chat_id, category, created) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING category",
+                    (chat_id, category, stamp),
+                ) as cursor:
+                    if await cursor.fetchone() is not None:
+                        added.append(category)
         return added
 
     async def remove(self, chat_id: int, categories: Iterable[str]) -> list[str]:
         """Unsubscribe from each category; returns those that were subscribed."""
         removed = []
-        for category in dict.fromkeys(categories):
-            async with self._db.execute(
-                "DELETE FROM subscriptions WHERE chat_id = ? AND category = ? RETURNING category",
-                (chat_id, category),
-            ) as cursor:
-                if await cursor.fetchone() is not None:
-                    removed.append(category)
+        async with transaction(self._db):
+            for category in dict.fromkeys(categories):
+                async with self._db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = ? AND category = ? RETURNING category",
+                    (chat_id, category),
+                ) as cursor:
+                    if await cursor.fetchone() is not None:
+                        removed.append(category)
         return removed
 
     async def remove_all(self, chat_id: int) -> list[str]:
-        async with self._db.execute(
-            "DELETE FROM subscriptions WHERE chat_id = ? RETURNING category", (chat_id,)
-        ) as cursor:
+        async with (
+            transaction(self._db),
+            self._db.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? RETURNING category", (chat_id,)
+            ) as cursor,
+        ):
             return sorted(row[0] for row in await cursor.fetchall())
 
     async def toggle(self, chat_id: int, category: str, now: datetime) -> bool:

@@ -46,9 +46,10 @@ def test_migration_scripts_split_like_sqlite_does():
         "-- a comment; with a semicolon\n"
         "CREATE TABLE t (a TEXT DEFAULT 'x;y');\n"
         "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN SELECT 1; END;\n"
+        "-- a comment before the last statement, which has no semicolon\n"
         "ALTER TABLE t ADD COLUMN b INTEGER\n"
     )
     statements = database._statements(script)
     assert len(statements) == 3
     assert statements[0].endswith("DEFAULT 'x;y');")
-    assert statements[2] == "ALTER TABLE t ADD COLUMN b INTEGER"
+    assert statements[2].endswith("ALTER TABLE t ADD COLUMN b INTEGER")

@@ -19,6 +19,7 @@ import arxiv
 import requests
 from lxml import etree
 
+from bot.arxiv.affiliations import normalise_institution
 from bot.arxiv.feed import collapse_whitespace, split_versioned_id
 from bot.arxiv.http import (
     ArxivError,
@@ -98,7 +99,11 @@ def paper_from_result(result: arxiv.Result) -> Paper | None:
         authors=tuple(
             Author(
                 collapse_whitespace(author.name),
-                tuple(text for place in author.affiliation if (text := collapse_whitespace(place))),
+                tuple(
+                    dict.fromkeys(
+                        name for place in author.affiliation if (name := normalise_institution(place))
+                    )
+                ),
             )
             for author in result.authors
         ),

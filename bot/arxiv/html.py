@@ -1,0 +1,69 @@
+"""arXiv's HTML full text (`ARXIV_HTML_URL + <id>v<N>`), fetched only for its author block."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from bot.arxiv.http import (
+    ArxivError,
+    ArxivPacer,
+    ArxivUnavailableError,
+    RetryPolicy,
+    Sleep,
+    raise_for_transient_status,
+    with_retries,
+)
+
+# The author block sits at the top of the page; the rest (often megabytes) is never read.
+MAX_BYTES = 512 * 1024
+
+
+class HtmlClient:
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        pacer: ArxivPacer,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._base_url = base_url
+        self._http = http
+        self._pacer = pacer
+        self._retry = retry or RetryPolicy(attempts=2)
+        self._sleep = sleep
+
+    async def fetch(self, versioned_id: str) -> bytes | None:
+        """The page's first MAX_BYTES, or None when arXiv has no HTML for the paper (404: normal).
+
+        Raises `ArxivUnavailableError` when arXiv keeps failing, `ArxivError` for other statuses.
+        """
+        url = self._base_url + versioned_id
+
+        async def attempt() -> bytes | None:
+            await self._pacer.wait()
+            try:
+                async with self._http.stream("GET", url) as response:
+                    if response.status_code == httpx.codes.NOT_FOUND:
+                        return None
+                    raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), url)
+                    if response.status_code != httpx.codes.OK:
+                        raise ArxivError(f"{url}: HTTP {response.status_code}")
+                    return await _head(response)
+            except httpx.TransportError as error:
+                raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
+
+        return await with_retries(attempt, self._retry, sleep=self._sleep, what=f"HTML {versioned_id}")
+
+
+async def _head(response: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BYTES:
+            break
+    return b"".join(chunks)
