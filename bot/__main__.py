@@ -40,8 +40,8 @@ def fetch(settings: Settings, args: argparse.Namespace) -> int:
 
     async def fetch_now() -> int:
         async with Services.open(settings) as services:
-            with console.ingest_progress() as on_progress:
-                report = await run_ingest(services, categories, on_progress)
+            with console.ingest_progress() as (on_progress, on_enrich):
+                report = await run_ingest(services, categories, on_progress, on_enrich)
         console.console.print(console.ingest_table(report))
         for problem in report.errors:
             console.errors.print(f"[red]error:[/red] {problem}", highlight=False)
@@ -78,6 +78,18 @@ def digest(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(show())
 
 
+def doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.doctor import doctor_command
+
+    return doctor_command(settings)
+
+
+def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import backup_command
+
+    return backup_command(settings, args.path, force=args.force)
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -103,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("category", metavar="CATEGORY", help="e.g. IR or cs.IR")
     command.add_argument("--date", type=_date, help="announcement date, YYYY-MM-DD (default: the latest)")
     command.set_defaults(handler=digest)
+    command = commands.add_parser("doctor", help="check settings, database, Telegram and arXiv")
+    command.set_defaults(handler=doctor)
+    command = commands.add_parser("backup", help="copy the database consistently, also while the bot runs")
+    command.add_argument("path", metavar="PATH", help="file to write the copy to (folders are created)")
+    command.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    command.set_defaults(handler=backup)
     return root
 
 

@@ -21,6 +21,8 @@ from bot.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
 
 T = TypeVar("T")
 
+FREE_BROADCAST_RATE = 30.0
+
 
 class ConfigError(Exception):
     def __init__(self, variable: str, problem: str) -> None:
@@ -37,10 +39,14 @@ class Settings:
     arxiv_api_url: str
     arxiv_html_url: str
     arxiv_request_delay: float
+    arxiv_retries: int
     categories: tuple[str, ...]
     timezone: ZoneInfo
     admin_ids: frozenset[int]
     log_level: str
+    affiliation_wait: float = 900.0
+    broadcast_rate: float = 30.0
+    paid_broadcast: bool = False
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -69,14 +75,42 @@ def _token(value: str) -> str | None:
     return value
 
 
-def _delay(value: str) -> float:
+def _seconds_up_to(limit: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = float("nan")
+        if not 0 <= seconds <= limit:
+            raise ValueError(f"expected seconds between 0 and {limit:g}, got {value!r}")
+        return seconds
+
+    return parse
+
+
+def _attempts(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 10:
+        raise ValueError(f"expected a whole number of attempts from 1 to 10, got {value!r}")
+    return int(value)
+
+
+def _rate(value: str) -> float:
     try:
-        seconds = float(value)
+        rate = float(value)
     except ValueError:
-        seconds = float("nan")
-    if not 0 <= seconds <= 60:
-        raise ValueError(f"expected seconds between 0 and 60, got {value!r}")
-    return seconds
+        rate = float("nan")
+    if not 0 < rate <= 1000:
+        raise ValueError(f"expected messages per second above 0 and at most 1000, got {value!r}")
+    return rate
+
+
+def _flag(value: str) -> bool:
+    folded = value.strip().casefold()
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    if folded in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _categories(value: str) -> tuple[str, ...]:
@@ -131,16 +165,26 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if env_file is not None and env_file.is_file():
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if env is None else env)
-    return Settings(
+    settings = Settings(
         telegram_bot_token=_read(merged, "TELEGRAM_BOT_TOKEN", "", _token),
         telegram_api_base_url=_read(merged, "TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot", _url),
         database_path=_read(merged, "DATABASE_PATH", "data/bot.sqlite3", Path),
         arxiv_feed_url=_read(merged, "ARXIV_FEED_URL", "https://rss.arxiv.org/atom/", _url),
         arxiv_api_url=_read(merged, "ARXIV_API_URL", "https://export.arxiv.org/api/query", _url),
         arxiv_html_url=_read(merged, "ARXIV_HTML_URL", "https://arxiv.org/html/", _url),
-        arxiv_request_delay=_read(merged, "ARXIV_REQUEST_DELAY", "3", _delay),
+        arxiv_request_delay=_read(merged, "ARXIV_REQUEST_DELAY", "3", _seconds_up_to(60)),
+        arxiv_retries=_read(merged, "ARXIV_RETRIES", "4", _attempts),
         categories=_read(merged, "CATEGORIES", ",".join(DEFAULT_CATEGORIES), _categories),
         timezone=_read(merged, "TIMEZONE", "UTC", _timezone),
         admin_ids=_read(merged, "ADMIN_IDS", "", _admin_ids),
         log_level=_read(merged, "LOG_LEVEL", "INFO", _log_level),
+        affiliation_wait=_read(merged, "AFFILIATION_WAIT", "900", _seconds_up_to(86_400)),
+        broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
+        paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
     )
+    if settings.broadcast_rate > FREE_BROADCAST_RATE and not settings.paid_broadcast:
+        raise ConfigError(
+            "BROADCAST_RATE",
+            f"Telegram allows {FREE_BROADCAST_RATE:g} messages/s; set PAID_BROADCAST=true to go faster",
+        )
+    return settings

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.enrich import EnrichProgress
 from bot.ingest import IngestReport, ProgressCallback
 from bot.ingest import Progress as IngestProgress
 
@@ -17,10 +18,10 @@ errors = Console(stderr=True)
 
 
 @contextmanager
-def ingest_progress() -> Iterator[ProgressCallback]:
-    """A progress bar per ingest stage (feeds, metadata), fed by `bot.ingest`'s callback."""
+def ingest_progress() -> Iterator[tuple[ProgressCallback, EnrichProgress]]:
+    """A progress bar per stage (feeds, metadata, affiliations), fed by the stages' callbacks."""
     with Progress(
-        TextColumn("{task.description:<10}"),
+        TextColumn("{task.description:<12}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[detail]}"),
@@ -30,17 +31,18 @@ def ingest_progress() -> Iterator[ProgressCallback]:
     ) as bar:
         tasks: dict[str, int] = {}
 
-        def update(progress: IngestProgress) -> None:
-            if progress.stage not in tasks:
-                tasks[progress.stage] = bar.add_task(progress.stage, total=progress.total, detail="")
-            bar.update(
-                tasks[progress.stage],
-                completed=progress.done,
-                total=progress.total,
-                detail=progress.category or "",
-            )
+        def advance(stage: str, done: int, total: int, detail: str = "") -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=detail)
 
-        yield update
+        def on_ingest(progress: IngestProgress) -> None:
+            advance(progress.stage, progress.done, progress.total, progress.category or "")
+
+        def on_enrich(done: int, total: int) -> None:
+            advance("affiliations", done, total)
+
+        yield on_ingest, on_enrich
 
 
 def ingest_table(report: IngestReport) -> Table:

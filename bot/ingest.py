@@ -94,6 +94,7 @@ class ArxivClients:
         api_timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.settings = settings
+        retry = retry or RetryPolicy(attempts=settings.arxiv_retries)
         self.pacer = ArxivPacer(settings.arxiv_request_delay, clock=clock, sleep=sleep)
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(http_timeout), follow_redirects=True, headers={"User-Agent": USER_AGENT}

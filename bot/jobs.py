@@ -1,7 +1,8 @@
 """Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm.
 
-Each poll ingests the polled categories, then schedules the next poll with `bot.schedule`, so the
-bot polls every few minutes while an announcement is due and rests in between.
+Each poll ingests the polled categories and enriches the new papers with affiliations, then
+schedules the next poll with `bot.schedule`, so the bot polls every few minutes while an
+announcement is due and rests in between.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.categories import ALWAYS_POLLED
+from bot.enrich import EnrichProgress, enrich_affiliations
 from bot.ingest import IngestReport, ProgressCallback, ingest
 from bot.schedule import next_poll
 from bot.services import Services, services_of
@@ -27,11 +29,15 @@ async def polled_categories(services: Services) -> list[str]:
 
 
 async def run_ingest(
-    services: Services, categories: list[str], on_progress: ProgressCallback | None = None
+    services: Services,
+    categories: list[str],
+    on_progress: ProgressCallback | None = None,
+    on_enrich: EnrichProgress | None = None,
 ) -> IngestReport:
-    """One ingest at a time per process: its transactions share the process's one connection."""
+    """Ingest, then look for the new papers' affiliations; one such pass at a time per process."""
     async with services.ingest_lock:
         report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
+        await enrich_affiliations(services.arxiv.html, services.papers, on_progress=on_enrich)
     announced = sorted({str(item.announced) for item in report.categories if item.announced})
     logger.info(
         "ingest: %d categories, announcements %s, %d listings stored, metadata %d/%d, %d errors",

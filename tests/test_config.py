@@ -16,10 +16,21 @@ def test_defaults_follow_the_documented_contract():
     assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
     assert settings.arxiv_html_url == "https://arxiv.org/html/"
     assert settings.arxiv_request_delay == 3
+    assert settings.arxiv_retries == 4
     assert {"cs.LG", "cs.CV", "cs.CL", "eess.AS", "cs.RO", "cs.IR"} <= set(settings.categories)
     assert settings.timezone.key == "UTC"
     assert settings.admin_ids == frozenset()
     assert settings.log_level == "INFO"
+    assert settings.affiliation_wait == 900
+    assert settings.broadcast_rate == 30
+    assert settings.paid_broadcast is False
+
+
+def test_paid_broadcast_lifts_the_rate_ceiling():
+    settings = load_settings({"BROADCAST_RATE": "800", "PAID_BROADCAST": "yes"}, env_file=None)
+    assert (settings.broadcast_rate, settings.paid_broadcast) == (800, True)
+    with pytest.raises(ConfigError, match=r"^BROADCAST_RATE: .*PAID_BROADCAST=true"):
+        load_settings({"BROADCAST_RATE": "800"}, env_file=None)
 
 
 def test_values_are_parsed_forgivingly():
@@ -56,6 +67,11 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         ("ADMIN_IDS", "12,alice", "expected Telegram user ids"),
         ("ARXIV_API_URL", "ftp://example.org", "http(s) URL"),
         ("LOG_LEVEL", "LOUD", "expected DEBUG"),
+        ("AFFILIATION_WAIT", "-5", "expected seconds"),
+        ("ARXIV_RETRIES", "0", "expected a whole number of attempts"),
+        ("BROADCAST_RATE", "0", "expected messages per second"),
+        ("BROADCAST_RATE", "5000", "expected messages per second"),
+        ("PAID_BROADCAST", "maybe", "expected true or false"),
         ("TELEGRAM_BOT_TOKEN", "not a token", "does not look like a bot token"),
     ],
 )
