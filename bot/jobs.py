@@ -59,8 +59,10 @@ async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
         await run_ingest(services, categories)
     finally:
         latest = await services.papers.latest_announcements(categories)
-        when = next_poll(services.clock(), max(latest.values(), default=None))
-        context.job_queue.run_once(poll_arxiv, when=when, name=POLL_JOB)
+        now = services.clock()
+        when = next_poll(now, max(latest.values(), default=None))
+        # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
+        context.job_queue.run_once(poll_arxiv, when=when - now, name=POLL_JOB, data=when)
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
 
 
