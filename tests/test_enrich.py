@@ -39,7 +39,9 @@ def fake() -> Iterator[FakeArxiv]:
             ],
         )
         server.add_paper(
-            HTML_ONLY, "Only the HTML knows", authors=["Youssef Benali", "Mariam Al-Khatib", "Walid Magdy"]
+            HTML_ONLY,
+            "Only the HTML knows",
+            authors=["Ana María López-García", "Javier Núñez", "Rahul Verma"],
         )
         server.add_paper(NO_HTML, "No HTML rendering", authors=["Grace Hopper"])
         server.add_paper(FLAKY, "A page that keeps failing", authors=["Edsger Dijkstra"])
@@ -54,7 +56,7 @@ def fake() -> Iterator[FakeArxiv]:
             '<span class="ltx_contact ltx_role_affiliation">Somewhere Else University</span>'
             "</span></span></div>",
         )
-        server.set_html(f"{HTML_ONLY}v1", (CORPUS / "acl_slash_addresses.html").read_text(encoding="utf-8"))
+        server.set_html(f"{HTML_ONLY}v1", (CORPUS / "ieee_authorblock.html").read_text(encoding="utf-8"))
         server.set_html(f"{GARBAGE}v1", "\x00<<<not html at all>>>")
         yield server
 
@@ -81,7 +83,7 @@ async def test_affiliations_come_from_the_api_first_then_the_html(fake, clients,
     with_api = await repo.paper(WITH_API)
     assert with_api.authors[0].affiliations == ("University of London",)
     html_only = await repo.paper(HTML_ONLY)
-    expected = json.loads((CORPUS / "expected.json").read_text())["acl_slash_addresses.html"]
+    expected = json.loads((CORPUS / "expected.json").read_text())["ieee_authorblock.html"]
     assert [list(author.affiliations) for author in html_only.authors] == [
         a["affiliations"] for a in expected
     ]

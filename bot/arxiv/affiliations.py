@@ -476,12 +476,13 @@ def _read_institute_note(note: etree._Element) -> list[_Address]:
     ]
 
 
-_PERSON = r"(?:(?:[A-Z]\.\s*-?\s*)+|[A-Z][\w'’\-]+\s+(?:[A-Z][\w'’\-]*\.?\s+)?)[A-Z][\w'’\-]+"
+# Matched on collapsed text (single spaces), with bounded repeats so that long notes stay linear.
+_PERSON = r"(?<![\w'’\-.])(?:(?:[A-Z]\.-?\s?){1,4}|[A-Z][\w'’\-]++ (?:[A-Z][\w'’\-]*+\.? )?)[A-Z][\w'’\-]++"
 _ALL_AUTHORS = r"(?:The|All|Both)\s+authors"
 _WITH_STATEMENT = re.compile(
-    rf"(?P<who>{_PERSON}(?:\s*,\s*(?:and\s+)?{_PERSON}|\s+and\s+{_PERSON})*|{_ALL_AUTHORS})"
-    r"\s+(?:is|are)\s+(?:also\s+|currently\s+|now\s+)?(?:with|at)\s+(?:the\s+)?(?P<where>.+?)"
-    rf"(?=\s*\(\s*[Ee]-?mail|\s*[Ee]-?mail\s*:|;|\.?\s*$|\.\s+(?:{_PERSON}|{_ALL_AUTHORS})\s)"
+    rf"(?P<who>{_PERSON}(?:,? and {_PERSON}|, {_PERSON}){{0,40}}|{_ALL_AUTHORS})"
+    r" (?:is|are) (?:also |currently |now )?(?:with|at) (?:the )?(?P<where>.{1,300}?)"
+    rf"(?= ?\( ?[Ee]-?mail| ?[Ee]-?mail ?:|;|\.? ?$|\. (?:{_PERSON}|{_ALL_AUTHORS}) )"
 )
 
 
@@ -542,8 +543,7 @@ def _word_list(text: str) -> frozenset[str]:
 
 _NAME_SEPARATOR = re.compile(r"\s*(?:[,;，、]|\band\b|&|[\u2000-\u200a\u3000]|\u00a0{2,})\s*")
 _PARENTHETICAL = re.compile(r"\(([^()]*)\)")
-_TRAILING_NUMBERS = re.compile(r"^(.*?[^\W\d_].*?)\s*((?:\d{1,2}\s*,?\s*)+)$")
-_TRAILING_NUMBERS_SPLIT = re.compile(r"\d{1,2}")
+_TRAILING_NUMBERS = re.compile(r"[\d\s,]+$")
 _NAME_SUFFIXES = frozenset({"Jr.", "Jr", "Sr.", "Sr", "II", "III", "IV"})
 _PARTICLES = _word_list("van|von|der|den|de|del|della|di|da|du|le|la|bin|al|el|y|dos|das|ter|zu")
 
@@ -577,11 +577,8 @@ def _names(lines: list[_Line]) -> tuple[list[_Name], list[str]]:
         for inner in _PARENTHETICAL.findall(text):
             if _is_affiliation_text(inner):
                 stray.append(inner)
-        bare = _PARENTHETICAL.sub(" ", text)
-        numbered = _TRAILING_NUMBERS.match(bare.strip())
-        if numbered:
-            bare = numbered.group(1)
-            marks = marks + _TRAILING_NUMBERS_SPLIT.findall(numbered.group(2))
+        bare, typed_marks = _split_typed_marks(_PARENTHETICAL.sub(" ", text))
+        marks = marks + typed_marks
         name = _clean_name(bare)
         if name in _NAME_SUFFIXES and names:
             names[-1].text += f" {name}"
@@ -621,6 +618,19 @@ _TEX_LEFTOVER = re.compile(r"\\[A-Za-z]+\*?|\\\\|[{}$^_~]")
 _IEEE_MEMBERSHIP = re.compile(
     r",?\s*\b(?:(?:Senior|Student|Life)\s+)?(?:Member|Fellow),?\s*IEEE\b", re.IGNORECASE
 )
+
+
+def _split_typed_marks(text: str) -> tuple[str, list[str]]:
+    """ "Alice Smith1,2" is a name with marks typed as plain digits."""
+    trailing = _TRAILING_NUMBERS.search(text)
+    numbers = re.findall(r"\d+", trailing.group()) if trailing else []
+    if (
+        not numbers
+        or any(len(number) > 2 for number in numbers)
+        or not re.search(r"[^\W\d_]", text[: trailing.start()])
+    ):
+        return text, []
+    return text[: trailing.start()], numbers
 
 
 def _clean_name(text: str) -> str:
@@ -758,7 +768,7 @@ def _institution_key(institution: str) -> str:
 class _Kind(Enum):
     """What one comma-separated part of an address is."""
 
-    NOTE = "note"  # equal contribution, corresponding author, internship, funding
+    NOTE = "note"  # not an institution: equal contribution, internship, funding, an e-mail, a bare number
     DEPARTMENT = "department"  # never an institution on its own
     SUBUNIT = "subunit"  # "Institute of X", "Lab for Y"
     ORGANISATION = "organisation"  # a university, a company, an academy
@@ -771,7 +781,7 @@ _AFFILIATION_KINDS = frozenset(
     {_Kind.DEPARTMENT, _Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE, _Kind.LOCATION}
 )
 
-_EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|[\w.+\-]+)\s*@\s*[\w\-]+(?:\.[\w\-]+)+")
+_EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|(?<![\w.+\-])[\w.+\-]++)\s*@\s*[\w\-]++(?:\.[\w\-]++)+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _ORCID = re.compile(r"\b\d{4}-\d{4}-\d{4}-\d{3}[\dX]\b")
 _LABEL = re.compile(
@@ -912,8 +922,12 @@ def _segments(address: str) -> list[str]:
 def _clean_segment(part: str) -> str:
     text = _collapse(part).strip(" .:-–—*†‡")
     text = _LABEL.sub("", text)
-    text = _ACRONYM_IN_PARENTHESES.sub("", text)
-    return text.strip(" .:-–—*†‡()")
+    text = _ACRONYM_IN_PARENTHESES.sub("", text).strip(" .:-–—*†‡")
+    if text.startswith("(") and ")" not in text:
+        text = text[1:]
+    if text.endswith(")") and "(" not in text:
+        text = text[:-1]
+    return text.strip()
 
 
 def _segment_kind(segment: str) -> _Kind:
@@ -989,6 +1003,7 @@ def _fold(text: str) -> str:
     text = _TEX_ACCENT.sub(r"\1", text)
     for command, letters in _TEX_LETTERS.items():
         text = re.sub(re.escape(command) + r"(?![A-Za-z])", letters, text)
+    text = text.replace("{", "").replace("}", "")
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_UNACCENTED)
 

@@ -1,0 +1,128 @@
+"""Affiliation extraction over the hand-written LaTeXML fixture corpus: how many papers get an
+affiliation, precision and recall of (author, institution) pairs against the ground truth, and speed
+on the fixtures as they are and padded to the size of real pages.
+
+Run from the repository root: `python benchmarks/affiliations.py`. Prints figures only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import lxml.html  # noqa: E402
+
+from bot.arxiv import affiliations  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "affiliations"
+# A body paragraph as LaTeXML writes one, with a formula and a citation, to pad pages to real sizes.
+BODY_PARAGRAPH = (
+    '<div class="ltx_para" id="S2.p{n}"><p class="ltx_p" id="S2.p{n}.1">We minimise the loss '
+    '<math alttext="\\mathcal{{L}}(\\theta)" class="ltx_Math" display="inline"><semantics><mrow>'
+    '<mi>ℒ</mi><mo>(</mo><mi>θ</mi><mo>)</mo></mrow><annotation encoding="application/x-tex">'
+    "\\mathcal{{L}}(\\theta)</annotation></semantics></math> over the training set, following "
+    '<cite class="ltx_cite">[<a class="ltx_ref" href="#bib.bib{n}">{n}</a>]</cite>, '
+    "and report the mean over five seeds with standard deviations in brackets.</p></div>\n"
+)
+
+
+def main() -> None:
+    expected = json.loads((FIXTURES / "expected.json").read_text("utf-8"))
+    pages = {name: (FIXTURES / name).read_bytes() for name in sorted(expected)}
+    found = {name: affiliations.parse_author_affiliations(page) for name, page in pages.items()}
+
+    with_any = sum(1 for authors in found.values() if any(a.affiliations for a in authors))
+    should_have = sum(1 for authors in expected.values() if any(a["affiliations"] for a in authors))
+    truth = {
+        (name, a["name"], i) for name, authors in expected.items() for a in authors for i in a["affiliations"]
+    }
+    got = {(name, a.name, i) for name, authors in found.items() for a in authors for i in a.affiliations}
+    correct = len(truth & got)
+
+    print(f"pages                            {len(pages)}")
+    print(f"pages with >=1 affiliation found {with_any}/{len(pages)} = {with_any / len(pages):.1%}")
+    print(f"  (ground truth: {should_have}/{len(pages)} have one)")
+    print(f"author-institution pairs         expected {len(truth)}, found {len(got)}, correct {correct}")
+    print(f"precision                        {correct / len(got):.1%}")
+    print(f"recall                           {correct / len(truth):.1%}")
+    for name, author, institution in sorted(truth - got):
+        print(f"  missed     {name}: {author} -> {institution}")
+    for name, author, institution in sorted(got - truth):
+        print(f"  spurious   {name}: {author} -> {institution}")
+
+    corpus = list(pages.values())
+    padded = [pad(page) for page in corpus]
+    for label, group in (("fixtures as written", corpus), ("fixtures padded to page size", padded)):
+        size = sum(map(len, group)) // len(group)
+        print(f"{label:32} avg {size:,} bytes: {pages_per_second(group):,.0f} pages/s")
+    print(f"{'  lxml parsing whole padded pages':32} {lxml_pages_per_second(padded):,.0f} pages/s")
+    slowest = max(seconds_to_parse(page) for page in hostile_pages())
+    print(f"slowest hostile author block (20-70 KB): {slowest * 1000:.0f} ms")
+
+
+def pad(page: bytes) -> bytes:
+    """The page with about a megabyte of body after its author block, as real arXiv HTML pages have."""
+    body = "".join(BODY_PARAGRAPH.format(n=n) for n in range(1800)).encode()
+    section = (
+        b'<section class="ltx_section" id="S2"><h2 class="ltx_title">2 Method</h2>' + body + b"</section>"
+    )
+    return page.replace(b"</article>", section + b"</article>")
+
+
+def hostile_pages() -> list[str]:
+    """Author blocks built to make regular expressions backtrack: long runs of names, initials, marks."""
+
+    def block(personname: str, thanks: str = "") -> str:
+        note = f'<span class="ltx_note ltx_role_thanks"><span class="ltx_note_content">{thanks}</span></span>'
+        name = f'<span class="ltx_personname">{personname}{note}</span>'
+        creator = f'<span class="ltx_creator ltx_role_author">{name}</span>'
+        return f'<article class="ltx_document"><div class="ltx_authors">{creator}</div></article>'
+
+    return [
+        block("A B", "A. B. C. D. E. F. G. " * 1000 + "is with X"),
+        block("A B", "A. Smith, B. Jones and " * 1500),
+        block("A B", "A. Smith is with " * 1500),
+        block(
+            ", ".join(
+                f"Given{chr(65 + i % 26)} Family{chr(65 + i // 26 % 26)}<sup>{i % 9}</sup>"
+                for i in range(2000)
+            )
+        ),
+        block("Alice Smith<br class='ltx_break'/>" + "Department of X, " * 3000),
+        block("Alice " + "1" * 5000 + " " + "a" * 20000 + "@" + "A" * 20000),
+    ]
+
+
+def seconds_to_parse(page: str) -> float:
+    start = time.perf_counter()
+    affiliations.parse_author_affiliations(page)
+    return time.perf_counter() - start
+
+
+def pages_per_second(pages: list[bytes], seconds: float = 1.0) -> float:
+    """Cold: the normalisation cache is cleared before every page, as on a day of unseen papers."""
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for page in pages:
+            affiliations._institutions.cache_clear()
+            affiliations.parse_author_affiliations(page)
+        count += len(pages)
+    return count / (time.perf_counter() - start)
+
+
+def lxml_pages_per_second(pages: list[bytes], seconds: float = 1.0) -> float:
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for page in pages:
+            lxml.html.document_fromstring(page)
+        count += len(pages)
+    return count / (time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    main()
