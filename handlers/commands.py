@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
+from telegram.ext import CommandHandler, ContextTypes, filters
+
+# New messages and channel posts; an edited command is not run again.
+COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +41,8 @@ COMMANDS: tuple[Command, ...] = (
 
 def menu() -> list[BotCommand]:
     return [BotCommand(command.name, command.description) for command in COMMANDS if command.in_menu]
+
+
+def command(name: str, callback: Callback) -> CommandHandler:
+    """A handler for /name in private chats, groups (also as /name@bot) and channels."""
+    return CommandHandler(name, callback, filters=COMMAND_UPDATES)

@@ -7,7 +7,7 @@ from html import escape
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, ContextTypes
 
 from bot.preferences import (
     DEFAULT_DIGEST_SIZE,
@@ -18,6 +18,7 @@ from bot.preferences import (
 )
 from bot.services import Services, services_of
 from handlers.access import NOT_ADMIN, can_configure, ensure_chat
+from handlers.commands import command
 
 
 async def describe(services: Services, chat_id: int) -> str:
@@ -94,8 +95,8 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("time", set_time),
-        CommandHandler("timezone", set_timezone),
-        CommandHandler("size", set_size),
-        CommandHandler("settings", show_settings),
+        command("time", set_time),
+        command("timezone", set_timezone),
+        command("size", set_size),
+        command("settings", show_settings),
     ]

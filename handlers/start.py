@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -17,7 +16,7 @@ from telegram.ext import (
 
 from bot.services import services_of
 from handlers.access import ensure_chat
-from handlers.commands import COMMANDS
+from handlers.commands import COMMAND_UPDATES, COMMANDS, command
 
 GREETING = (
     "<b>arXiv paper digest</b>\n"
@@ -46,18 +45,21 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer unknown commands in private chats, and in groups only when addressed to this bot."""
     message = update.effective_message
-    command = message.text.split(maxsplit=1)[0]
-    _, _, addressee = command.partition("@")
+    entity = message.entities[0] if message.entities else None
+    if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
+        return
+    typed = message.parse_entity(entity)
+    _, _, addressee = typed.partition("@")
     if addressee and addressee.casefold() != context.bot.username.casefold():
         return
     if not addressee and update.effective_chat.type != ChatType.PRIVATE:
         return
-    shown = escape(command.split("@")[0][:40])
+    shown = escape(typed.split("@")[0][:40])
     await message.reply_text(f"I don't know {shown}. /help lists what I can do.", parse_mode=ParseMode.HTML)
 
 
 def handlers() -> list[BaseHandler]:
-    return [CommandHandler("start", start), CommandHandler("help", show_help)]
+    return [command("start", start), command("help", show_help)]
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,4 +68,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 def fallback_handlers() -> list[BaseHandler]:
     """Registered after every feature, so they only see commands and buttons no feature handled."""
-    return [MessageHandler(filters.COMMAND, unknown_command), CallbackQueryHandler(stale_button)]
+    return [
+        MessageHandler(filters.COMMAND & COMMAND_UPDATES, unknown_command),
+        CallbackQueryHandler(stale_button),
+    ]

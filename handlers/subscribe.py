@@ -7,11 +7,13 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.categories import CategoryError, category, parse_category
 from bot.services import services_of
 from handlers.access import NOT_ADMIN, can_configure, ensure_chat
+from handlers.commands import command
+from handlers.editing import edit_in_place
 
 TOGGLE_PREFIX = "sub:"
 MAX_ARGUMENTS = 20
@@ -156,18 +158,16 @@ async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now_following = await services.subscriptions.toggle(chat_id, name, services.clock())
     subscribed = await services.subscriptions.of_chat(chat_id)
     await query.answer(f"{'Following' if now_following else 'Stopped following'} {category(name).code}")
-    await query.edit_message_text(
-        keyboard_text(subscribed),
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard(services.settings.categories, subscribed),
+    await edit_in_place(
+        query, keyboard_text(subscribed), reply_markup=keyboard(services.settings.categories, subscribed)
     )
 
 
 def handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("subscribe", subscribe),
-        CommandHandler("unsubscribe", unsubscribe),
-        CommandHandler("mysubs", my_subscriptions),
-        CommandHandler("categories", list_categories),
+        command("subscribe", subscribe),
+        command("unsubscribe", unsubscribe),
+        command("mysubs", my_subscriptions),
+        command("categories", list_categories),
         CallbackQueryHandler(toggle, pattern=f"^{TOGGLE_PREFIX}"),
     ]

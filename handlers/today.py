@@ -7,8 +7,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.categories import CategoryError, category, parse_category
 from bot.digest import category_page
@@ -16,6 +15,8 @@ from bot.preferences import DEFAULT_DIGEST_SIZE
 from bot.reading import latest_announcement, load_digest
 from bot.render import render_digest, render_page, tag_label
 from bot.services import Services, services_of
+from handlers.commands import command
+from handlers.editing import edit_in_place
 from handlers.subscribe import keyboard as subscribe_keyboard
 
 PAGE_PREFIX = "cat:"
@@ -127,18 +128,12 @@ async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name, announced, number = parsed
     text, markup = await _page(services, name, announced, number)
     await query.answer(f"{tag_label(name)} · page {number}" if announced else tag_label(name))
-    try:
-        await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
-        )
-    except BadRequest as error:
-        if "not modified" not in str(error).casefold():
-            raise
+    await edit_in_place(query, text, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
 def handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("today", today),
-        CommandHandler("cat", browse),
+        command("today", today),
+        command("cat", browse),
         CallbackQueryHandler(turn_page, pattern=f"^{PAGE_PREFIX}"),
     ]

@@ -188,3 +188,18 @@ async def test_cat_entries_escape_titles(bot):
     pages.append(bot.current(reply).visible_text)
     assert sum("When <b>bold</b> & x<y meet" in page for page in pages) == 1
     assert sum("ItemSage" in page for page in pages) == 1
+
+
+async def test_a_button_on_a_message_deleted_since_still_works(bot, caplog):
+    answer = await bot.press(USER, 99, "sub:cs.IR")
+    assert answer.params["text"] == "Following IR"
+    assert await bot.services.subscriptions.of_chat(USER) == ["cs.IR"]
+    assert "Error while handling an update" not in caplog.text
+
+
+async def test_commands_work_in_channels(bot):
+    channel = -1009999
+    bot.telegram.push_update(bot.telegram.channel_post_update(channel, "/subscribe IR", title="Papers"))
+    await bot.telegram.wait_for("sendMessage", chat_id=channel)
+    assert bot.telegram.sent_messages(channel)[-1].visible_text.startswith("✅ Subscribed to IR")
+    assert await bot.services.subscriptions.of_chat(channel) == ["cs.IR"]
