@@ -1,0 +1,45 @@
+"""The bot's own membership: blocked or removed deactivates the chat at once; added back revives it."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, ChatMemberHandler, ContextTypes
+
+from bot.services import services_of
+from handlers.access import ensure_chat
+
+logger = logging.getLogger(__name__)
+
+_GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
+
+GROUP_GREETING = (
+    "Hello! I post a daily digest of new arXiv papers here. A group administrator can choose "
+    "the categories with /subscribe (for example <code>/subscribe IR LG</code>); /help lists everything."
+)
+
+
+async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    change = update.my_chat_member
+    services = services_of(context)
+    chat = change.chat
+    was_gone = change.old_chat_member.status in _GONE
+    is_gone = change.new_chat_member.status in _GONE
+    if is_gone and not was_gone:
+        await services.chats.set_active(chat.id, False)
+        logger.info("chat %s: the bot was blocked or removed; deactivated", chat.id)
+    elif was_gone and not is_gone:
+        await ensure_chat(update, services)
+        logger.info("chat %s: the bot was added or unblocked; active", chat.id)
+        if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            try:
+                await context.bot.send_message(chat.id, GROUP_GREETING, parse_mode=ParseMode.HTML)
+            except TelegramError as error:
+                logger.info("chat %s: could not greet the group: %s", chat.id, error)
+
+
+def handlers() -> list[BaseHandler]:
+    return [ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)]
