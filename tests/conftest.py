@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,19 @@ from tests.harness import BotHarness, make_harness
 
 TEST_TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuv"
 CLOSED_PORT = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """CLI entry points configure logging for the process; undo it so later tests log normally."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    chatty = {name: logging.getLogger(name).level for name in ("httpx", "arxiv")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, chatty_level in chatty.items():
+        logging.getLogger(name).setLevel(chatty_level)
 
 
 @pytest.fixture
