@@ -85,16 +85,16 @@ class BotHarness:
         await self.handled(update["update_id"])
         return [call for call in self.telegram.calls[mark:] if call.method != "getUpdates"]
 
-    async def handled(self, update_id: int, timeout: float = 5.0) -> None:
+    async def handled(self, update_id: int, within: float = 5.0) -> None:
         """Wait until the bot confirmed `update_id` (asked for a later offset) and processed it.
 
         PTB queues fetched updates before asking for the next offset, so once the fake sees the
         confirmation the update is in the application's queue, and joining the queue waits for it.
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while any(update["update_id"] == update_id for update in self.telegram.pending_updates):
             if time.monotonic() > deadline:
-                raise AssertionError(f"the bot did not fetch update {update_id} within {timeout} s")
+                raise AssertionError(f"the bot did not fetch update {update_id} within {within} s")
             await asyncio.sleep(0.01)
         await self.application.update_queue.join()
 
