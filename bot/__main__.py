@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|fetch|digest` (also installed as `paper-digest-bot`)."""
+"""Command line: `python -m bot run|fetch|digest|push|doctor|backup` (also `paper-digest-bot`)."""
 
 from __future__ import annotations
 
