@@ -20,6 +20,7 @@ import os
 import secrets
 import socket
 import time
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.services import Clock, utc_now
 from storage.chats import ChatRepository
@@ -156,7 +158,11 @@ def default_owner() -> str:
 
 
 class Broadcaster:
-    """Drains the delivery ledger into Telegram. Give it a Bot without PTB's rate limiter."""
+    """Drains the delivery ledger into Telegram.
+
+    Give it a Bot without PTB's rate limiter and with a connection pool at least `connections`
+    wide (`push_bot` builds one): that many requests go out at once.
+    """
 
     def __init__(
         self,
@@ -194,8 +200,9 @@ class Broadcaster:
         self.sleep = sleep
         self.send_rate = SendRate(rate, monotonic, sleep)
         self.requests = asyncio.Semaphore(connections)
-        # Enough chats in hand to keep the overall rate busy while each waits out its own interval.
-        self.chats_in_flight = max(batch, math.ceil(2 * rate * chat_limits.interval))
+        # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
+        # and to keep sending while the next batch is claimed.
+        self.chats_in_flight = max(2 * batch, math.ceil(2 * rate * chat_limits.interval))
 
     async def run(
         self, owner: str | None = None, *, dry_run: bool = False, progress: Progress | None = None
@@ -209,7 +216,7 @@ class Broadcaster:
         report.elapsed = self.monotonic() - started
         return report
 
-    def message(self, chat_id: int, part: LedgerPart) -> dict[str, Any]:
+    def send_arguments(self, chat_id: int, part: LedgerPart) -> dict[str, Any]:
         """The sendMessage arguments for a stored part."""
         return {
             "chat_id": chat_id,
@@ -228,7 +235,7 @@ class Broadcaster:
             for chat in page:
                 report.chats_due += 1
                 for part in chat.parts:
-                    self.message(chat.chat_id, part)
+                    self.send_arguments(chat.chat_id, part)
                     report.messages_due += 1
             after = page[-1].chat_id
             if progress is not None:
@@ -299,24 +306,28 @@ class _Push:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     freed: asyncio.Event = field(default_factory=asyncio.Event)
     failure: BaseException | None = None
+    exhausted: bool = False  # the last claim found less than asked: wait for the chats in hand
 
     async def drain(self) -> PushReport:
         b = self.broadcaster
         backlog = await b.ledger.backlog(b.clock())
         self.report.chats_due, self.report.messages_due = backlog.chats, backlog.parts
         renew_at = b.clock() + b.lease / 3
+        refill = max(1, b.batch // 2)  # claim in batches, not one chat per finished chat
         log = _SentLog(b.ledger, self.owner)
         try:
             while True:
-                wanted = min(b.chats_in_flight - len(self.tasks), b.batch)
-                if wanted > 0:
+                room = b.chats_in_flight - len(self.tasks)
+                if not self.tasks or (not self.exhausted and room >= refill):
+                    wanted = min(room, b.batch)
                     claimed = await b.ledger.claim(self.owner, b.clock(), wanted, b.lease)
                     for chat in claimed:
                         self._start(chat, log)
-                    if len(claimed) == wanted:
+                    if not self.tasks:
+                        break
+                    self.exhausted = len(claimed) < wanted
+                    if not self.exhausted:
                         continue
-                if not self.tasks:
-                    break
                 await self._wait_for_room()
                 if b.clock() >= renew_at:
                     await b.ledger.renew(self.owner, b.clock(), b.lease)
@@ -344,7 +355,8 @@ class _Push:
     async def _wait_for_room(self) -> None:
         """Until a chat is done, or a third of the lease passed (time to renew the claims)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.freed.wait(), self.broadcaster.lease.total_seconds() / 3)
+            async with asyncio.timeout(self.broadcaster.lease.total_seconds() / 3):
+                await self.freed.wait()
         self.freed.clear()
         if self.failure is not None:
             raise self.failure
@@ -390,7 +402,7 @@ class _Push:
 
     async def _send(self, chat_id: int, part: LedgerPart, pacer: ChatPacer) -> Message:
         b = self.broadcaster
-        arguments = b.message(chat_id, part)
+        arguments = b.send_arguments(chat_id, part)
         attempt = 1
         while True:
             wait = pacer.ready_at() - b.monotonic()
@@ -402,7 +414,7 @@ class _Push:
                 try:
                     return await b.bot.send_message(**arguments)
                 except RetryAfter as error:
-                    b.send_rate.pause(_seconds(error.retry_after))
+                    b.send_rate.pause(_seconds(error))
                     problem: TelegramError = error
                     backoff = 0.0
                 except (BadRequest, Forbidden, ChatMigrated, InvalidToken):
@@ -432,8 +444,13 @@ class _Push:
         logger.info("chat %s became supergroup %s; moving it", old_id, new_id)
         await b.ledger.move_chat(old_id, new_id)
         await b.ledger.release(self.owner, new_id, b.clock())
+        self.exhausted = False
         self.report.migrated += 1
 
 
-def _seconds(retry_after: int | timedelta) -> float:
+def _seconds(flood: RetryAfter) -> float:
+    """The wait Telegram asked for, whether PTB gives it as seconds or (opted in) as a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = flood.retry_after
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

@@ -1,0 +1,377 @@
+"""The delivery ledger: which message parts each chat gets for an announcement, and how far sending got.
+
+A push first plans every chat's messages (the exact HTML and buttons, each distinct message stored
+once however many chats get it), then senders drain the plan. A sender claims a chat's whole unsent
+backlog under a lease, so one chat's parts go out in order from one sender, and two senders never
+send the same part. A part is marked sent only after Telegram
+accepted it; a sender that crashes stops renewing its lease, and when the lease runs out another
+sender resumes at the first unsent part: at most the one in-flight message is repeated.
+
+Times are ISO 8601 in UTC with microseconds, so they compare correctly as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby, islice
+from typing import Any
+
+import aiosqlite
+
+from storage.db import transaction
+
+_PLAN_CHUNK = 500  # plans per INSERT statement: bounds the JSON handed to SQLite at once
+
+# A chat's part `d` is claimable when it is the chat's first unsent part, it is due (pending and not
+# held back, or claimed under a lease that ran out), and nobody holds a live claim on the chat. The
+# NOT EXISTS is one seek into deliveries_unsent, which holds only unsent parts.
+_CLAIMABLE = """
+    d.status IN ('pending', 'claimed') AND d.due <= :now
+    AND NOT EXISTS (
+        SELECT 1 FROM deliveries AS e
+        WHERE e.chat_id = d.chat_id AND e.status IN ('pending', 'claimed')
+          AND (e.announced < d.announced OR (e.announced = d.announced AND e.part < d.part)
+               OR (e.status = 'claimed' AND e.due > :now)))
+"""
+
+# Without statistics SQLite would read every unsent part to match a few chat ids: the chats' parts
+# are fetched through deliveries_unsent explicitly.
+_CLAIM = f"""
+    UPDATE deliveries INDEXED BY deliveries_unsent
+    SET status = 'claimed', claimed_by = :owner, claimed_at = :now, due = :until
+    WHERE status IN ('pending', 'claimed') AND chat_id IN (
+        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE} LIMIT :limit)
+    RETURNING chat_id, announced, part, content_id, attempts
+"""
+
+# Pages in chat id order, so each page walks deliveries_unsent from where the last one ended.
+_PEEK = f"""
+    SELECT chat_id, announced, part, content_id, attempts FROM deliveries INDEXED BY deliveries_unsent
+    WHERE status IN ('pending', 'claimed') AND chat_id IN (
+        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_unsent
+        WHERE d.chat_id > :after AND {_CLAIMABLE} ORDER BY d.chat_id LIMIT :limit)
+"""
+
+_BACKLOG = f"""
+    SELECT COUNT(DISTINCT chat_id), COUNT(*) FROM deliveries
+    WHERE status IN ('pending', 'claimed') AND chat_id IN (
+        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE})
+"""
+
+# "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+_ADD_CONTENTS = """
+    INSERT INTO delivery_contents (sha256, text, markup)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+    FROM json_each(:contents) WHERE true
+    ON CONFLICT (sha256) DO NOTHING
+"""
+
+_PLAN = """
+    INSERT INTO deliveries (chat_id, announced, part, content_id, due)
+    SELECT json_extract(plan.value, '$[0]'), json_extract(plan.value, '$[1]'), piece.key + 1,
+           (SELECT id FROM delivery_contents WHERE sha256 = piece.value), json_extract(plan.value, '$[3]')
+    FROM json_each(:plans) AS plan, json_each(plan.value, '$[2]') AS piece
+    WHERE NOT EXISTS (
+        SELECT 1 FROM deliveries AS d
+        WHERE d.chat_id = json_extract(plan.value, '$[0]') AND d.announced = json_extract(plan.value, '$[1]'))
+    RETURNING part
+"""
+
+_CONTENTS = "SELECT id, text, markup FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPart:
+    """One message as it will be sent: HTML text, and reply markup as Bot API JSON (or None)."""
+
+    text: str
+    markup: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every message a chat gets for one announcement, in sending order."""
+
+    chat_id: int
+    announced: date
+    parts: Sequence[PlannedPart]
+    due: datetime | None = None  # not before this moment (the chat's delivery time); None: at once
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPart:
+    announced: date
+    part: int  # 1-based position within the announcement's messages
+    text: str
+    markup: dict[str, Any] | None
+    attempts: int  # earlier sends that failed for good or were given up for a later run
+
+
+@dataclass(frozen=True, slots=True)
+class ChatBacklog:
+    """A chat's unsent parts in sending order (oldest announcement first)."""
+
+    chat_id: int
+    parts: tuple[LedgerPart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    chat_id: int
+    announced: date
+    part: int
+    message_id: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    chats: int
+    parts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DateSummary:
+    """Where one announcement's messages stand."""
+
+    chats: int
+    pending: int
+    claimed: int
+    sent: int
+    failed: int
+
+
+class DeliveryLedger:
+    """The deliveries table and the message contents it points to."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def plan(self, chat_id: int, announced: date, parts: Sequence[PlannedPart], now: datetime) -> bool:
+        """Record a chat's messages for an announcement; False (and no change) if it was planned before."""
+        return await self.plan_many([Plan(chat_id, announced, parts)], now) == 1
+
+    async def plan_many(self, plans: Iterable[Plan], now: datetime) -> int:
+        """Plan many chats at once; each plan goes in whole or not at all. Returns how many were new."""
+        planned = 0
+        remaining = iter(plans)
+        while chunk := list(islice(remaining, _PLAN_CHUNK)):
+            contents: dict[str, list[str | None]] = {}
+            rows: dict[tuple[int, date], list[Any]] = {}
+            for plan in chunk:
+                if not plan.parts or (plan.chat_id, plan.announced) in rows:
+                    continue
+                hashes = []
+                for part in plan.parts:
+                    markup = _markup_json(part.markup)
+                    sha256 = hashlib.sha256(f"{part.text}\0{markup}".encode()).hexdigest()
+                    contents.setdefault(sha256, [sha256, part.text, markup])
+                    hashes.append(sha256)
+                due = _stamp(plan.due or now)
+                rows[(plan.chat_id, plan.announced)] = [plan.chat_id, plan.announced.isoformat(), hashes, due]
+            async with transaction(self._db):
+                await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+                inserted = await self._db.execute_fetchall(_PLAN, {"plans": json.dumps(list(rows.values()))})
+            planned += sum(1 for row in inserted if row[0] == 1)
+        return planned
+
+    async def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[ChatBacklog]:
+        """Take up to `limit` chats whose next part is due, with all their unsent parts, until now + lease."""
+        async with transaction(self._db):
+            rows = await self._db.execute_fetchall(
+                _CLAIM,
+                {"owner": owner, "now": _stamp(now), "until": _stamp(now + lease), "limit": limit},
+            )
+            return await self._backlogs(rows)
+
+    async def renew(self, owner: str, now: datetime, lease: timedelta) -> int:
+        """Extend every claim `owner` holds to now + lease; returns the number of parts held."""
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "UPDATE deliveries SET due = ? WHERE status = 'claimed' AND claimed_by = ?",
+                (_stamp(now + lease), owner),
+            )
+        return cursor.rowcount
+
+    async def mark_sent(self, owner: str, sent: Sequence[SentPart]) -> int:
+        """Record parts Telegram accepted, in one transaction; parts no longer held by `owner` are left."""
+        if not sent:
+            return 0
+        async with transaction(self._db):
+            cursor = await self._db.executemany(
+                "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ? "
+                "WHERE chat_id = ? AND announced = ? AND part = ? AND status = 'claimed' AND claimed_by = ?",
+                [
+                    (s.message_id, _stamp(s.sent_at), s.chat_id, s.announced.isoformat(), s.part, owner)
+                    for s in sent
+                ],
+            )
+        return cursor.rowcount
+
+    async def mark_failed(self, owner: str, chat_id: int, announced: date, part: int, error: str) -> bool:
+        """Telegram refused this part for good (e.g. malformed HTML): never send it; the next may go."""
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE chat_id = ? AND announced = ? AND part = ? AND status = 'claimed' AND claimed_by = ?",
+                (error, chat_id, announced.isoformat(), part, owner),
+            )
+        return cursor.rowcount == 1
+
+    async def skip_chat(self, owner: str, chat_id: int, reason: str) -> int:
+        """The chat is gone (blocked the bot, deleted): fail its unsent parts; returns how many."""
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = ? WHERE chat_id = ? "
+                "AND (status = 'pending' OR (status = 'claimed' AND claimed_by = ?))",
+                (reason, chat_id, owner),
+            )
+        return cursor.rowcount
+
+    async def release(self, owner: str, chat_id: int, retry_at: datetime, error: str | None = None) -> int:
+        """Give the chat's claimed parts back, due again at `retry_at`; returns how many.
+
+        With an error, the first of them (the part that could not be sent) records it and counts an
+        attempt; without one (the chat moved), nothing failed.
+        """
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                """
+                UPDATE deliveries SET
+                    status = 'pending', due = :retry_at,
+                    attempts = attempts + (:error IS NOT NULL AND id = head.first_id),
+                    last_error = CASE WHEN :error IS NOT NULL AND id = head.first_id
+                                      THEN :error ELSE last_error END
+                FROM (SELECT id AS first_id FROM deliveries
+                      WHERE chat_id = :chat AND status = 'claimed' AND claimed_by = :owner
+                      ORDER BY announced, part LIMIT 1) AS head
+                WHERE chat_id = :chat AND status = 'claimed' AND claimed_by = :owner
+                """,
+                {"retry_at": _stamp(retry_at), "error": error, "chat": chat_id, "owner": owner},
+            )
+        return cursor.rowcount
+
+    async def supersede(self, announced: date) -> int:
+        """A newer announcement is planned: older digests no chat has started on will not be sent.
+
+        Their pending parts fail as superseded; a digest already partly sent or in a sender's hands
+        is finished, never cut short. Returns how many parts were superseded.
+        """
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                """
+                UPDATE deliveries SET status = 'failed', last_error = :reason
+                WHERE status = 'pending' AND announced < :announced
+                  AND NOT EXISTS (
+                      SELECT 1 FROM deliveries AS started
+                      WHERE started.chat_id = deliveries.chat_id AND started.announced = deliveries.announced
+                        AND started.status IN ('claimed', 'sent'))
+                """,
+                {"announced": announced.isoformat(), "reason": f"superseded by {announced.isoformat()}"},
+            )
+        return cursor.rowcount
+
+    async def move_chat(self, old_id: int, new_id: int) -> None:
+        """Telegram turned a group into a supergroup: the chat, its subscriptions and deliveries move.
+
+        Usually the chat row simply changes id and ON UPDATE CASCADE carries the rest. If the
+        supergroup is already known (it talked to the bot first), the group's subscriptions and
+        deliveries join it, except where it has its own, and the group's row goes.
+        """
+        async with transaction(self._db):
+            rows = await self._db.execute_fetchall("SELECT 1 FROM chats WHERE id = ?", (new_id,))
+            if not rows:
+                await self._db.execute(
+                    "UPDATE chats SET id = ?, type = 'supergroup' WHERE id = ?", (new_id, old_id)
+                )
+                return
+            for table in ("subscriptions", "deliveries"):
+                await self._db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                )
+            await self._db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+            await self._db.execute("UPDATE chats SET active = 1 WHERE id = ?", (new_id,))
+
+    async def peek(self, now: datetime, after: int | None, limit: int) -> list[ChatBacklog]:
+        """What `claim` would take, without taking it: chats by id after `after`, for a dry run."""
+        rows = await self._db.execute_fetchall(
+            _PEEK, {"now": _stamp(now), "after": after if after is not None else -(2**63), "limit": limit}
+        )
+        return await self._backlogs(rows)
+
+    async def backlog(self, now: datetime) -> Backlog:
+        """Chats with a part due now, and all their unsent parts: the work of a push started now."""
+        rows = await self._db.execute_fetchall(_BACKLOG, {"now": _stamp(now)})
+        return Backlog(chats=rows[0][0], parts=rows[0][1])
+
+    async def pending_count(self) -> int:
+        """Unsent parts, due or not, claimed or not."""
+        rows = await self._db.execute_fetchall(
+            "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'claimed')"
+        )
+        return rows[0][0]
+
+    async def summary(self, announced: date) -> DateSummary:
+        rows = await self._db.execute_fetchall(
+            "SELECT COUNT(DISTINCT chat_id), COALESCE(SUM(status = 'pending'), 0), "
+            "COALESCE(SUM(status = 'claimed'), 0), COALESCE(SUM(status = 'sent'), 0), "
+            "COALESCE(SUM(status = 'failed'), 0) FROM deliveries WHERE announced = ?",
+            (announced.isoformat(),),
+        )
+        chats, pending, claimed, sent, failed = rows[0]
+        return DateSummary(chats=chats, pending=pending, claimed=claimed, sent=sent, failed=failed)
+
+    async def delivered(self, chat_id: int, announced: date) -> bool:
+        """True once every part planned for the chat and announcement was sent."""
+        rows = await self._db.execute_fetchall(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'sent'), 0) FROM deliveries "
+            "WHERE chat_id = ? AND announced = ?",
+            (chat_id, announced.isoformat()),
+        )
+        planned, sent = rows[0]
+        return planned > 0 and planned == sent
+
+    async def _backlogs(self, rows: Iterable[aiosqlite.Row]) -> list[ChatBacklog]:
+        """Group (chat_id, announced, part, content_id, attempts) rows by chat, in sending order.
+
+        Each distinct content is read and parsed once, and shared by every part that sends it.
+        """
+        ordered = sorted(rows, key=lambda row: (row[0], row[1], row[2]))
+        contents = {
+            content_id: (text, json.loads(markup) if markup is not None else None)
+            for content_id, text, markup in await self._db.execute_fetchall(
+                _CONTENTS, (_content_ids(ordered),)
+            )
+        }
+        return [
+            ChatBacklog(
+                chat_id=chat_id,
+                parts=tuple(
+                    LedgerPart(
+                        announced=date.fromisoformat(row[1]),
+                        part=row[2],
+                        text=contents[row[3]][0],
+                        markup=contents[row[3]][1],
+                        attempts=row[4],
+                    )
+                    for row in chat_rows
+                ),
+            )
+            for chat_id, chat_rows in groupby(ordered, key=lambda row: row[0])
+        ]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _markup_json(markup: Mapping[str, Any] | None) -> str | None:
+    return None if markup is None else json.dumps(markup, separators=(",", ":"), ensure_ascii=False)
+
+
+def _content_ids(rows: Iterable[aiosqlite.Row]) -> str:
+    return json.dumps(sorted({row[3] for row in rows}))
