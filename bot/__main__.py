@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 from bot.categories import CategoryError, parse_category
 from bot.config import ConfigError, Settings, load_settings
@@ -90,6 +90,41 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
     return backup_command(settings, args.path, force=args.force)
 
 
+def push(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import console
+    from bot.delivery import Broadcaster, push_bot
+    from bot.push import run_push
+    from bot.services import Services
+
+    token = settings.require_token()
+
+    async def push_now() -> int:
+        async with (
+            Services.open(settings) as services,
+            push_bot(token, settings.telegram_api_base_url) as bot,
+        ):
+            broadcaster = Broadcaster(
+                bot,
+                services.ledger,
+                services.chats,
+                rate=settings.broadcast_rate,
+                paid=settings.paid_broadcast,
+                lease=timedelta(seconds=settings.push_lease),
+            )
+            with console.push_progress() as progress:
+                outcome = await run_push(
+                    services,
+                    broadcaster,
+                    wait_for_affiliations=False,
+                    dry_run=args.dry_run,
+                    progress=progress,
+                )
+        console.console.print(console.push_table(outcome))
+        return 0
+
+    return asyncio.run(push_now())
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -115,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("category", metavar="CATEGORY", help="e.g. IR or cs.IR")
     command.add_argument("--date", type=_date, help="announcement date, YYYY-MM-DD (default: the latest)")
     command.set_defaults(handler=digest)
+    command = commands.add_parser("push", help="send every due digest of the latest announcement now")
+    command.add_argument("--dry-run", action="store_true", help="render and count, send nothing")
+    command.set_defaults(handler=push)
     command = commands.add_parser("doctor", help="check settings, database, Telegram and arXiv")
     command.set_defaults(handler=doctor)
     command = commands.add_parser("backup", help="copy the database consistently, also while the bot runs")

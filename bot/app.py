@@ -6,12 +6,14 @@ This is the composition root: the one module of `bot/` that imports `handlers/`.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.config import Settings
-from bot.jobs import schedule_jobs
+from bot.delivery import Broadcaster, push_bot
+from bot.jobs import BROADCASTER_KEY, schedule_jobs
 from bot.services import SERVICES_KEY, Clock, Services, utc_now
 from handlers.commands import menu
 
@@ -20,11 +22,26 @@ logger = logging.getLogger(__name__)
 
 def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
     async def post_init(application: Application) -> None:
-        application.bot_data[SERVICES_KEY] = await Services.create(settings, clock)
+        services = await Services.create(settings, clock)
+        application.bot_data[SERVICES_KEY] = services
+        pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
+        await pusher.initialize()
+        application.bot_data[BROADCASTER_KEY] = Broadcaster(
+            pusher,
+            services.ledger,
+            services.chats,
+            rate=settings.broadcast_rate,
+            paid=settings.paid_broadcast,
+            lease=timedelta(seconds=settings.push_lease),
+            clock=clock,
+        )
         await application.bot.set_my_commands(menu())
         logger.info("Started as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
+        broadcaster: Broadcaster | None = application.bot_data.pop(BROADCASTER_KEY, None)
+        if broadcaster is not None:
+            await broadcaster.bot.shutdown()
         services: Services | None = application.bot_data.pop(SERVICES_KEY, None)
         if services is not None:
             await services.close()

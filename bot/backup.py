@@ -124,11 +124,15 @@ def _copy(
 def _verify(partial: Path, version: int) -> None:
     """The copy must pass integrity_check and carry the snapshot's schema version."""
     with contextlib.closing(sqlite3.connect(partial, isolation_level=None)) as copy:
-        copy.execute("PRAGMA journal_mode = DELETE")
-        problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
-        copied_version = copy.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            copy.execute("PRAGMA journal_mode = DELETE")
+            problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+            copied_version = copy.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"the copy failed integrity_check: {error}") from None
     if problems != ["ok"]:
-        raise BackupError(f"the copy failed integrity_check: {'; '.join(problems[:3])}")
+        lines = [line for problem in problems for line in problem.splitlines()]
+        raise BackupError(f"the copy failed integrity_check: {'; '.join(lines[:3])}")
     if copied_version != version:
         raise BackupError(f"the copy has schema version {copied_version}, the database {version}")
 

@@ -47,6 +47,7 @@ class Settings:
     affiliation_wait: float = 900.0
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
+    push_lease: float = 120.0
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -102,6 +103,13 @@ def _rate(value: str) -> float:
     if not 0 < rate <= 1000:
         raise ValueError(f"expected messages per second above 0 and at most 1000, got {value!r}")
     return rate
+
+
+def _lease(value: str) -> float:
+    seconds = _seconds_up_to(3600)(value)
+    if seconds < 1:
+        raise ValueError(f"expected at least 1 second, got {value!r}")
+    return seconds
 
 
 def _flag(value: str) -> bool:
@@ -181,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         affiliation_wait=_read(merged, "AFFILIATION_WAIT", "900", _seconds_up_to(86_400)),
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
+        push_lease=_read(merged, "PUSH_LEASE", "120", _lease),
     )
     if settings.broadcast_rate > FREE_BROADCAST_RATE and not settings.paid_broadcast:
         raise ConfigError(

@@ -9,9 +9,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.delivery import Progress as PushProgress
+from bot.delivery import PushReport
 from bot.enrich import EnrichProgress
 from bot.ingest import IngestReport, ProgressCallback
 from bot.ingest import Progress as IngestProgress
+from bot.push import PushOutcome
 
 console = Console()
 errors = Console(stderr=True)
@@ -60,4 +63,48 @@ def ingest_table(report: IngestReport) -> Table:
             str(item.stored),
             str(item.metadata_completed),
         )
+    return table
+
+
+@contextmanager
+def push_progress() -> Iterator[PushProgress]:
+    """One bar over the messages due, fed by the Broadcaster's progress callback."""
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+    ) as bar:
+        task = bar.add_task("messages", total=None)
+
+        def advance(report: PushReport) -> None:
+            bar.update(task, completed=report.done, total=report.messages_due or None)
+
+        yield advance
+
+
+def push_table(outcome: PushOutcome) -> Table:
+    delivered = outcome.delivered
+    title = "push (dry run)" if delivered.dry_run else "push"
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    if outcome.planned is not None:
+        planned = outcome.planned
+        verb = "would plan" if delivered.dry_run else "planned"
+        table.add_row(f"announcement {planned.announced}: chats {verb}", str(planned.chats))
+        table.add_row(f"announcement {planned.announced}: messages {verb}", str(planned.messages))
+    rows = [
+        ("chats due", delivered.chats_due),
+        ("messages due", delivered.messages_due),
+        ("sent", delivered.sent),
+        ("skipped (chat gone)", delivered.skipped),
+        ("chats deactivated", delivered.deactivated),
+        ("chats migrated", delivered.migrated),
+        ("failed", delivered.failed),
+        ("left for the next push", delivered.released),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
     return table

@@ -1,4 +1,4 @@
-"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm.
+"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
 
 Each poll ingests the polled categories and enriches the new papers with affiliations, then
 schedules the next poll with `bot.schedule`, so the bot polls every few minutes while an
@@ -14,12 +14,16 @@ from telegram.ext import Application, ContextTypes
 from bot.categories import ALWAYS_POLLED
 from bot.enrich import EnrichProgress, enrich_affiliations
 from bot.ingest import IngestReport, ProgressCallback, ingest
+from bot.push import run_push
 from bot.schedule import next_poll
 from bot.services import Services, services_of
 
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll-arxiv"
+PUSH_JOB = "push-due"
+PUSH_EVERY = 60
+BROADCASTER_KEY = "broadcaster"
 
 
 async def polled_categories(services: Services) -> list[str]:
@@ -66,5 +70,17 @@ async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
 
 
+async def push_due(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await run_push(services_of(context), context.bot_data[BROADCASTER_KEY])
+
+
 def schedule_jobs(application: Application) -> None:
     application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
+    # Missed runs (a restart, a long push) collapse into one, so the bot catches up instead of skipping.
+    application.job_queue.run_repeating(
+        push_due,
+        interval=PUSH_EVERY,
+        first=PUSH_EVERY,
+        name=PUSH_JOB,
+        job_kwargs={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+    )

@@ -19,7 +19,9 @@ from bot.config import Settings
 from bot.ingest import ArxivClients
 from storage import db as database
 from storage.chats import ChatRepository
+from storage.deliveries import DeliveryLedger
 from storage.papers import PaperRepository
+from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
 
 Clock = Callable[[], datetime]
@@ -36,9 +38,12 @@ class Services:
     chats: ChatRepository
     subscriptions: SubscriptionRepository
     papers: PaperRepository
+    ledger: DeliveryLedger
+    push_runs: PushRunRepository
     arxiv: ArxivClients
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     @asynccontextmanager
@@ -58,6 +63,8 @@ class Services:
             chats=ChatRepository(db),
             subscriptions=SubscriptionRepository(db),
             papers=PaperRepository(db, clock=clock),
+            ledger=DeliveryLedger(db),
+            push_runs=PushRunRepository(db),
             arxiv=ArxivClients(settings),
             clock=clock,
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import membership, settings, start, subscribe, today
+from handlers import admin, membership, settings, start, subscribe, today
 from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    for feature in (start, subscribe, today, settings, membership):
+    for feature in (start, subscribe, today, settings, membership, admin):
         for handler in feature.handlers():
             application.add_handler(handler)
     for handler in start.fallback_handlers():

@@ -20,7 +20,7 @@ class Command:
     name: str
     description: str
     example: str
-    in_menu: bool = True
+    admin_only: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -36,11 +36,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("timezone", "this chat's time zone", "/timezone Europe/Berlin"),
     Command("size", "how many papers the daily digest shows", "/size 5  or  /size all"),
     Command("settings", "this chat's delivery settings", "/settings"),
+    Command("stats", "chats, subscriptions and the last push (operators)", "/stats", admin_only=True),
+    Command(
+        "broadcast",
+        "a message to every chat, after a preview (operators)",
+        "/broadcast Hello",
+        admin_only=True,
+    ),
 )
 
 
 def menu() -> list[BotCommand]:
-    return [BotCommand(command.name, command.description) for command in COMMANDS if command.in_menu]
+    return [BotCommand(command.name, command.description) for command in COMMANDS if not command.admin_only]
 
 
 def command(name: str, callback: Callback) -> CommandHandler:

@@ -25,10 +25,11 @@ GREETING = (
 )
 
 
-def help_text() -> str:
+def help_text(admin: bool = False) -> str:
     lines = [
         f"/{command.name} — {escape(command.description)}\n    e.g. <code>{escape(command.example)}</code>"
         for command in COMMANDS
+        if admin or not command.admin_only
     ]
     return "<b>Commands</b>\n" + "\n".join(lines)
 
@@ -39,7 +40,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(help_text(), parse_mode=ParseMode.HTML)
+    user = update.effective_user
+    admin = user is not None and user.id in services_of(context).settings.admin_ids
+    await update.effective_message.reply_text(help_text(admin), parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
+from bot.callbacks import MORE_PREFIX, PAGE_PREFIX
 from bot.categories import CategoryError, category, parse_category
 from bot.digest import category_page
 from bot.preferences import DEFAULT_DIGEST_SIZE
@@ -19,7 +20,6 @@ from handlers.commands import command
 from handlers.editing import edit_in_place
 from handlers.subscribe import keyboard as subscribe_keyboard
 
-PAGE_PREFIX = "cat:"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 NOTHING_YET = (
     "No arXiv announcement is stored yet for {what}. The bot reads arXiv every weekday shortly after "
@@ -131,9 +131,32 @@ async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await edit_in_place(query, text, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
+async def open_category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    services = services_of(context)
+    name, _, day = (query.data or "").removeprefix(MORE_PREFIX).partition(":")
+    try:
+        announced = date.fromisoformat(day)
+    except ValueError:
+        announced = None
+    if name not in services.settings.categories or announced is None or query.message is None:
+        await query.answer("This button is out of date. Send /cat for a fresh list.")
+        return
+    await query.answer(tag_label(name))
+    text, markup = await _page(services, name, announced, 1)
+    await context.bot.send_message(
+        query.message.chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
 def handlers() -> list[BaseHandler]:
     return [
         command("today", today),
         command("cat", browse),
         CallbackQueryHandler(turn_page, pattern=f"^{PAGE_PREFIX}"),
+        CallbackQueryHandler(open_category, pattern=f"^{MORE_PREFIX}"),
     ]

@@ -96,6 +96,10 @@ class ChatRepository:
         async with transaction(self._db):
             await self._db.execute("UPDATE chats SET digest_size = ? WHERE id = ?", (size, chat_id))
 
+    async def active_ids(self) -> list[int]:
+        rows = await self._db.execute_fetchall("SELECT id FROM chats WHERE active = 1 ORDER BY id")
+        return [row[0] for row in rows]
+
     async def count(self) -> tuple[int, int]:
         """(all chats, active chats)."""
         async with self._db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats") as cursor:

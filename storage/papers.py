@@ -178,6 +178,13 @@ class PaperRepository:
             row = await cursor.fetchone()
         return int(row[0])
 
+    async def first_ingested(self, announced: date) -> datetime | None:
+        """When the first category's feed of an announcement was stored."""
+        rows = await self._db.execute_fetchall(
+            "SELECT min(ingested_at) FROM announcements WHERE announced = ?", (announced.isoformat(),)
+        )
+        return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
     async def latest_announcement(self, category: str) -> date | None:
         async with self._db.execute(
             "SELECT announced FROM announcements WHERE category = ? ORDER BY announced DESC LIMIT 1",

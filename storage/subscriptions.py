@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
 
 import aiosqlite
 
 from storage.db import transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """An active chat with what it follows and how it wants its digest."""
+
+    chat_id: int
+    chat_type: str
+    categories: tuple[str, ...]
+    delivery_time: time | None
+    timezone: str | None
+    digest_size: int | None
 
 
 class SubscriptionRepository:
@@ -63,6 +76,27 @@ class SubscriptionRepository:
             return False
         await self.add(chat_id, [category], now)
         return True
+
+    async def subscribers(self, subscribed_by: datetime, after: int | None, limit: int) -> list[Subscriber]:
+        """Active chats by id after `after`, with the subscriptions they had at `subscribed_by`."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' ')"
+            " FROM chats c JOIN subscriptions s ON s.chat_id = c.id"
+            " WHERE c.active = 1 AND c.id > ? AND s.created <= ?"
+            " GROUP BY c.id ORDER BY c.id LIMIT ?",
+            (after if after is not None else -(2**63), subscribed_by.astimezone(UTC).isoformat(), limit),
+        )
+        return [
+            Subscriber(
+                chat_id=row[0],
+                chat_type=row[1],
+                categories=tuple(sorted(row[5].split())),
+                delivery_time=time.fromisoformat(row[2]) if row[2] else None,
+                timezone=row[3],
+                digest_size=row[4],
+            )
+            for row in rows
+        ]
 
     async def active_categories(self) -> list[str]:
         """Categories that at least one active chat follows: the ones worth polling."""

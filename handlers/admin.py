@@ -1,0 +1,157 @@
+"""Operator commands, only for ADMIN_IDS: /stats and /broadcast (with confirmation)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+
+from bot.categories import category
+from bot.reading import latest_announcement
+from bot.services import Services, services_of
+from handlers.commands import command
+from handlers.editing import edit_in_place
+
+logger = logging.getLogger(__name__)
+
+BROADCAST_PREFIX = "bc:"
+PENDING_KEY = "pending_broadcasts"
+NOT_ADMIN = "This command is for the bot's operators."
+MAX_BROADCAST = 4000
+
+
+def is_admin(update: Update, services: Services) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services.settings.admin_ids
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    if not is_admin(update, services):
+        await update.effective_message.reply_text(NOT_ADMIN)
+        return
+    await update.effective_message.reply_text(await stats_text(services), parse_mode=ParseMode.HTML)
+
+
+async def stats_text(services: Services) -> str:
+    total, active = await services.chats.count()
+    per_category = await services.subscriptions.counts_by_category()
+    latest = await latest_announcement(services.papers, services.settings.categories)
+    lines = [
+        "<b>Bot statistics</b>",
+        f"Chats: {total} ({active} active)",
+        f"Latest announcement ingested: {latest or 'none yet'}",
+        "<b>Subscriptions</b>",
+    ]
+    lines += [
+        f"{escape(category(name).code)} ({escape(name)}): {count}" for name, count in per_category.items()
+    ]
+    if not per_category:
+        lines.append("none yet")
+    run = await services.push_runs.latest()
+    if run is None:
+        lines.append("<b>Last push</b>\nnone yet")
+    else:
+        summary = await services.ledger.summary(run.announced)
+        lines.append(
+            f"<b>Last push</b> ({run.announced}, planned {run.planned_at:%Y-%m-%d %H:%M} UTC)\n"
+            f"{run.chats} chats, {run.messages} messages: {summary.sent} sent, {summary.pending} waiting, "
+            f"{summary.claimed} sending, {summary.failed} failed"
+        )
+    return "\n".join(lines)
+
+
+async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    message = update.effective_message
+    if not is_admin(update, services):
+        await message.reply_text(NOT_ADMIN)
+        return
+    text = message.text.partition(" ")[2].strip() if message.text else ""
+    if not text:
+        await message.reply_text(
+            "Write the message after the command: /broadcast Maintenance tonight at 22:00 UTC."
+        )
+        return
+    if len(text) > MAX_BROADCAST:
+        await message.reply_text(
+            f"That is {len(text)} characters; a broadcast holds at most {MAX_BROADCAST}."
+        )
+        return
+    _, active = await services.chats.count()
+    key = secrets.token_hex(6)
+    context.bot_data.setdefault(PENDING_KEY, {})[key] = text
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"Send to {active} chats", callback_data=f"{BROADCAST_PREFIX}send:{key}"
+                ),
+                InlineKeyboardButton("Cancel", callback_data=f"{BROADCAST_PREFIX}cancel:{key}"),
+            ]
+        ]
+    )
+    await message.reply_text(
+        f"<b>Broadcast preview</b>\n\n{escape(text)}", parse_mode=ParseMode.HTML, reply_markup=buttons
+    )
+
+
+async def confirm_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    services = services_of(context)
+    if not is_admin(update, services):
+        await query.answer(NOT_ADMIN, show_alert=True)
+        return
+    action, _, key = (query.data or "").removeprefix(BROADCAST_PREFIX).partition(":")
+    text = context.bot_data.get(PENDING_KEY, {}).pop(key, None)
+    if text is None or action not in ("send", "cancel"):
+        await query.answer("This broadcast is out of date.")
+        return
+    if action == "cancel":
+        await query.answer("Cancelled")
+        await edit_in_place(query, "Broadcast cancelled.")
+        return
+    await query.answer("Sending…")
+    await edit_in_place(query, f"<b>Broadcast sending</b>\n\n{escape(text)}")
+    context.application.create_task(_send_to_all(context, text, query.message.chat.id), update=update)
+
+
+async def _send_to_all(context: ContextTypes.DEFAULT_TYPE, text: str, report_to: int) -> None:
+    """Plain text to every active chat, within the application's rate limiter; gone chats are deactivated."""
+    services = services_of(context)
+    sent = failed = deactivated = 0
+    for chat_id in await services.chats.active_ids():
+        for _ in range(3):
+            try:
+                await context.bot.send_message(chat_id, text)
+                sent += 1
+            except RetryAfter as flood:
+                await asyncio.sleep(flood.retry_after if isinstance(flood.retry_after, int | float) else 5)
+                continue
+            except (Forbidden, BadRequest) as error:
+                if isinstance(error, Forbidden) or "chat not found" in str(error).casefold():
+                    await services.chats.set_active(chat_id, False)
+                    deactivated += 1
+                else:
+                    failed += 1
+            except TelegramError:
+                failed += 1
+            break
+    logger.info("broadcast: %d sent, %d failed, %d chats deactivated", sent, failed, deactivated)
+    await context.bot.send_message(
+        report_to, f"Broadcast done: {sent} sent, {failed} failed, {deactivated} chats deactivated."
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        command("stats", stats),
+        command("broadcast", broadcast),
+        CallbackQueryHandler(confirm_broadcast, pattern=f"^{BROADCAST_PREFIX}"),
+    ]
