@@ -1,0 +1,311 @@
+"""`python -m bot doctor` against the fakes: a healthy setup, and each broken part named in its own row."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import Settings
+from bot.doctor import PROBE_ID, Verdict, schema_check
+from storage import db as database
+from storage.chats import ChatRepository
+from storage.models import AnnounceType, Author, Paper
+from storage.papers import PaperRepository
+from storage.subscriptions import SubscriptionRepository
+from tests.conftest import CLOSED_PORT, TEST_TOKEN
+from tests.fakes.arxiv_server import API, FEED, HTML, FakeArxiv
+from tests.fakes.telegram_api import DEFAULT_BOT_USERNAME, FakeTelegram
+
+SECRET = TEST_TOKEN.partition(":")[2]
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ANNOUNCED = date(2026, 11, 24)
+CATEGORY = "cs.IR"
+OTHER_TOKEN = "987654321:OTHER-token-abcdefghijklmnopqrstu"
+SETTING_VARIABLES = [field.name.upper() for field in fields(Settings)]
+CHECKS = [
+    "settings",
+    "database file",
+    "database schema",
+    "integrity",
+    "journal mode",
+    "contents",
+    "announcements",
+    "telegram",
+    "arxiv feed",
+    "arxiv api",
+    "arxiv html",
+]
+ARXIV_CHECKS = ["arxiv feed", "arxiv api", "arxiv html"]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class Row:
+    verdict: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DoctorRun:
+    code: int
+    rows: dict[str, Row]
+    out: str
+    err: str
+
+    def verdicts(self, names: list[str] | None = None) -> dict[str, str]:
+        return {name: row.verdict for name, row in self.rows.items() if names is None or name in names}
+
+
+def table_rows(out: str) -> dict[str, Row]:
+    """The doctor's table as {check: Row}, in printed order; a detail folded over lines is rejoined."""
+    cells: dict[str, tuple[str, list[str]]] = {}
+    current = ""
+    for line in _ANSI.sub("", out).splitlines():
+        parts = line.split("│")
+        if len(parts) != 5:
+            continue
+        name, verdict, detail = (part.strip() for part in parts[1:4])
+        if name:
+            current = name
+            cells[name] = (verdict, [detail])
+        else:
+            cells[current][1].append(detail)
+    return {name: Row(verdict, "\n".join(lines)) for name, (verdict, lines) in cells.items()}
+
+
+@pytest.fixture
+def doctor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]):
+    """Run `main(["doctor"])` with exactly `env` as settings, from a folder without `.env`.
+
+    Every run is also checked for what must never be printed: a traceback, or the token's secret.
+    """
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    def run(env: dict[str, str]) -> DoctorRun:
+        for variable in SETTING_VARIABLES:
+            monkeypatch.delenv(variable, raising=False)
+        for variable, value in env.items():
+            monkeypatch.setenv(variable, value)
+        code = main(["doctor"])
+        out, err = capfd.readouterr()
+        assert "Traceback" not in out + err
+        assert SECRET not in out + err
+        return DoctorRun(code, table_rows(out), out, err)
+
+    return run
+
+
+async def seed(path: Path) -> None:
+    """A database as a working bot leaves it: one subscribed chat and one stored announcement."""
+    paper = Paper(PROBE_ID, 1, "A probe paper", "Its abstract.", (Author("Ada Lovelace"),), (CATEGORY,))
+    db = await database.connect(path)
+    try:
+        await ChatRepository(db).register(1, "private", None, "en", NOW)
+        await SubscriptionRepository(db).add(1, [CATEGORY], NOW)
+        await PaperRepository(db, clock=lambda: NOW).store_announcement(
+            CATEGORY, ANNOUNCED, [(paper, AnnounceType.NEW)]
+        )
+    finally:
+        await db.close()
+
+
+async def fill_with_chats(path: Path, count: int) -> None:
+    db = await database.connect(path)
+    try:
+        async with database.transaction(db):
+            await db.executemany(
+                "INSERT INTO chats (id, type, title, created) VALUES (?, 'group', ?, ?)",
+                [(chat_id, f"Reading group {chat_id}", NOW.isoformat()) for chat_id in range(1, count + 1)],
+            )
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def database_path(base_env: dict[str, str]) -> Path:
+    return Path(base_env["DATABASE_PATH"])
+
+
+@pytest.fixture
+def healthy_env(bot_env: dict[str, str], arxiv: FakeArxiv, database_path: Path) -> dict[str, str]:
+    arxiv.add_paper(PROBE_ID, "A probe paper", categories=[CATEGORY])
+    arxiv.set_announcement(CATEGORY, ANNOUNCED, [(PROBE_ID, "new")])
+    arxiv.set_html(f"{PROBE_ID}v1", "<html><body><h1>A probe paper</h1></body></html>")
+    asyncio.run(seed(database_path))
+    return {**bot_env, "CATEGORIES": "IR"}
+
+
+@pytest.fixture
+def stranger() -> Iterator[FakeTelegram]:
+    """A Telegram that knows another bot: it answers the configured token with 401."""
+    with FakeTelegram(token=OTHER_TOKEN) as fake:
+        yield fake
+
+
+def test_a_healthy_deployment_passes_every_check(
+    doctor: Callable[[dict[str, str]], DoctorRun],
+    healthy_env: dict[str, str],
+    telegram: FakeTelegram,
+    arxiv: FakeArxiv,
+    database_path: Path,
+):
+    stored = database_path.read_bytes()
+    run = doctor(healthy_env)
+    assert run.code == 0
+    assert list(run.rows) == CHECKS
+    assert set(run.verdicts().values()) == {Verdict.OK}
+    assert run.out.rstrip().endswith(f"Verdict: OK, all {len(CHECKS)} checks passed.")
+    settings = run.rows["settings"].detail
+    assert ".env: none" in settings
+    assert "TELEGRAM_BOT_TOKEN: set, bot id 123456789" in settings
+    assert "CATEGORIES=cs.IR" in settings
+    assert run.rows["database schema"].detail == f"version {len(database.migrations())}, current"
+    assert run.rows["journal mode"].detail == "wal"
+    assert run.rows["contents"].detail == "chats: 1 (1 active), subscriptions: 1, papers: 1"
+    assert run.rows["announcements"].detail == f"{CATEGORY} {ANNOUNCED}"
+    assert f"@{DEFAULT_BOT_USERNAME} (bot id 123456789)" in run.rows["telegram"].detail
+    assert f"{CATEGORY}: announcement of {ANNOUNCED}, 1 entries" in run.rows["arxiv feed"].detail
+    assert run.rows["arxiv html"].detail.startswith("reachable, HTTP 200")
+    assert telegram.count("getMe") == 1
+    assert "/bot[TOKEN]/getMe" in run.err
+    assert [len(arxiv.requests_to(endpoint)) for endpoint in (FEED, API, HTML)] == [1, 1, 1]
+    assert arxiv.requests_to(API)[0].ids == [PROBE_ID]
+    assert database_path.read_bytes() == stored
+
+
+def test_a_token_telegram_rejects_fails_the_telegram_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], stranger: FakeTelegram
+):
+    run = doctor({**healthy_env, "TELEGRAM_API_BASE_URL": stranger.base_url})
+    assert run.code == 1
+    assert run.rows["telegram"].verdict == Verdict.FAIL
+    assert f"token rejected by {stranger.base_url}" in run.rows["telegram"].detail
+    assert {name: verdict for name, verdict in run.verdicts().items() if verdict != Verdict.OK} == {
+        "telegram": Verdict.FAIL
+    }
+    assert "Verdict: FAIL, 1 failed and 0 with warnings" in run.out
+
+
+def test_an_unreachable_telegram_fails_the_telegram_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str]
+):
+    base_url = f"{CLOSED_PORT}/bot"
+    run = doctor({**healthy_env, "TELEGRAM_API_BASE_URL": base_url})
+    assert run.code == 1
+    assert run.rows["telegram"].verdict == Verdict.FAIL
+    assert run.rows["telegram"].detail.startswith("unreachable: ")
+    assert base_url in run.rows["telegram"].detail
+
+
+def test_a_missing_token_fails_the_telegram_row_without_asking_telegram(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], telegram: FakeTelegram
+):
+    env = {name: value for name, value in healthy_env.items() if name != "TELEGRAM_BOT_TOKEN"}
+    run = doctor(env)
+    assert run.code == 1
+    assert run.rows["telegram"] == Row(Verdict.FAIL, "TELEGRAM_BOT_TOKEN not set; `run` and `push` need it")
+    assert "TELEGRAM_BOT_TOKEN: not set" in run.rows["settings"].detail
+    assert telegram.count("getMe") == 0
+
+
+def test_arxiv_answering_503_fails_each_arxiv_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], arxiv: FakeArxiv
+):
+    for endpoint in (FEED, API, HTML):
+        arxiv.fail(endpoint, 503, times=None)
+    run = doctor(healthy_env)
+    assert run.code == 1
+    assert run.verdicts(ARXIV_CHECKS) == dict.fromkeys(ARXIV_CHECKS, Verdict.FAIL)
+    for name in ARXIV_CHECKS:
+        assert "HTTP 503" in run.rows[name].detail
+        assert "arXiv is unavailable" in run.rows[name].detail
+    assert [len(arxiv.requests_to(endpoint)) for endpoint in (FEED, API, HTML)] == [1, 1, 1]
+    assert run.rows["telegram"].verdict == Verdict.OK
+
+
+def test_a_malformed_feed_fails_only_the_feed_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], arxiv: FakeArxiv
+):
+    arxiv.malformed(FEED)
+    run = doctor(healthy_env)
+    assert run.code == 1
+    assert run.verdicts(ARXIV_CHECKS) == {
+        "arxiv feed": Verdict.FAIL,
+        "arxiv api": Verdict.OK,
+        "arxiv html": Verdict.OK,
+    }
+    assert run.rows["arxiv feed"].detail.startswith("not a usable feed: ")
+
+
+def test_a_file_that_is_not_a_database_fails_the_database_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
+):
+    garbage = random.Random(7).randbytes(8192)
+    database_path.write_bytes(garbage)
+    run = doctor(healthy_env)
+    assert run.code == 1
+    assert run.rows["database file"].verdict == Verdict.FAIL
+    assert "not a usable SQLite database" in run.rows["database file"].detail
+    assert "integrity" not in run.rows
+    assert database_path.read_bytes() == garbage
+
+
+def test_damaged_pages_fail_the_integrity_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
+):
+    database_path.unlink()
+    asyncio.run(fill_with_chats(database_path, 2000))
+    with database_path.open("r+b") as file:
+        file.seek(database_path.stat().st_size // 2)
+        file.write(b"\xff" * 64)
+    run = doctor(healthy_env)
+    assert run.code == 1
+    assert run.rows["database file"].verdict == Verdict.OK
+    assert run.rows["integrity"].verdict == Verdict.FAIL
+    assert run.rows["integrity"].detail.startswith("integrity_check: ")
+
+
+def test_a_missing_database_is_a_warning_and_is_not_created(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], tmp_path: Path
+):
+    missing = tmp_path / "data" / "bot.sqlite3"
+    run = doctor({**healthy_env, "DATABASE_PATH": str(missing)})
+    assert run.code == 0
+    assert run.rows["database file"].verdict == Verdict.WARN
+    assert "does not exist yet" in run.rows["database file"].detail
+    assert "database schema" not in run.rows
+    assert {verdict for name, verdict in run.verdicts().items() if name != "database file"} == {Verdict.OK}
+    assert "Verdict: WARN, 0 failed and 1 with warnings" in run.out
+    assert not missing.parent.exists()
+
+
+def test_bad_settings_exit_2_with_one_line_and_check_nothing(
+    doctor: Callable[[dict[str, str]], DoctorRun],
+    healthy_env: dict[str, str],
+    telegram: FakeTelegram,
+    arxiv: FakeArxiv,
+):
+    run = doctor({**healthy_env, "ARXIV_REQUEST_DELAY": "fast"})
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.count("\n") == 1
+    assert run.err.startswith("error: ARXIV_REQUEST_DELAY: ")
+    assert telegram.count("getMe") == 0
+    assert arxiv.requests == []
+
+
+@pytest.mark.parametrize(
+    ("version", "available", "verdict"),
+    [(6, 6, Verdict.OK), (4, 6, Verdict.WARN), (7, 6, Verdict.FAIL)],
+)
+def test_schema_versions_behind_are_warnings_and_ahead_are_failures(version, available, verdict):
+    assert schema_check(version, available).verdict is verdict
