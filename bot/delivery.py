@@ -414,7 +414,7 @@ class _Push:
                 try:
                     return await b.bot.send_message(**arguments)
                 except RetryAfter as error:
-                    b.send_rate.pause(_seconds(error))
+                    b.send_rate.pause(flood_wait(error))
                     problem: TelegramError = error
                     backoff = 0.0
                 except (BadRequest, Forbidden, ChatMigrated, InvalidToken):
@@ -448,7 +448,7 @@ class _Push:
         self.report.migrated += 1
 
 
-def _seconds(flood: RetryAfter) -> float:
+def flood_wait(flood: RetryAfter) -> float:
     """The wait Telegram asked for, whether PTB gives it as seconds or (opted in) as a timedelta."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)

@@ -13,6 +13,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.categories import category
+from bot.delivery import flood_wait
 from bot.reading import latest_announcement
 from bot.services import Services, services_of
 from handlers.commands import command
@@ -132,7 +133,7 @@ async def _send_to_all(context: ContextTypes.DEFAULT_TYPE, text: str, report_to:
                 await context.bot.send_message(chat_id, text)
                 sent += 1
             except RetryAfter as flood:
-                await asyncio.sleep(flood.retry_after if isinstance(flood.retry_after, int | float) else 5)
+                await asyncio.sleep(flood_wait(flood))
                 continue
             except (Forbidden, BadRequest) as error:
                 if isinstance(error, Forbidden) or "chat not found" in str(error).casefold():
@@ -143,9 +144,10 @@ async def _send_to_all(context: ContextTypes.DEFAULT_TYPE, text: str, report_to:
             except TelegramError:
                 failed += 1
             break
-    logger.info("broadcast: %d sent, %d failed, %d chats deactivated", sent, failed, deactivated)
+    logger.info("broadcast: %d sent, %d failed, %d deactivated", sent, failed, deactivated)
     await context.bot.send_message(
-        report_to, f"Broadcast done: {sent} sent, {failed} failed, {deactivated} chats deactivated."
+        report_to,
+        f"Broadcast done: {sent} sent, {failed} failed, {deactivated} deactivated (bot blocked or removed).",
     )
 
 
