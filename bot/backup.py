@@ -160,6 +160,7 @@ def backup_command(settings: Settings, target: str | os.PathLike[str], *, force:
         TimeElapsedColumn(),
         console=console.errors,
         transient=True,
+        disable=not console.errors.is_terminal,
     ) as bar:
         task = bar.add_task("backup", total=None)
         try:
