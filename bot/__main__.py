@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date, timedelta
+from datetime import date
 
 from bot.categories import CategoryError, parse_category
 from bot.config import ConfigError, Settings, load_settings
@@ -92,8 +92,8 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 def push(settings: Settings, args: argparse.Namespace) -> int:
     from bot import console
-    from bot.delivery import Broadcaster, push_bot
-    from bot.push import run_push
+    from bot.delivery import push_bot
+    from bot.push import broadcaster_for, run_push
     from bot.services import Services
 
     token = settings.require_token()
@@ -103,14 +103,7 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
             Services.open(settings) as services,
             push_bot(token, settings.telegram_api_base_url) as bot,
         ):
-            broadcaster = Broadcaster(
-                bot,
-                services.ledger,
-                services.chats,
-                rate=settings.broadcast_rate,
-                paid=settings.paid_broadcast,
-                lease=timedelta(seconds=settings.push_lease),
-            )
+            broadcaster = broadcaster_for(services, bot)
             with console.push_progress() as progress:
                 outcome = await run_push(
                     services,

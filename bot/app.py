@@ -6,7 +6,6 @@ This is the composition root: the one module of `bot/` that imports `handlers/`.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
@@ -14,6 +13,7 @@ import handlers
 from bot.config import Settings
 from bot.delivery import Broadcaster, push_bot
 from bot.jobs import BROADCASTER_KEY, schedule_jobs
+from bot.push import broadcaster_for
 from bot.services import SERVICES_KEY, Clock, Services, utc_now
 from handlers.commands import menu
 
@@ -26,15 +26,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         application.bot_data[SERVICES_KEY] = services
         pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
         await pusher.initialize()
-        application.bot_data[BROADCASTER_KEY] = Broadcaster(
-            pusher,
-            services.ledger,
-            services.chats,
-            rate=settings.broadcast_rate,
-            paid=settings.paid_broadcast,
-            lease=timedelta(seconds=settings.push_lease),
-            clock=clock,
-        )
+        application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher)
         await application.bot.set_my_commands(menu())
         logger.info("Started as @%s", application.bot.username)
 

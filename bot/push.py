@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from telegram import Bot
+
 from bot.callbacks import more_data
 from bot.delivery import Broadcaster, Progress, PushReport
 from bot.digest import Digest, build_digest, select_for_push
@@ -48,6 +50,20 @@ def delivery_moment(ingested: datetime, preferred: time | None, zone: ZoneInfo) 
     while (moment := datetime.combine(day, preferred, zone)) < local:
         day += timedelta(days=1)
     return moment
+
+
+def broadcaster_for(services: Services, bot: Bot) -> Broadcaster:
+    """The Broadcaster the settings ask for, on a Bot made by `push_bot`."""
+    settings = services.settings
+    return Broadcaster(
+        bot,
+        services.ledger,
+        services.chats,
+        rate=settings.broadcast_rate,
+        paid=settings.paid_broadcast,
+        lease=timedelta(seconds=settings.push_lease),
+        clock=services.clock,
+    )
 
 
 @dataclass(frozen=True, slots=True)

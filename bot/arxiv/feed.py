@@ -7,7 +7,6 @@ entries at all, because storing half an announcement would make a digest silentl
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,10 +17,8 @@ from lxml import etree
 
 from bot.arxiv.http import (
     ArxivError,
-    ArxivPacer,
     ArxivUnavailableError,
-    RetryPolicy,
-    Sleep,
+    PacedEndpoint,
     raise_for_transient_status,
     with_retries,
 )
@@ -214,23 +211,8 @@ def _date_of(timestamp: str) -> date:
         raise ValueError(f"not a timestamp: {timestamp.strip()!r}") from None
 
 
-class FeedClient:
+class FeedClient(PacedEndpoint):
     """Fetches and parses one category's feed per call, paced and retried like every arXiv request."""
-
-    def __init__(
-        self,
-        base_url: str,
-        http: httpx.AsyncClient,
-        pacer: ArxivPacer,
-        *,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._base_url = base_url
-        self._http = http
-        self._pacer = pacer
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
 
     def url(self, category: str) -> str:
         return self._base_url + category

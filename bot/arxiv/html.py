@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from bot.arxiv.http import (
     ArxivError,
-    ArxivPacer,
     ArxivUnavailableError,
+    PacedEndpoint,
     RetryPolicy,
-    Sleep,
     raise_for_transient_status,
     with_retries,
 )
@@ -20,21 +17,9 @@ from bot.arxiv.http import (
 MAX_BYTES = 512 * 1024
 
 
-class HtmlClient:
-    def __init__(
-        self,
-        base_url: str,
-        http: httpx.AsyncClient,
-        pacer: ArxivPacer,
-        *,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._base_url = base_url
-        self._http = http
-        self._pacer = pacer
-        self._retry = retry or RetryPolicy(attempts=2)
-        self._sleep = sleep
+class HtmlClient(PacedEndpoint):
+    # A page is one of many and can wait for the next pass: fewer attempts than a feed gets.
+    default_retry = RetryPolicy(attempts=2)
 
     async def fetch(self, versioned_id: str) -> bytes | None:
         """The page's first MAX_BYTES, or None when arXiv has no HTML for the paper (404: normal).

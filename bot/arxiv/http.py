@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+import httpx
+
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "paper-digest-bot/0.1 (daily arXiv digests on Telegram)"
@@ -124,3 +126,24 @@ async def with_retries(
             logger.warning("%s failed (%s); retry %d in %.1f s", what, error, retry + 1, pause)
             await sleep(pause)
             retry += 1
+
+
+class PacedEndpoint:
+    """An arXiv endpoint reached through the process's shared httpx client and pacer, with retries."""
+
+    default_retry = RetryPolicy()
+
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        pacer: ArxivPacer,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._base_url = base_url
+        self._http = http
+        self._pacer = pacer
+        self._retry = retry or self.default_retry
+        self._sleep = sleep
