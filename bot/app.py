@@ -5,6 +5,7 @@ This is the composition root: the one module of `bot/` that imports `handlers/`.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
@@ -28,6 +29,9 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         await pusher.initialize()
         application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher)
         await application.bot.set_my_commands(menu())
+        # Everything loaded so far lives as long as the process: keep it out of full collections,
+        # which would otherwise pause a reply for tens of milliseconds every few hundred updates.
+        gc.freeze()
         logger.info("Started as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:

@@ -1,11 +1,16 @@
-"""Loading a chat's digest from storage: the one place that joins storage rows and the pure core."""
+"""Loading a chat's digest from storage: the one place that joins storage rows and the pure core.
+
+Digests are ranked on paper outlines (`PaperRepository.outlines`); only the entries a message
+shows are then loaded in full.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from bot.digest import Digest, build_digest
+from bot.digest import Digest, DigestEntry, Page, build_digest
 from storage.papers import PaperRepository
 
 
@@ -16,4 +21,20 @@ async def latest_announcement(papers: PaperRepository, categories: Sequence[str]
 
 
 async def load_digest(papers: PaperRepository, categories: Sequence[str], announced: date) -> Digest:
-    return build_digest(await papers.listings(categories, announced), categories, announced)
+    """The ranked digest, its entries in outline: fill the ones to show with `with_full_papers`."""
+    return build_digest(await papers.outlines(categories, announced), categories, announced)
+
+
+async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int | None) -> Digest:
+    """The digest with its first `shown` entries (None: all) carrying their full papers."""
+    head = await _full(papers, digest.entries[:shown] if shown else digest.entries)
+    return dataclasses.replace(digest, entries=head + digest.entries[len(head) :])
+
+
+async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
+    return dataclasses.replace(page, entries=await _full(papers, page.entries))
+
+
+async def _full(papers: PaperRepository, entries: Sequence[DigestEntry]) -> tuple[DigestEntry, ...]:
+    found = await papers.papers(entry.paper.arxiv_id for entry in entries)
+    return tuple(dataclasses.replace(entry, paper=found[entry.paper.arxiv_id]) for entry in entries)

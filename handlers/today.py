@@ -13,7 +13,7 @@ from bot.callbacks import MORE_PREFIX, PAGE_PREFIX
 from bot.categories import CategoryError, category, parse_category
 from bot.digest import category_page
 from bot.preferences import DEFAULT_DIGEST_SIZE
-from bot.reading import latest_announcement, load_digest
+from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
 from bot.render import render_digest, render_page, tag_label
 from bot.services import Services, services_of
 from handlers.commands import command
@@ -42,10 +42,11 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if announced is None:
         await message.reply_text(NOTHING_YET.format(what="your categories"))
         return
-    digest = await load_digest(services.papers, subscribed, announced)
     chosen = await services.chats.settings(chat_id)
     size = DEFAULT_DIGEST_SIZE if chosen.digest_size is None else chosen.digest_size
-    for text in render_digest(digest, limit=size):
+    digest = await load_digest(services.papers, subscribed, announced)
+    digest = await with_full_papers(services.papers, digest, size or None)
+    for text in render_digest(digest, limit=size or None):
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
@@ -79,6 +80,7 @@ async def _page(
     if announced is None:
         return escape(NOTHING_YET.format(what=name)), None
     page = category_page(await load_digest(services.papers, [name], announced), name, number)
+    page = await page_with_full_papers(services.papers, page)
     return render_page(page), page_keyboard(name, announced, page.number, page.count)
 
 

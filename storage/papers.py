@@ -238,6 +238,41 @@ class PaperRepository:
         )
         return found
 
+    async def outlines(self, categories: Sequence[str], announced: date) -> list[tuple[Paper, Listing]]:
+        """`listings`, with papers in outline: what ranking needs, without title, abstract or authors.
+
+        A chat sees 10 papers of hundreds; ranking all of them on outlines and loading in full only
+        those shown (`papers`) keeps /today and /cat fast however busy the day was.
+        """
+        names = list(dict.fromkeys(categories))
+        if not names:
+            return []
+        rows = await self._db.execute_fetchall(
+            "SELECT l.arxiv_id, l.category, l.announce_type, p.version, p.primary_category, p.categories,"
+            " p.comment, p.journal_ref FROM listings l JOIN papers p ON p.arxiv_id = l.arxiv_id"
+            f" WHERE l.category IN ({_marks(names)}) AND l.announced = ?"
+            f" AND l.announce_type IN ({_marks(_NEWS)})",
+            [*names, announced.isoformat(), *_NEWS],
+        )
+        outlines: dict[str, Paper] = {}
+        found = []
+        for arxiv_id, category, announce_type, version, primary, listed_in, comment, journal_ref in rows:
+            paper = outlines.get(arxiv_id)
+            if paper is None:
+                paper = outlines[arxiv_id] = Paper(
+                    arxiv_id=arxiv_id,
+                    version=version,
+                    title="",
+                    abstract="",
+                    authors=(),
+                    categories=tuple(json.loads(listed_in)),
+                    primary_category=primary,
+                    comment=comment,
+                    journal_ref=journal_ref,
+                )
+            found.append((paper, Listing(arxiv_id, category, announced, AnnounceType(announce_type))))
+        return found
+
     async def paper(self, arxiv_id: str) -> Paper | None:
         return (await self.papers([arxiv_id])).get(arxiv_id)
 

@@ -210,6 +210,7 @@ async def test_daily_questions_use_indexes_not_table_scans(db, repo):
     statements: list[str] = []
     await db.set_trace_callback(statements.append)
     await repo.listings(["cs.IR", "cs.LG"], DAY)
+    await repo.outlines(["cs.IR", "cs.LG"], DAY)
     await repo.latest_announcement("cs.IR")
     await repo.latest_announcements(["cs.IR", "cs.LG"])
     await repo.ids_missing_metadata(10, max_misses=5)
@@ -217,9 +218,28 @@ async def test_daily_questions_use_indexes_not_table_scans(db, repo):
     await db.set_trace_callback(None)
 
     queries = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
-    assert len(queries) == 7
+    assert len(queries) == 8
     for query in queries:
         async with db.execute(f"EXPLAIN QUERY PLAN {query}") as cursor:
             plan = [row[3] for row in await cursor.fetchall()]
         table_scans = [step for step in plan if step.startswith("SCAN") and "USING" not in step]
         assert not table_scans, (query, plan)
+
+
+async def test_outlines_list_what_listings_list_with_the_ranking_fields_only(repo):
+    await repo.store_announcement(
+        "cs.IR", DAY, [(feed_paper("2508.00001"), NEW), (feed_paper("2508.00002"), CROSS)]
+    )
+    await repo.store_announcement("cs.LG", DAY, [(feed_paper("2508.00001"), CROSS)])
+    await repo.store_metadata([api_paper("2508.00001")])
+    full = await repo.listings(["cs.IR", "cs.LG"], DAY)
+    outlines = await repo.outlines(["cs.IR", "cs.LG"], DAY)
+    assert {listing for _, listing in outlines} == {listing for _, listing in full}
+    assert len(outlines) == len(full) == 3
+    outline = next(paper for paper, _ in outlines if paper.arxiv_id == "2508.00001")
+    assert (outline.primary_category, outline.comment, outline.journal_ref) == (
+        "cs.IR",
+        "Accepted at SIGIR",
+        "Proc. SIGIR",
+    )
+    assert (outline.title, outline.abstract, outline.authors) == ("", "", ())
