@@ -20,6 +20,9 @@ from handlers.commands import menu
 
 logger = logging.getLogger(__name__)
 
+# Replies share Telegram's flood limits with a running push: wait out a 429 rather than apologise.
+REPLY_RETRIES = 3
+
 
 def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
     async def post_init(application: Application) -> None:
@@ -47,7 +50,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(AIORateLimiter(max_retries=REPLY_RETRIES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

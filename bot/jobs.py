@@ -58,13 +58,15 @@ async def run_ingest(
 async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     categories: list[str] = []
+    incomplete = True
     try:
         categories = await polled_categories(services)
-        await run_ingest(services, categories)
+        report = await run_ingest(services, categories)
+        incomplete = bool(report.errors)
     finally:
         latest = await services.papers.latest_announcements(categories)
         now = services.clock()
-        when = next_poll(now, max(latest.values(), default=None))
+        when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
         # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
         context.job_queue.run_once(poll_arxiv, when=when - now, name=POLL_JOB, data=when)
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))

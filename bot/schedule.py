@@ -43,8 +43,14 @@ def next_turnover(now: datetime) -> datetime:
     return turnover_at(day)
 
 
-def next_poll(now: datetime, latest_seen: date | None) -> datetime:
-    """When to look at the feed again, given the newest announcement already ingested."""
+def next_poll(now: datetime, latest_seen: date | None, *, incomplete: bool = False) -> datetime:
+    """When to look at the feed again, given the newest announcement already ingested.
+
+    `incomplete`: the last poll left work undone (a feed or the export API failed), so it comes
+    back soon rather than at the next turnover, in time for the day's push.
+    """
+    if incomplete:
+        return now + POLL_EVERY
     due = due_announcement(now)
     waiting = latest_seen is None or latest_seen < due
     if waiting and now < turnover_at(due) + GIVE_UP_AFTER:

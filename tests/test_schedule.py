@@ -62,3 +62,8 @@ def test_next_turnover_skips_the_weekend_and_handles_daylight_saving():
     assert turnover.astimezone(UTC) - before_dst_ends.astimezone(UTC) == timedelta(
         days=2, hours=13, minutes=5
     )
+
+
+def test_a_poll_that_left_work_undone_comes_back_soon_whatever_the_day():
+    saturday = eastern(2026, 11, 28, 12)
+    assert next_poll(saturday, latest_seen=date(2026, 11, 27), incomplete=True) == saturday + POLL_EVERY
