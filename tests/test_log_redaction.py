@@ -1,23 +1,10 @@
 import logging
 
-import pytest
-
 from bot.log import configure_logging
 from tests.conftest import TEST_TOKEN
 
 
-@pytest.fixture
-def restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for chatty in ("httpx", "arxiv"):
-        logging.getLogger(chatty).setLevel(logging.NOTSET)
-
-
-def test_token_is_redacted_from_messages_arguments_and_tracebacks(capfd, restore_logging):
+def test_token_is_redacted_from_messages_arguments_and_tracebacks(capfd):
     configure_logging("DEBUG", [TEST_TOKEN])
     url = f"https://api.telegram.org/bot{TEST_TOKEN}/getMe"
     logging.getLogger("httpx").debug("HTTP Request: POST %s", url)
