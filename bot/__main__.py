@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from datetime import date
 
@@ -99,6 +100,8 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
     token = settings.require_token()
 
     async def push_now() -> int:
+        # SIGTERM (systemd stop, kill) ends the push cleanly: sent parts recorded, the rest released.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
         async with (
             Services.open(settings) as services,
             push_bot(token, settings.telegram_api_base_url) as bot,
@@ -115,7 +118,11 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
         console.console.print(console.push_table(outcome))
         return 0
 
-    return asyncio.run(push_now())
+    try:
+        return asyncio.run(push_now())
+    except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+        print("push stopped: what was sent is recorded; the rest goes with the next push.", file=sys.stderr)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 128 + signal.SIGTERM
 
 
 def _date(text: str) -> date:

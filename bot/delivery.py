@@ -336,9 +336,12 @@ class _Push:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            raise
-        finally:
             await log.close()
+            # Stopped early (cancelled, or a failure): what was sent is recorded above; hand the
+            # rest back at once instead of leaving it to the lease.
+            await b.ledger.release_all(self.owner, b.clock())
+            raise
+        await log.close()
         return self.report
 
     def _start(self, chat: ChatBacklog, log: _SentLog) -> None:

@@ -275,6 +275,17 @@ class DeliveryLedger:
             )
         return cursor.rowcount
 
+    async def release_all(self, owner: str, retry_at: datetime) -> int:
+        """A sender stopping early (SIGTERM) hands back every claim it holds, so the next push need
+        not wait for the lease to run out. Returns how many parts were released."""
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "UPDATE deliveries SET status = 'pending', due = ?"
+                " WHERE status = 'claimed' AND claimed_by = ?",
+                (_stamp(retry_at), owner),
+            )
+        return cursor.rowcount
+
     async def move_chat(self, old_id: int, new_id: int) -> None:
         """Telegram turned a group into a supergroup: the chat, its subscriptions and deliveries move.
 

@@ -278,3 +278,16 @@ async def test_claiming_reads_only_what_it_takes_however_long_the_backlog(db, le
     drained = await claim_cost("third")
     assert large < small * 1.5
     assert drained < small * 1.5
+
+
+async def test_release_all_hands_back_every_claim_of_one_sender(db):
+    ledger = DeliveryLedger(db)
+    chats = ChatRepository(db)
+    for chat_id in (1, 2):
+        await chats.register(chat_id, "private", None, None, NOW)
+        await ledger.plan(chat_id, DAY, [PlannedPart("a"), PlannedPart("b")], NOW)
+    await ledger.claim("stopping", NOW, 10, timedelta(minutes=5))
+    assert await ledger.release_all("someone else", NOW) == 0
+    assert await ledger.release_all("stopping", NOW) == 4
+    reclaimed = await ledger.claim("next", NOW, 10, timedelta(minutes=5))
+    assert sorted(chat.chat_id for chat in reclaimed) == [1, 2]
