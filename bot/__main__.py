@@ -19,9 +19,20 @@ class UsageError(Exception):
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
+    from bot.jobs import cancel_running_work
 
     application = build_application(settings)
-    application.run_polling(allowed_updates=None)
+
+    def stop() -> None:
+        """SIGINT/SIGTERM: cut long jobs short (they are safe to interrupt), then stop as PTB does."""
+        cancel_running_work(application)
+        application.stop_running()
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop)
+    application.run_polling(allowed_updates=None, stop_signals=None)
     return 0
 
 

@@ -7,7 +7,10 @@ announcement is due and rests in between.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from telegram.ext import Application, ContextTypes
 
@@ -23,7 +26,9 @@ logger = logging.getLogger(__name__)
 POLL_JOB = "poll-arxiv"
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
+PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
 BROADCASTER_KEY = "broadcaster"
+RUNNING_KEY = "running-work"
 
 
 async def polled_categories(services: Services) -> list[str]:
@@ -55,15 +60,41 @@ async def run_ingest(
     return report
 
 
+@contextmanager
+def cancelled_on_stop(context: ContextTypes.DEFAULT_TYPE) -> Iterator[None]:
+    """Mark the running job as work that a stopping bot cancels rather than waits for.
+
+    PTB waits for running jobs when it stops; a push or an enrichment pass can take an hour, and
+    both are safe to cut short (sent parts are recorded, claims released, transactions rolled back).
+    """
+    running: set[asyncio.Task] = context.bot_data.setdefault(RUNNING_KEY, set())
+    task = asyncio.current_task()
+    running.add(task)
+    try:
+        yield
+    except asyncio.CancelledError:
+        # Our own stop asked for it: the job ends quietly instead of as an error in the scheduler.
+        task.uncancel()
+        logger.info("%s: cut short because the bot is stopping", context.job.name if context.job else "job")
+    finally:
+        running.discard(task)
+
+
+def cancel_running_work(application: Application) -> None:
+    for task in application.bot_data.get(RUNNING_KEY, ()):
+        task.cancel()
+
+
 async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     categories: list[str] = []
-    incomplete = True
+    report: IngestReport | None = None
     try:
-        categories = await polled_categories(services)
-        report = await run_ingest(services, categories)
-        incomplete = bool(report.errors)
+        with cancelled_on_stop(context):
+            categories = await polled_categories(services)
+            report = await run_ingest(services, categories)
     finally:
+        incomplete = report is None or bool(report.errors)
         latest = await services.papers.latest_announcements(categories)
         now = services.clock()
         when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
@@ -73,7 +104,8 @@ async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def push_due(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await run_push(services_of(context), context.bot_data[BROADCASTER_KEY])
+    with cancelled_on_stop(context):
+        await run_push(services_of(context), context.bot_data[BROADCASTER_KEY])
 
 
 def schedule_jobs(application: Application) -> None:
@@ -82,7 +114,7 @@ def schedule_jobs(application: Application) -> None:
     application.job_queue.run_repeating(
         push_due,
         interval=PUSH_EVERY,
-        first=PUSH_EVERY,
+        first=PUSH_FIRST,
         name=PUSH_JOB,
         job_kwargs={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
