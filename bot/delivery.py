@@ -290,9 +290,12 @@ class _SentLog:
         try:
             await self._ledger.mark_sent(self._owner, batch)
         except BaseException as error:
-            recorded.set_exception(error)
+            if not recorded.done():
+                recorded.set_exception(error)
             raise
-        recorded.set_result(None)
+        # A chat task cancelled while waiting (the push is stopping) cancelled this future with it.
+        if not recorded.done():
+            recorded.set_result(None)
 
 
 @dataclass

@@ -79,7 +79,7 @@ def test_sigterm_mid_push_loses_nothing_and_the_next_push_finishes(
                 bot.kill()
     interrupted = ledger(path)
     assert "claimed" not in interrupted, "a stopped push must hand its claims back"
-    assert 30 <= interrupted.get("sent", 0) < len(CHATS)
+    assert 0 < interrupted.get("sent", 0) < len(CHATS)
 
     push = subprocess.run([sys.executable, "-m", "bot", "push"], cwd=tmp_path, env=env, capture_output=True)
     assert push.returncode == 0, push.stderr
