@@ -35,6 +35,8 @@ from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram_api import FakeTelegram
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parent.parent
 CLOSED_PORT = "http://127.0.0.1:9"
 CHATS = range(1001, 1301)
