@@ -11,8 +11,8 @@ PAID_BROADCAST=true and BROADCAST_RATE=1000; one more run answers every sendMess
 like a round trip to Telegram, so that many requests are in flight at once.
 
 Run from the repository root: `.venv/bin/python benchmarks/push.py [--chats N ...]
-[--slow-chats N] [--limited-chats N] [--profile]`. The defaults take four to nine minutes, most of
-it the push to 100,000 chats (190,000 messages at up to 1,000 a second).
+[--slow-chats N] [--limited-chats N] [--profile]`. The defaults take about four minutes, most
+of it the push to 100,000 chats (190,000 messages at up to 1,000 a second).
 """
 
 from __future__ import annotations
