@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.arxiv.ingest import ArxivClients, ingest
 from bot.config import load_settings
-from bot.ingest import ArxivClients, ingest
 from storage.db import connect
 from storage.papers import PaperRepository
 from tests.fakes.arxiv_server import FakeArxiv

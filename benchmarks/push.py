@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._seed import create_schema, seed  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.push import plan_push  # noqa: E402
+from bot.push.planning import plan_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from bot.services import Services  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402

@@ -12,9 +12,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.config import Settings
-from bot.delivery import Broadcaster, push_bot
 from bot.jobs import BROADCASTER_KEY, schedule_jobs
-from bot.push import broadcaster_for
+from bot.push.broadcaster import Broadcaster, push_bot
+from bot.push.planning import broadcaster_for
 from bot.services import SERVICES_KEY, Clock, Services, utc_now
 from handlers.commands import menu
 

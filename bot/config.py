@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from bot.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
+from bot.core.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
 
 Each poll ingests the polled categories and enriches the new papers with affiliations, then
-schedules the next poll with `bot.schedule`, so the bot polls every few minutes while an
+schedules the next poll with `bot.arxiv.schedule`, so the bot polls every few minutes while an
 announcement is due and rests in between.
 """
 
@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 from telegram.ext import Application, ContextTypes
 
-from bot.categories import ALWAYS_POLLED
-from bot.enrich import EnrichProgress, enrich_affiliations
-from bot.ingest import IngestReport, ProgressCallback, ingest
-from bot.push import run_push
-from bot.schedule import next_poll
+from bot.arxiv.enrich import EnrichProgress, enrich_affiliations
+from bot.arxiv.ingest import IngestReport, ProgressCallback, ingest
+from bot.arxiv.schedule import next_poll
+from bot.core.categories import ALWAYS_POLLED
+from bot.push.planning import run_push
 from bot.services import Services, services_of
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from bot.digest import Digest, DigestEntry, Page, build_digest
+from bot.core.digest import Digest, DigestEntry, Page, build_digest
 from storage.papers import PaperRepository
 
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import aiosqlite
 from telegram.ext import CallbackContext
 
+from bot.arxiv.ingest import ArxivClients
 from bot.config import Settings
-from bot.ingest import ArxivClients
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger

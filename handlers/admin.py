@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
-from bot.categories import category
+from bot.core.categories import category
 from bot.reading import latest_announcement
 from bot.services import Services, services_of
 from handlers.commands import command

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, ContextTypes
 
-from bot.preferences import (
+from bot.core.preferences import (
     DEFAULT_DIGEST_SIZE,
     PreferenceError,
     parse_delivery_time,

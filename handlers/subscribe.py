@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
-from bot.categories import CategoryError, category, parse_category
+from bot.core.categories import CategoryError, category, parse_category
 from bot.services import services_of
 from handlers.access import NOT_ADMIN, can_configure, ensure_chat
 from handlers.commands import command

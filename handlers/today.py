@@ -9,12 +9,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
-from bot.callbacks import MORE_PREFIX, PAGE_PREFIX
-from bot.categories import CategoryError, category, parse_category
-from bot.digest import category_page
-from bot.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.callbacks import MORE_PREFIX, PAGE_PREFIX
+from bot.core.categories import CategoryError, category, parse_category
+from bot.core.digest import category_page
+from bot.core.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.render import render_digest, render_page, tag_label
 from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
-from bot.render import render_digest, render_page, tag_label
 from bot.services import Services, services_of
 from handlers.commands import command
 from handlers.editing import edit_in_place

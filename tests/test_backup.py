@@ -15,7 +15,7 @@ import aiosqlite
 import pytest
 
 from bot.__main__ import main
-from bot.backup import BackupError, backup_database
+from bot.cli.backup import BackupError, backup_database
 from bot.config import Settings
 from storage import db as database
 from storage.subscriptions import SubscriptionRepository

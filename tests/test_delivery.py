@@ -17,7 +17,15 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import Broadcaster, ChatLimits, ChatPacer, PushReport, RetryPolicy, SendRate, push_bot
+from bot.push.broadcaster import (
+    Broadcaster,
+    ChatLimits,
+    ChatPacer,
+    PushReport,
+    RetryPolicy,
+    SendRate,
+    push_bot,
+)
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart

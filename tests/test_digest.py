@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.digest import (
+from bot.core.digest import (
     MAX_PAGE_SIZE,
     CategoryCount,
     build_digest,

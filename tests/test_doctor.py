@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.cli.doctor import PROBE_ID, Verdict, schema_check
 from bot.config import Settings
-from bot.doctor import PROBE_ID, Verdict, schema_check
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.models import AnnounceType, Author, Paper

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.arxiv.enrich import GIVE_UP_AFTER, enrich_affiliations
 from bot.arxiv.http import RetryPolicy
+from bot.arxiv.ingest import ArxivClients, ingest
 from bot.config import load_settings
-from bot.digest import build_digest
-from bot.enrich import GIVE_UP_AFTER, enrich_affiliations
-from bot.ingest import ArxivClients, ingest
-from bot.render import Format, render_digest
+from bot.core.digest import build_digest
+from bot.core.render import Format, render_digest
 from storage.papers import PaperRepository
 from tests.fakes.arxiv_server import HTML, FakeArxiv, VirtualClock
 

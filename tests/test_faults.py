@@ -22,14 +22,14 @@ import aiosqlite
 import pytest
 from telegram import Bot
 
+from bot.arxiv.ingest import ArxivClients, ingest
+from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY
 from bot.config import Settings, load_settings
-from bot.delivery import Broadcaster, ChatLimits, RetryPolicy, push_bot
-from bot.ingest import ArxivClients, ingest
+from bot.core.render import Format, render_digest
 from bot.jobs import POLL_JOB, poll_arxiv, run_ingest
-from bot.push import run_push
+from bot.push.broadcaster import Broadcaster, ChatLimits, RetryPolicy, push_bot
+from bot.push.planning import run_push
 from bot.reading import load_digest, with_full_papers
-from bot.render import Format, render_digest
-from bot.schedule import ARXIV_TZ, POLL_EVERY
 from bot.services import Services
 from storage import db as database
 from storage.chats import ChatRepository

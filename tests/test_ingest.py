@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from bot.arxiv.http import RetryPolicy
+from bot.arxiv.ingest import ArxivClients, CategoryReport, Progress, ingest
 from bot.config import load_settings
-from bot.ingest import ArxivClients, CategoryReport, Progress, ingest
 from storage.models import AnnounceType, Author
 from storage.papers import PaperRepository
 from tests.fakes.arxiv_server import API, FEED, FakeArxiv, VirtualClock
@@ -161,7 +161,7 @@ async def test_a_malformed_feed_stores_nothing_for_its_category_only(fake, clien
         "cs.IR", b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>oai:'
     )
 
-    with caplog.at_level(logging.ERROR, logger="bot.ingest"):
+    with caplog.at_level(logging.ERROR, logger="bot.arxiv.ingest"):
         report = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
     ir, lg = report.categories

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
+from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY
 from bot.config import load_settings
 from bot.jobs import POLL_JOB, poll_arxiv
-from bot.schedule import ARXIV_TZ, POLL_EVERY
 from tests.announcement import DAY, seed_day
 from tests.fakes.arxiv_server import FEED, FakeArxiv
 from tests.fakes.telegram_api import FakeTelegram

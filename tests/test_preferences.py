@@ -2,7 +2,7 @@ from datetime import time
 
 import pytest
 
-from bot.preferences import PreferenceError, parse_delivery_time, parse_digest_size, parse_timezone
+from bot.core.preferences import PreferenceError, parse_delivery_time, parse_digest_size, parse_timezone
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.arxiv.schedule import ARXIV_TZ
 from bot.config import load_settings
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
-from bot.push import PushOutcome, run_push
-from bot.schedule import ARXIV_TZ
+from bot.push.planning import PushOutcome, run_push
 from tests.announcement import DAY, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from bot.digest import MAX_PAGE_SIZE, Digest, DigestEntry, build_digest, category_page
-from bot.render import (
+from bot.core.digest import MAX_PAGE_SIZE, Digest, DigestEntry, build_digest, category_page
+from bot.core.render import (
     MESSAGE_LIMIT,
     Format,
     affiliation_line,

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.schedule import ARXIV_TZ, POLL_EVERY, due_announcement, next_poll, next_turnover
+from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY, due_announcement, next_poll, next_turnover
 
 
 def eastern(year, month, day, hour, minute=0):

@@ -30,9 +30,9 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot import console
 from bot.arxiv.feed import ArxivFeedError, parse_feed
 from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
+from bot.cli import console
 from bot.config import Settings, load_settings
 from bot.log import REDACTED
 from storage import db as database

@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.filesize import decimal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot import console
+from bot.cli import console
 from bot.config import Settings
 
 PAGES_PER_STEP = 256

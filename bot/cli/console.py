@@ -9,12 +9,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.delivery import Progress as PushProgress
-from bot.delivery import PushReport
-from bot.enrich import EnrichProgress
-from bot.ingest import IngestReport, ProgressCallback
-from bot.ingest import Progress as IngestProgress
-from bot.push import PushOutcome
+from bot.arxiv.enrich import EnrichProgress
+from bot.arxiv.ingest import IngestReport, ProgressCallback
+from bot.arxiv.ingest import Progress as IngestProgress
+from bot.push.broadcaster import Progress as PushProgress
+from bot.push.broadcaster import PushReport
+from bot.push.planning import PushOutcome
 
 console = Console()
 errors = Console(stderr=True)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from bot.categories import category
-from bot.digest import Digest, DigestEntry, Page, select_for_push
+from bot.core.categories import category
+from bot.core.digest import Digest, DigestEntry, Page, select_for_push
 from storage.models import Author
 
 MESSAGE_LIMIT = 4096

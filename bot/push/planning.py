@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot
 
-from bot.callbacks import more_data
-from bot.delivery import Broadcaster, Progress, PushReport
-from bot.digest import Digest, build_digest, select_for_push
-from bot.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.callbacks import more_data
+from bot.core.digest import Digest, build_digest, select_for_push
+from bot.core.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.render import render_digest, tag_label
+from bot.push.broadcaster import Broadcaster, Progress, PushReport
 from bot.reading import latest_announcement
-from bot.render import render_digest, tag_label
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Listing, Paper

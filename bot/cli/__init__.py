@@ -1,0 +1,1 @@
+"""The command line: `python -m bot COMMAND`, its console output, doctor and backup."""
