@@ -14,9 +14,9 @@ from bot.arxiv.feed import (
     parse_feed,
     split_authors,
     split_versioned_id,
-    untex,
 )
 from bot.arxiv.http import ArxivPacer, ArxivUnavailableError, RetryPolicy
+from bot.core.names import readable_name
 from storage.models import AnnounceType, Author
 from tests.fakes.arxiv_server import FEED, SAMPLE_FEED, FakeArxiv, VirtualClock
 
@@ -168,7 +168,7 @@ def test_split_authors(creators, names):
     ],
 )
 def test_tex_accents_in_names_become_unicode(tex, text):
-    assert untex(tex) == text
+    assert readable_name(tex) == text
 
 
 @pytest.mark.parametrize(

@@ -17,21 +17,21 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bot.core.digest import MAX_PAGE_SIZE, Digest, DigestEntry, build_digest, category_page
+from bot.core.names import compact_author
 from bot.core.render import (
     MESSAGE_LIMIT,
     Format,
     affiliation_line,
     author_line,
-    compact_author,
     first_sentences,
     format_date,
-    readable_tex,
     render_digest,
     render_entry,
     render_page,
     tag_labels,
     utf16_length,
 )
+from bot.core.tex import readable_tex
 from storage.models import AnnounceType, Author, Listing, Paper
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,6 @@ entries at all, because storing half an announcement would make a digest silentl
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,6 +21,7 @@ from bot.arxiv.http import (
     raise_for_transient_status,
     with_retries,
 )
+from bot.core.names import NAME_SUFFIXES, readable_name
 from storage.models import AnnounceType, Author, Paper
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -32,25 +32,6 @@ _VERSIONED_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})
 _OAI_PREFIX = "oai:arXiv.org:"
 _ABSTRACT_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
-_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
-_TEX_ACCENTS = {
-    "'": "\u0301",
-    "`": "\u0300",
-    "^": "\u0302",
-    '"': "\u0308",
-    "~": "\u0303",
-    "=": "\u0304",
-    ".": "\u0307",
-    "c": "\u0327",
-    "v": "\u030c",
-    "u": "\u0306",
-    "H": "\u030b",
-    "k": "\u0328",
-    "r": "\u030a",
-}
-_TEX_ACCENT = re.compile(r"\{?\\([`'^\"~=.]|[cvuHkr](?=[\s{]))\s*\{?\s*(\\i|[A-Za-z])\}?\}?")
-_TEX_LETTERS = {r"\o": "ø", r"\O": "Ø", r"\ss": "ß", r"\l": "ł", r"\L": "Ł", r"\aa": "å", r"\AA": "Å"}
-_TEX_LETTER = re.compile(r"\{?(\\(?:ss|aa|AA|o|O|l|L))(?![A-Za-z])\}?")
 
 
 class ArxivFeedError(ArxivError):
@@ -113,20 +94,11 @@ def split_authors(creators: str) -> tuple[str, ...]:
     for part in _AUTHOR_SEPARATOR.split(collapse_whitespace(creators)):
         if not part:
             continue
-        if names and part.casefold() in _NAME_SUFFIXES:
+        if names and part.casefold() in NAME_SUFFIXES:
             names[-1] = f"{names[-1]}, {part}"
         else:
-            names.append(untex(part))
+            names.append(readable_name(part))
     return tuple(names)
-
-
-def untex(name: str) -> str:
-    r"""Turn TeX accents the feed leaves in names (`Andr\'e`, `{\"o}`, `\c{c}`) into Unicode."""
-    if "\\" not in name and "{" not in name:
-        return name
-    name = _TEX_LETTER.sub(lambda m: _TEX_LETTERS[m[1]], name)
-    name = _TEX_ACCENT.sub(lambda m: ("i" if m[2] == r"\i" else m[2]) + _TEX_ACCENTS[m[1]], name)
-    return unicodedata.normalize("NFC", name.replace("{", "").replace("}", ""))
 
 
 def parse_feed(content: bytes, category: str, source: str = "feed") -> FeedAnnouncement:

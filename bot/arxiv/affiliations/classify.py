@@ -1,0 +1,83 @@
+"""Telling a line of names from a line of addresses, and cleaning names of marks and TeX leftovers."""
+
+from __future__ import annotations
+
+import re
+
+from bot.arxiv.affiliations.institutions import (
+    _AFFILIATION_KINDS,
+    _collapse,
+    _Kind,
+    _segment_kind,
+    _segments,
+    _strip_contacts,
+)
+from bot.arxiv.affiliations.tokens import _TEX_LEFTOVER, _Line, _line_text, _starts_with_mark
+from bot.core.names import PARTICLES
+
+_NAME_SEPARATOR = re.compile(r"\s*(?:[,;，、]|\band\b|&|[\u2000-\u200a\u3000]|\u00a0{2,})\s*")
+
+
+_PARENTHETICAL = re.compile(r"\(([^()]*)\)")
+
+
+_TRAILING_NUMBERS = re.compile(r"[\d\s,]+$")
+
+
+def _is_names_line(line: _Line, *, first: bool) -> bool:
+    """The first line is names unless nothing on it reads as one; later lines must read as full names
+    and not start with a mark (a marked line under names is an affiliation)."""
+    if not first and _starts_with_mark(line):
+        return False
+    text = _PARENTHETICAL.sub(" ", _strip_contacts(_line_text(line)))
+    items = [item for item in (_clean_name(part) for part in _NAME_SEPARATOR.split(text)) if item]
+    if not items:
+        return False
+    if first:
+        return any(_segment_kind(item) is _Kind.UNKNOWN for item in items)
+    return all(_looks_like_full_name(item) for item in items)
+
+
+_IEEE_MEMBERSHIP = re.compile(
+    r",?\s*\b(?:(?:Senior|Student|Life)\s+)?(?:Member|Fellow),?\s*IEEE\b", re.IGNORECASE
+)
+
+
+def _split_typed_marks(text: str) -> tuple[str, list[str]]:
+    """ "Alice Smith1,2" is a name with marks typed as plain digits."""
+    trailing = _TRAILING_NUMBERS.search(text)
+    numbers = re.findall(r"\d+", trailing.group()) if trailing else []
+    if (
+        not numbers
+        or any(len(number) > 2 for number in numbers)
+        or not re.search(r"[^\W\d_]", text[: trailing.start()])
+    ):
+        return text, []
+    return text[: trailing.start()], numbers
+
+
+def _clean_name(text: str) -> str:
+    text = _IEEE_MEMBERSHIP.sub(" ", _strip_contacts(text))
+    text = _collapse(_TEX_LEFTOVER.sub(" ", text)).strip(" ,;:-–—|/")
+    return re.sub(r"(?<=[^\W\d_]{3})\.$", "", text)
+
+
+def _looks_like_full_name(item: str) -> bool:
+    words = item.split()
+    if len(words) == 1 and _is_cjk(item):
+        return True
+    if not 2 <= len(words) <= 5 or re.search(r"[\d@/:]", item):
+        return False
+    if _segment_kind(item) is not _Kind.UNKNOWN:
+        return False
+    return all(word[:1].isupper() or word.lower() in PARTICLES or _is_cjk(word) for word in words)
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" for char in text)
+
+
+def _is_affiliation_text(text: str) -> bool:
+    if "@" in text:
+        return True
+    return any(_segment_kind(segment) in _AFFILIATION_KINDS for segment in _segments(text))

@@ -1,0 +1,200 @@
+"""Creators (`ltx_creator`), institute notes and `\\thanks` statements read into names and addresses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from bot.arxiv.affiliations.classify import (
+    _NAME_SEPARATOR,
+    _PARENTHETICAL,
+    _clean_name,
+    _is_affiliation_text,
+    _is_names_line,
+    _split_typed_marks,
+)
+from bot.arxiv.affiliations.institutions import _collapse, _Kind, _segment_kind, _strip_contacts
+from bot.arxiv.affiliations.markup import (
+    _CONTACTS,
+    _NOTE_CONTENT,
+    _NOTE_MARK,
+    _PERSONNAMES,
+    _classes,
+    _emit_children,
+)
+from bot.arxiv.affiliations.tokens import _Line, _line_text, _Mark, _mark_values, _starts_with_mark, _Stream
+from bot.core.names import NAME_SUFFIXES, name_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class _Address:
+    """An address as written; marks say which names it belongs to (none: the names it is written under)."""
+
+    marks: tuple[str, ...]
+    text: str
+
+
+@dataclass(slots=True)
+class _Name:
+    text: str
+    marks: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Group:
+    """Names written together, with the addresses under them and the contacts of their creator."""
+
+    names: list[_Name]
+    addresses: list[_Address]
+    contacts: list[_Address]
+
+
+def _read_creator(creator: etree._Element) -> list[_Group]:
+    """The creator's name blocks; its contacts count by mark only when its names carry marks."""
+    personname = creator if "ltx_personname" in _classes(creator) else next(iter(_PERSONNAMES(creator)), None)
+    stream = _Stream()
+    if personname is not None:
+        _emit_children(personname, stream)
+    contacts = []
+    for contact in _CONTACTS(creator):
+        contact_stream = _Stream()
+        _emit_children(contact, contact_stream)
+        contacts.extend(_addresses(contact_stream.lines()))
+    groups = [_read_block(lines) for lines in stream.block_lines()] or [_Group([], [], [])]
+    if not any(name.marks for group in groups for name in group.names):
+        contacts = [_Address((), address.text) for address in contacts]
+    marked = [address for address in contacts if address.marks]
+    unmarked = [address for address in contacts if not address.marks]
+    for group in groups:
+        group.addresses += marked
+        group.contacts = unmarked
+    return groups
+
+
+def _read_institute_note(note: etree._Element) -> list[_Address]:
+    """An institute note keeps its own mark unless its text carries marks of its own."""
+    marks = _NOTE_MARK(note)
+    note_mark = _mark_values("".join(marks[0].itertext())) if marks else ()
+    content = next(iter(_NOTE_CONTENT(note)), note)
+    stream = _Stream()
+    _emit_children(content, stream)
+    return [
+        address if address.marks else _Address(note_mark, address.text)
+        for address in _addresses(stream.lines())
+    ]
+
+
+_PERSON = r"(?<![\w'’\-.])(?:(?:[A-Z]\.-?\s?){1,4}|[A-Z][\w'’\-]++ (?:[A-Z][\w'’\-]*+\.? )?)[A-Z][\w'’\-]++"
+
+
+_ALL_AUTHORS = r"(?:The|All|Both)\s+authors"
+
+
+_WITH_STATEMENT = re.compile(
+    rf"(?P<who>{_PERSON}(?:,? and {_PERSON}|, {_PERSON}){{0,40}}|{_ALL_AUTHORS})"
+    r" (?:is|are) (?:also |currently |now )?(?:with|at) (?:the )?(?P<where>.{1,300}?)"
+    rf"(?= ?\( ?[Ee]-?mail| ?[Ee]-?mail ?:|;|\.? ?$|\. (?:{_PERSON}|{_ALL_AUTHORS}) )"
+)
+
+
+def _with_statements(note: etree._Element) -> list[tuple[tuple[str, ...] | None, str]]:
+    """IEEE journals name affiliations in \\thanks: "A. Smith and B. Lee are with the Dept. of ..., X
+    University". Gives (surnames, or None for "the authors", address) per statement."""
+    content = next(iter(_NOTE_CONTENT(note)), note)
+    stream = _Stream()
+    _emit_children(content, stream)
+    text = _collapse(" ".join(_line_text(line) for line in stream.lines()))
+    statements = []
+    for found in _WITH_STATEMENT.finditer(text):
+        who = found.group("who")
+        surnames = (
+            None
+            if who.lower().endswith("authors")
+            else tuple(name_tokens(person)[-1] for person in re.findall(_PERSON, who) if name_tokens(person))
+        )
+        statements.append((surnames, found.group("where")))
+    return statements
+
+
+def _read_block(lines: list[_Line]) -> _Group:
+    """Names come first; the first line that does not read as names starts the addresses."""
+    name_lines: list[_Line] = []
+    address_lines: list[_Line] = []
+    for index, line in enumerate(lines):
+        if not address_lines and _is_names_line(line, first=index == 0):
+            name_lines.append(line)
+        else:
+            address_lines.append(line)
+    names, stray = _names(name_lines)
+    return _Group(names, [_Address((), text) for text in stray] + _addresses(address_lines), [])
+
+
+def _addresses(lines: list[_Line]) -> list[_Address]:
+    """A mark starts an address; unmarked lines continue the one before (a multi-line address)."""
+    built: list[tuple[tuple[str, ...], list[str]]] = []
+    for line in lines:
+        for token in line:
+            if isinstance(token, _Mark):
+                built.append((token.values, []))
+            elif token.strip():
+                if not built:
+                    built.append(((), []))
+                built[-1][1].append(token)
+        if built:
+            built[-1][1].append("\n")
+    addresses = [_Address(marks, _collapse("".join(parts).replace("\n", " \n "))) for marks, parts in built]
+    return [address for address in addresses if address.text.strip(" \n,;")]
+
+
+def _names(lines: list[_Line]) -> tuple[list[_Name], list[str]]:
+    """Names with their marks. Marks usually follow a name ("A¹ B²" is two names), but when the block
+    opens with one they precede it ("¹A, ²B"). Institutions on the line are stray addresses."""
+    leading = bool(lines) and _starts_with_mark(lines[0])
+    names: list[_Name] = []
+    stray: list[str] = []
+    text = ""
+    marks: list[str] = []
+    marked = False
+
+    def finish() -> None:
+        nonlocal text, marks, marked
+        for inner in _PARENTHETICAL.findall(text):
+            if _is_affiliation_text(inner):
+                stray.append(inner)
+        bare, typed_marks = _split_typed_marks(_PARENTHETICAL.sub(" ", text))
+        marks = marks + typed_marks
+        name = _clean_name(bare)
+        if name.casefold() in NAME_SUFFIXES and names:
+            names[-1].text += f" {name}"
+            names[-1].marks.extend(marks)
+        elif name and _is_affiliation_text(name):
+            stray.append(name)
+        elif name and _segment_kind(name) is _Kind.UNKNOWN:
+            names.append(_Name(name, marks))
+        elif not name and marks and names:
+            names[-1].marks.extend(marks)
+        text, marks, marked = "", [], False
+
+    for line in lines:
+        for token in line:
+            if isinstance(token, _Mark):
+                if leading:
+                    if text.strip():
+                        finish()
+                    marks.extend(token.values)
+                elif text.strip():
+                    marks.extend(token.values)
+                    marked = True
+                elif names and not marks:
+                    names[-1].marks.extend(token.values)
+                else:
+                    marks.extend(token.values)
+                continue
+            for index, piece in enumerate(_NAME_SEPARATOR.split(_strip_contacts(token))):
+                if index or (marked and piece.strip()):
+                    finish()
+                text += piece
+        finish()
+    return names, stray

@@ -1,0 +1,279 @@
+"""Addresses reduced to institutions ("Dept. of CS, Carnegie Mellon University, Pittsburgh" gives
+"Carnegie Mellon University"), and the word lists that tell places from organisations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import Enum
+from functools import lru_cache
+
+from bot.arxiv.affiliations.tokens import _TEX_LEFTOVER
+from bot.core.names import fold
+
+
+def _word_list(text: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in text.split("|") if item.strip())
+
+
+def _unique(institutions: Iterable[str]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    unique = []
+    for institution in institutions:
+        key = _institution_key(institution)
+        if key and key not in seen:
+            seen.add(key)
+            unique.append(institution)
+    return tuple(unique)
+
+
+def _institution_key(institution: str) -> str:
+    return re.sub(r"^the", "", re.sub(r"[\W_]+", "", fold(institution)))
+
+
+class _Kind(Enum):
+    """What one comma-separated part of an address is."""
+
+    NOTE = "note"  # not an institution: equal contribution, internship, funding, an e-mail, a bare number
+    DEPARTMENT = "department"  # never an institution on its own
+    SUBUNIT = "subunit"  # "Institute of X", "Lab for Y"
+    ORGANISATION = "organisation"  # a university, a company, an academy
+    INSTITUTE = "institute"  # any other institute, lab or centre
+    LOCATION = "location"  # city, state, postcode, country, street
+    UNKNOWN = "unknown"
+
+
+_AFFILIATION_KINDS = frozenset(
+    {_Kind.DEPARTMENT, _Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE, _Kind.LOCATION}
+)
+
+
+_EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|(?<![\w.+\-])[\w.+\-]++)\s*@\s*[\w\-]++(?:\.[\w\-]++)+")
+
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+_ORCID = re.compile(r"\b\d{4}-\d{4}-\d{4}-\d{3}[\dX]\b")
+
+
+_LABEL = re.compile(
+    r"^(?:also\s+(?:affiliated\s+)?(?:with|at)|affiliations?|(?:current|present|permanent)?\s*address|and|&)\s*[:\-]?\s+",
+    re.IGNORECASE,
+)
+
+
+_ACRONYM_IN_PARENTHESES = re.compile(r"\s*\([A-Z][A-Z0-9&.\-]{1,9}\)")
+
+
+_NOTE = re.compile(
+    r"equal(?:ly)?\s+contribut|contributed\s+equally|corresponding|correspondence|"
+    r"work\s+(?:was\s+)?(?:done|performed|conducted|carried)|internship|\bintern\b|\bvisiting\b|"
+    r"project\s+lead|co-?first|first\s+authors?|these\s+authors|senior\s+author|\bauthors?\b|"
+    r"supported\s+(?:by|in\s+part)|\bfunded\b|\bgrants?\b|\bnow\s+(?:at|with)\b|preprint|under\s+review|"
+    r"accepted\s+(?:at|to|by|in)|proceedings|copyright|technical\s+report|\bdraft\b|\bworkshop\b|"
+    r"\bconference\b|\bsubmitted\b|\bcode\b|github|homepage|website|project\s+page|e-?mail|\bcontact\b|orcid",
+    re.IGNORECASE,
+)
+
+
+_DEPARTMENT = re.compile(
+    r"^(?:the\s+)?(?:(?:joint|graduate)\s+)?(?:d[eé]part(?:e|a)?ment|dipartimento|dept\b\.?|dep\.|school\s+of|"
+    r"facult|fakult|fachbereich|escuela\s+de|college\s+of|division\b|chair\s+(?:of|for)|program(?:me)?\s+(?:in|of)|"
+    r"section\s+of|unit\s+of)|"
+    r"\b(?:department|dept\.?|group|team)$",
+    re.IGNORECASE,
+)
+
+
+_SUBUNIT = re.compile(
+    r"^(?:the\s+)?(?:(?:state|national|provincial|joint|ministry\s+of\s+education)\s+)*(?:key\s+)?(?:research\s+)?"
+    r"(?:institute|institut|instituto|istituto|laborator(?:y|ies)|lab|cent(?:er|re)|centro)\s+(?:of|for|on|de|di|für)\b",
+    re.IGNORECASE,
+)
+
+
+_KNOWN_ORGANISATION = re.compile(
+    r"\b(?:Google|DeepMind|Microsoft|Meta|Facebook|Amazon|AWS|Apple|NVIDIA|Nvidia|IBM|Intel|AMD|Qualcomm|Adobe|"
+    r"Salesforce|OpenAI|Anthropic|Alibaba|Tencent|Baidu|ByteDance|Bytedance|Huawei|Samsung|Sony|Xiaomi|Meituan|"
+    r"Kuaishou|JD\.com|Ant\s+Group|NetEase|SenseTime|Megvii|iFLYTEK|iFlytek|Pinterest|Netflix|Spotify|Uber|LinkedIn|"
+    r"Snap|Yandex|Naver|NAVER|Kakao|Cisco|Oracle|Siemens|Bosch|Toyota|Hitachi|Fujitsu|Nokia|Ericsson|Philips|"
+    r"Bloomberg|Criteo|Zalando|Yahoo|eBay|Walmart|Tesla|Waymo|Databricks|Hugging\s*Face|Mistral\s+AI|Cohere|xAI|"
+    r"DeepSeek|Zhipu\s+AI|Moonshot\s+AI|MiniMax|Jane\s+Street|Two\s+Sigma|Allen\s+Institute|AI2|Inria|INRIA|CNRS|"
+    r"Fraunhofer|Max\s+Planck|RIKEN|NTT|KAIST|POSTECH|MIT|CMU|UCLA|UCSD|UIUC|NYU|EPFL|ETH|KTH|NUS|NTU|HKUST|CUHK|"
+    r"SJTU|USTC|Mila|Vector\s+Institute|DFKI|CSIRO|A\*STAR|NASA|NIH|NIST|Shanghai\s+AI\s+Lab(?:oratory)?|"
+    r"Shanghai\s+Artificial\s+Intelligence\s+Laboratory|Zhejiang\s+Lab|Peng\s+Cheng\s+Lab(?:oratory)?|BAAI|"
+    r"Preferred\s+Networks)\b"
+)
+
+
+_ORGANISATION = re.compile(
+    r"universi|uniwersytet|univerzit|üniversite|\buniv\b|\bcollege\b|\bacadem(?:y|ia|ie)\b|polytechn|politecnico|polit[eé]cnic|\b[eé]cole\b|"
+    r"hochschule|institute\s+of\s+technology|\binc\b|\bltd\b|\blimited\b|\bllc\b|\bgmbh\b|\bcorp\b|corporation|"
+    r"\bcompany\b|\btechnologies\b|\bhospital\b|medical\s+(?:center|centre|school)|national\s+laborator|"
+    r"\blabs\b|\blaboratories\b|^\S.*\sresearch\b",
+    re.IGNORECASE,
+)
+
+
+_ORGANISATION_AI = re.compile(r"\sAI$")
+
+
+_LEGAL_FORM = (
+    r"(?:Co\.?,?\s*)?"
+    r"(?:Inc|Ltd|LLC|GmbH|AG|Corp|Corporation|Limited|S\.A|SAS|B\.V|N\.V|Oy|AB|S\.p\.A|Pte|Pty)\.?"
+)
+
+
+_LEGAL_FORM_ONLY = re.compile(rf"^{_LEGAL_FORM}$")
+
+
+_TRAILING_LEGAL_FORM = re.compile(rf"(?:,?\s+{_LEGAL_FORM})+$")
+
+
+_INSTITUTE = re.compile(
+    r"institut|istituto|laborator|\blab\b|\bcent(?:er|re)\b|centro|foundation|council|agency|ministry|"
+    r"organi[sz]ation|consortium|observatory|museum|\bresearch\b",
+    re.IGNORECASE,
+)
+
+
+_CAMPUS_SYSTEM = re.compile(
+    r"^(?:the\s+)?(?:university\s+of\s+(?:california|texas|massachusetts|illinois|maryland|wisconsin|colorado|"
+    r"north\s+carolina|missouri|nebraska|hawai.?i|tennessee|minnesota)|chinese\s+university\s+of\s+hong\s+kong|"
+    r"harbin\s+institute\s+of\s+technology)$",
+    re.IGNORECASE,
+)
+
+
+_US_STATE = re.compile(
+    r"^(?:[A-Z][\w.'\-]*\s+){0,3}(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|"
+    r"RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])(?:\s+\d{5}(?:-\d{4})?)?$"
+)
+
+
+_COUNTRIES = _word_list(
+    """usa|u.s.a|us|u.s|united states|united states of america|america|uk|u.k|united kingdom|
+    great britain|england|scotland|wales|northern ireland|ireland|china|p.r. china|pr china|
+    p. r. china|p.r.china|people's republic of china|hong kong|hong kong sar|macau|macao|taiwan|japan|
+    korea|south korea|republic of korea|singapore|india|germany|france|italy|spain|portugal|
+    netherlands|the netherlands|belgium|luxembourg|switzerland|austria|sweden|norway|denmark|finland|
+    iceland|poland|czech republic|czechia|slovakia|hungary|greece|turkey|türkiye|israel|russia|
+    ukraine|estonia|latvia|lithuania|slovenia|croatia|serbia|romania|bulgaria|cyprus|canada|mexico|
+    brazil|argentina|chile|colombia|peru|australia|new zealand|south africa|egypt|nigeria|kenya|
+    morocco|tunisia|saudi arabia|uae|united arab emirates|qatar|iran|pakistan|bangladesh|vietnam|
+    viet nam|thailand|malaysia|indonesia|philippines"""
+)
+
+
+_PLACES = _word_list(
+    """beijing|shanghai|shenzhen|hangzhou|nanjing|guangzhou|wuhan|chengdu|xi'an|xian|hefei|tianjin|
+    harbin|changsha|suzhou|xiamen|jinan|qingdao|dalian|chongqing|taipei|tokyo|kyoto|osaka|seoul|
+    daejeon|bangalore|bengaluru|mumbai|delhi|new delhi|hyderabad|chennai|london|cambridge|oxford|
+    edinburgh|manchester|paris|berlin|munich|münchen|zurich|zürich|lausanne|geneva|amsterdam|delft|
+    eindhoven|copenhagen|stockholm|helsinki|oslo|vienna|prague|warsaw|madrid|barcelona|lisbon|milan|
+    rome|turin|tel aviv|haifa|jerusalem|toronto|montreal|montréal|vancouver|waterloo|ottawa|edmonton|
+    boston|new york|seattle|redmond|pittsburgh|stanford|berkeley|palo alto|menlo park|mountain view|
+    san francisco|san jose|los angeles|san diego|chicago|austin|atlanta|princeton|ithaca|philadelphia|
+    baltimore|ann arbor|madison|urbana|champaign|evanston|houston|sydney|melbourne|canberra|brisbane|
+    auckland|moscow|tübingen|tuebingen|saarbrücken|darmstadt|heidelberg|karlsruhe|aachen|dresden|
+    hamburg|stuttgart|leuven|ghent|grenoble|lyon|abu dhabi|dubai|doha|riyadh|thuwal|california|texas|
+    massachusetts|pennsylvania|new jersey|washington|illinois|maryland|georgia|ontario|quebec|québec|
+    british columbia|alberta|guangdong|zhejiang|jiangsu|sichuan|hubei|hunan|shandong|fujian|anhui|
+    bavaria|baden-württemberg"""
+)
+
+
+@lru_cache(maxsize=4096)
+def _institutions(address: str) -> tuple[str, ...]:
+    """Institutions named by one address: a university or company wins over its departments, labs and
+    city; without one, the last institute or lab named (sub-units are written before their parent)."""
+    segments = [segment for segment in _segments(address) if segment]
+    kinds = [_segment_kind(segment) for segment in segments]
+    if _Kind.ORGANISATION in kinds:
+        chosen = [
+            _with_campus(segment, segments[index + 1] if index + 1 < len(segments) else None)
+            for index, (segment, kind) in enumerate(zip(segments, kinds, strict=True))
+            if kind is _Kind.ORGANISATION
+        ]
+    else:
+        units = [
+            s for s, kind in zip(segments, kinds, strict=True) if kind in (_Kind.INSTITUTE, _Kind.SUBUNIT)
+        ]
+        unknown = [s for s, kind in zip(segments, kinds, strict=True) if kind is _Kind.UNKNOWN]
+        chosen = units[-1:] or unknown[:1]
+    return _unique(_TRAILING_LEGAL_FORM.sub("", institution) or institution for institution in chosen)
+
+
+def _segments(address: str) -> list[str]:
+    text = _strip_contacts(address)
+    text = _TEX_LEFTOVER.sub(" ", text)
+    segments: list[str] = []
+    for part in re.split(r"[,;\n|·•]+|\s+/\s+", text):
+        cleaned = _clean_segment(part)
+        if segments and _LEGAL_FORM_ONLY.match(part.strip()):
+            segments[-1] += f", {part.strip()}"
+        elif _DEPARTMENT.search(cleaned) and " at " in cleaned:
+            segments.extend(_clean_segment(piece) for piece in cleaned.split(" at ", 1))
+        else:
+            segments.append(cleaned)
+    return segments
+
+
+def _clean_segment(part: str) -> str:
+    text = _collapse(part).strip(" .:-–—*†‡")
+    text = _LABEL.sub("", text)
+    text = _ACRONYM_IN_PARENTHESES.sub("", text).strip(" .:-–—*†‡")
+    if text.startswith("(") and ")" not in text:
+        text = text[1:]
+    if text.endswith(")") and "(" not in text:
+        text = text[:-1]
+    return text.strip()
+
+
+def _segment_kind(segment: str) -> _Kind:
+    if not re.search(r"[^\W\d_]", segment) or "@" in segment:
+        return _Kind.NOTE
+    if _NOTE.search(segment):
+        return _Kind.NOTE
+    if _DEPARTMENT.search(segment) and not _KNOWN_ORGANISATION.search(segment):
+        return _Kind.DEPARTMENT
+    if _SUBUNIT.search(segment) and not _KNOWN_ORGANISATION.search(segment):
+        return _Kind.SUBUNIT
+    if (
+        _KNOWN_ORGANISATION.search(segment)
+        or _ORGANISATION.search(segment)
+        or _ORGANISATION_AI.search(segment)
+        or _TRAILING_LEGAL_FORM.search(segment)
+    ):
+        return _Kind.ORGANISATION
+    if _INSTITUTE.search(segment):
+        return _Kind.INSTITUTE
+    if _is_location(segment):
+        return _Kind.LOCATION
+    return _Kind.UNKNOWN
+
+
+def _is_location(segment: str) -> bool:
+    folded = segment.lower().strip(" .")
+    if folded in _COUNTRIES or folded in _PLACES or _US_STATE.match(segment):
+        return True
+    return bool(re.search(r"\d", segment))
+
+
+def _with_campus(organisation: str, following: str | None) -> str:
+    """Keep "University of California, Berkeley" whole: after a university system, the place is a campus."""
+    if following is None or not _CAMPUS_SYSTEM.match(organisation):
+        return organisation
+    plain_place = following.lower() in _PLACES or _segment_kind(following) is _Kind.UNKNOWN
+    if plain_place and len(following.split()) <= 3 and following.lower() not in organisation.lower():
+        return f"{organisation}, {following}"
+    return organisation
+
+
+def _strip_contacts(text: str) -> str:
+    return _ORCID.sub(" ", _URL.sub(" ", _EMAIL.sub(" ", text)))
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"[^\S\n]+", " ", text).strip()

@@ -1,0 +1,102 @@
+"""Marks, shared lines and contacts resolved to each author's institutions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.arxiv.affiliations.creators import _Address, _Group
+from bot.arxiv.affiliations.institutions import _institutions, _unique
+from bot.core.names import name_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorAffiliations:
+    """One author as the HTML author block names them, with institutions in order of appearance."""
+
+    name: str
+    affiliations: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Resolved:
+    name: str
+    institutions: list[str]
+    only_from_lines: bool  # everything found was written under the name, nothing came by mark or contact
+
+
+def _resolve(
+    groups: list[_Group], notes: list[_Address], statements: list[tuple[tuple[str, ...] | None, str]]
+) -> list[AuthorAffiliations]:
+    """Each name gets the addresses its marks point at (its own block's first), else the lines under it;
+    plus its creator's contacts. Names left with nothing fall back to \\thanks statements, then to
+    addresses that belong to nobody in particular (an unmarked institute note, a block without names)."""
+    marked, shared = _mark_table(groups, notes)
+    resolved = []
+    for group in groups:
+        local: dict[str, list[str]] = {}
+        for address in group.addresses:
+            for mark in address.marks:
+                local.setdefault(mark, []).append(address.text)
+        lines = [address.text for address in group.addresses if not address.marks]
+        contacts = _institutions_of(address.text for address in group.contacts)
+        for name in group.names:
+            by_mark = _institutions_of(
+                text for mark in name.marks for text in local.get(mark) or marked.get(mark, [])
+            )
+            from_lines = _institutions_of(lines) if not by_mark or len(group.names) == 1 else []
+            found = by_mark + from_lines + contacts
+            resolved.append(_Resolved(name.text, found, bool(from_lines) and found == from_lines))
+    _share_last_line(resolved)
+    common = _institutions_of(shared)
+    return [
+        AuthorAffiliations(
+            item.name, _unique(item.institutions or _stated_for(item.name, statements) or common)
+        )
+        for item in resolved
+    ]
+
+
+def _mark_table(groups: list[_Group], notes: list[_Address]) -> tuple[dict[str, list[str]], list[str]]:
+    """Addresses by mark across the page, and the addresses no name claims."""
+    marked: dict[str, list[str]] = {}
+    shared: list[str] = []
+    for group in groups:
+        for address in group.addresses:
+            for mark in address.marks:
+                marked.setdefault(mark, []).append(address.text)
+            if not group.names and not address.marks:
+                shared.append(address.text)
+        if not group.names:
+            shared.extend(address.text for address in group.contacts)
+    referenced = {mark for group in groups for name in group.names for mark in name.marks}
+    for address in notes:
+        for mark in address.marks:
+            marked.setdefault(mark, []).append(address.text)
+        if not set(address.marks) & referenced:
+            shared.append(address.text)
+    return marked, shared
+
+
+def _share_last_line(resolved: list[_Resolved]) -> None:
+    """`\\author{A \\and B \\\\ Univ}` puts the one shared line under the last name only: share it."""
+    if (
+        len(resolved) < 2
+        or not resolved[-1].only_from_lines
+        or any(item.institutions for item in resolved[:-1])
+    ):
+        return
+    for item in resolved[:-1]:
+        item.institutions = list(resolved[-1].institutions)
+
+
+def _stated_for(name: str, statements: list[tuple[tuple[str, ...] | None, str]]) -> list[str]:
+    tokens = name_tokens(name)
+    surname = tokens[-1] if tokens else None
+    return _institutions_of(
+        where for surnames, where in statements if surnames is None or (surname and surname in surnames)
+    )
+
+
+def _institutions_of(addresses: Iterable[str]) -> list[str]:
+    return [institution for address in addresses for institution in _institutions(address)]
