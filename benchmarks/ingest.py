@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.arxiv.ingest import ArxivClients, ingest
+from bot.arxiv.clients import ArxivClients
+from bot.arxiv.ingest import ingest
 from bot.config import load_settings
 from storage.db import connect
 from storage.papers import PaperRepository

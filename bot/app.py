@@ -12,10 +12,12 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.config import Settings
+from bot.core.clock import Clock, utc_now
 from bot.jobs import BROADCASTER_KEY, schedule_jobs
-from bot.push.broadcaster import Broadcaster, push_bot
+from bot.push.broadcaster import Broadcaster
 from bot.push.planning import broadcaster_for
-from bot.services import SERVICES_KEY, Clock, Services, utc_now
+from bot.push.transport import push_bot
+from bot.services import SERVICES_KEY, Services
 from handlers.commands import menu
 
 logger = logging.getLogger(__name__)

@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from telegram.constants import FloodLimit
 
 from bot.core.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
 
 T = TypeVar("T")
 
-FREE_BROADCAST_RATE = 30.0
+FREE_BROADCAST_RATE = float(FloodLimit.MESSAGES_PER_SECOND)
+PAID_BROADCAST_RATE = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
 
 
 class ConfigError(Exception):
@@ -100,8 +102,10 @@ def _rate(value: str) -> float:
         rate = float(value)
     except ValueError:
         rate = float("nan")
-    if not 0 < rate <= 1000:
-        raise ValueError(f"expected messages per second above 0 and at most 1000, got {value!r}")
+    if not 0 < rate <= PAID_BROADCAST_RATE:
+        raise ValueError(
+            f"expected messages per second above 0 and at most {PAID_BROADCAST_RATE:g}, got {value!r}"
+        )
     return rate
 
 

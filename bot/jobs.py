@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 from telegram.ext import Application, ContextTypes
 
-from bot.arxiv.enrich import EnrichProgress, enrich_affiliations
-from bot.arxiv.ingest import IngestReport, ProgressCallback, ingest
+from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
+from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
 from bot.push.planning import run_push
@@ -40,8 +40,8 @@ async def polled_categories(services: Services) -> list[str]:
 async def run_ingest(
     services: Services,
     categories: list[str],
-    on_progress: ProgressCallback | None = None,
-    on_enrich: EnrichProgress | None = None,
+    on_progress: OnIngestProgress | None = None,
+    on_enrich: OnEnrichProgress | None = None,
 ) -> IngestReport:
     """Ingest, then look for the new papers' affiliations; one such pass at a time per process."""
     async with services.ingest_lock:

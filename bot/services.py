@@ -7,28 +7,22 @@ open the same set with `async with Services.open(settings)`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import aiosqlite
 from telegram.ext import CallbackContext
 
-from bot.arxiv.ingest import ArxivClients
+from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
+from bot.core.clock import Clock, utc_now
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from bot.services import Services
 
 _ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
-NOT_ADMIN = "Only this group's administrators can change its subscriptions and settings."
+NOT_GROUP_ADMIN = "Only this group's administrators can change its subscriptions and settings."
 
 
 async def can_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -12,6 +12,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.core.categories import category
+from bot.push.limits import chat_is_gone
 from bot.reading import latest_announcement
 from bot.services import Services, services_of
 from handlers.commands import command
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 BROADCAST_PREFIX = "bc:"
 PENDING_KEY = "pending_broadcasts"
-NOT_ADMIN = "This command is for the bot's operators."
+NOT_OPERATOR = "This command is for the bot's operators."
 MAX_BROADCAST = 4000
 
 
@@ -33,7 +34,7 @@ def is_admin(update: Update, services: Services) -> bool:
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     if not is_admin(update, services):
-        await update.effective_message.reply_text(NOT_ADMIN)
+        await update.effective_message.reply_text(NOT_OPERATOR)
         return
     await update.effective_message.reply_text(await stats_text(services), parse_mode=ParseMode.HTML)
 
@@ -70,7 +71,7 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     message = update.effective_message
     if not is_admin(update, services):
-        await message.reply_text(NOT_ADMIN)
+        await message.reply_text(NOT_OPERATOR)
         return
     text = message.text.partition(" ")[2].strip() if message.text else ""
     if not text:
@@ -105,7 +106,7 @@ async def confirm_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     services = services_of(context)
     if not is_admin(update, services):
-        await query.answer(NOT_ADMIN, show_alert=True)
+        await query.answer(NOT_OPERATOR, show_alert=True)
         return
     action, _, key = (query.data or "").removeprefix(BROADCAST_PREFIX).partition(":")
     text = context.bot_data.get(PENDING_KEY, {}).pop(key, None)
@@ -131,7 +132,7 @@ async def _send_to_all(context: ContextTypes.DEFAULT_TYPE, text: str, report_to:
             await context.bot.send_message(chat_id, text)
             sent += 1
         except (Forbidden, BadRequest) as error:
-            if isinstance(error, Forbidden) or "chat not found" in str(error).casefold():
+            if chat_is_gone(error):
                 await services.chats.set_active(chat_id, False)
                 deactivated += 1
             else:

@@ -17,7 +17,7 @@ from bot.core.preferences import (
     parse_timezone,
 )
 from bot.services import Services, services_of
-from handlers.access import NOT_ADMIN, can_configure, ensure_chat
+from handlers.access import NOT_GROUP_ADMIN, can_configure, ensure_chat
 from handlers.commands import command
 
 
@@ -53,7 +53,7 @@ async def _update_setting(
         await message.reply_text(await describe(services, chat_id), parse_mode=ParseMode.HTML)
         return
     if not await can_configure(update, context):
-        await message.reply_text(NOT_ADMIN)
+        await message.reply_text(NOT_GROUP_ADMIN)
         return
     await ensure_chat(update, services)
     try:

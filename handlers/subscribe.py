@@ -11,7 +11,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.core.categories import CategoryError, category, parse_category
 from bot.services import services_of
-from handlers.access import NOT_ADMIN, can_configure, ensure_chat
+from handlers.access import NOT_GROUP_ADMIN, can_configure, ensure_chat
 from handlers.commands import command
 from handlers.editing import edit_in_place
 
@@ -61,7 +61,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     message = update.effective_message
     if not await can_configure(update, context):
-        await message.reply_text(NOT_ADMIN)
+        await message.reply_text(NOT_GROUP_ADMIN)
         return
     await ensure_chat(update, services)
     chat_id = update.effective_chat.id
@@ -91,7 +91,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     services = services_of(context)
     message = update.effective_message
     if not await can_configure(update, context):
-        await message.reply_text(NOT_ADMIN)
+        await message.reply_text(NOT_GROUP_ADMIN)
         return
     chat_id = update.effective_chat.id
     arguments = _arguments(context)
@@ -151,7 +151,7 @@ async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer("This button is out of date. Send /subscribe for a fresh one.")
         return
     if not await can_configure(update, context):
-        await query.answer(NOT_ADMIN, show_alert=True)
+        await query.answer(NOT_GROUP_ADMIN, show_alert=True)
         return
     await ensure_chat(update, services)
     chat_id = update.effective_chat.id

@@ -13,8 +13,8 @@ import pytest
 from bot.arxiv.api import ArxivApi, ArxivApiError
 from bot.arxiv.http import (
     ArxivPacer,
+    ArxivRetry,
     ArxivUnavailableError,
-    RetryPolicy,
     retry_after_seconds,
     with_retries,
 )
@@ -35,9 +35,9 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 async def api(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[ArxivApi]:
-    pacer = ArxivPacer(3, clock=clock, sleep=clock.sleep)
+    pacer = ArxivPacer(3, monotonic=clock, sleep=clock.sleep)
     client = ArxivApi(
-        fake.api_url, pacer, retry=RetryPolicy(attempts=3), sleep=clock.sleep, timeout=(0.5, 0.2)
+        fake.api_url, pacer, retry=ArxivRetry(attempts=3), sleep=clock.sleep, timeout=(0.5, 0.2)
     )
     yield client
     client.close()
@@ -161,7 +161,7 @@ async def test_client_errors_are_not_retried(fake, api):
 
 async def test_pacer_spaces_request_starts_by_the_delay():
     clock = VirtualClock()
-    pacer = ArxivPacer(3, clock=clock, sleep=clock.sleep)
+    pacer = ArxivPacer(3, monotonic=clock, sleep=clock.sleep)
 
     starts = [await pacer.wait()]
     clock.now += 1.0
@@ -176,7 +176,7 @@ async def test_pacer_spaces_request_starts_by_the_delay():
 
 async def test_pacer_serves_worker_threads_too():
     clock = VirtualClock()
-    pacer = ArxivPacer(3, clock=clock, sleep=clock.sleep)
+    pacer = ArxivPacer(3, monotonic=clock, sleep=clock.sleep)
     loop = asyncio.get_running_loop()
 
     starts = await asyncio.gather(
@@ -189,7 +189,7 @@ async def test_pacer_serves_worker_threads_too():
 
 
 def test_backoff_is_exponential_and_bounded():
-    policy = RetryPolicy(first_backoff=5, max_backoff=60, max_retry_after=120)
+    policy = ArxivRetry(first_backoff=5, max_backoff=60, max_retry_after=120)
     assert [policy.backoff(retry) for retry in range(6)] == [5, 10, 20, 40, 60, 60]
     assert policy.backoff(0, retry_after=7) == 7
     assert policy.backoff(3, retry_after=3600) == 120
@@ -214,10 +214,10 @@ async def test_with_retries_stops_at_the_first_success_and_passes_other_errors_t
             raise outcome
         return outcome
 
-    assert await with_retries(attempt, RetryPolicy(), sleep=clock.sleep, what="test") == "ok"
+    assert await with_retries(attempt, ArxivRetry(), sleep=clock.sleep, what="test") == "ok"
     outcomes[:] = [ArxivApiError("bad request")]
     with pytest.raises(ArxivApiError):
-        await with_retries(attempt, RetryPolicy(), sleep=clock.sleep, what="test")
+        await with_retries(attempt, ArxivRetry(), sleep=clock.sleep, what="test")
     assert clock.sleeps == [5.0]
 
 

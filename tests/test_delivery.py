@@ -17,15 +17,9 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.push.broadcaster import (
-    Broadcaster,
-    ChatLimits,
-    ChatPacer,
-    PushReport,
-    RetryPolicy,
-    SendRate,
-    push_bot,
-)
+from bot.push.broadcaster import Broadcaster, PushReport
+from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
+from bot.push.transport import push_bot
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
@@ -36,7 +30,7 @@ NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
 DAY = date(2026, 1, 5)
 JITTER = 0.05
 FAST = ChatLimits(interval=0.05)
-QUICK_RETRY = RetryPolicy(sends=3, backoff=0.01, later=timedelta(minutes=10))
+QUICK_RETRY = SendRetry(sends=3, backoff=0.01, later=timedelta(minutes=10))
 MORE = {"inline_keyboard": [[{"text": "More papers", "callback_data": "more:cs.IR"}]]}
 TYPES = {101: "private", 102: "private", 103: "private", -202: "group", -100303: "channel"}
 
@@ -286,13 +280,13 @@ async def test_timeouts_are_retried_then_left_for_the_next_push(telegram, db, le
     impatient = Bot(telegram.token, base_url=telegram.base_url, request=HTTPXRequest(read_timeout=0.1))
     async with impatient:
         report = await broadcaster(
-            impatient, db, ledger, clock=clock, retry=RetryPolicy(sends=2, backoff=0.01)
+            impatient, db, ledger, clock=clock, retry=SendRetry(sends=2, backoff=0.01)
         ).run()
         assert (report.sent, report.retried, report.released) == (0, 1, 1)
         rows = await db.execute_fetchall("SELECT status, last_error FROM deliveries")
         assert rows[0][0] == "pending" and rows[0][1].startswith("TimedOut")
         telegram.set_delay("sendMessage", 0)
-        clock.now += RetryPolicy().later
+        clock.now += SendRetry().later
         report = await broadcaster(impatient, db, ledger, clock=clock).run()
     assert report.sent == 1
     assert await ledger.delivered(101, DAY)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.arxiv.clients import ArxivClients
 from bot.arxiv.enrich import GIVE_UP_AFTER, enrich_affiliations
-from bot.arxiv.http import RetryPolicy
-from bot.arxiv.ingest import ArxivClients, ingest
+from bot.arxiv.http import ArxivRetry
+from bot.arxiv.ingest import ingest
 from bot.config import load_settings
 from bot.core.digest import build_digest
 from bot.core.render import Format, render_digest
@@ -70,7 +71,7 @@ def clock() -> VirtualClock:
 async def clients(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[ArxivClients]:
     settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **fake.env()}, env_file=None)
     async with ArxivClients(
-        settings, retry=RetryPolicy(attempts=1), clock=clock, sleep=clock.sleep, http_timeout=0.5
+        settings, retry=ArxivRetry(attempts=1), clock=clock, sleep=clock.sleep, http_timeout=0.5
     ) as arxiv_clients:
         yield arxiv_clients
 

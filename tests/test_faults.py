@@ -22,13 +22,16 @@ import aiosqlite
 import pytest
 from telegram import Bot
 
-from bot.arxiv.ingest import ArxivClients, ingest
+from bot.arxiv.clients import ArxivClients
+from bot.arxiv.ingest import ingest
 from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY
 from bot.config import Settings, load_settings
 from bot.core.render import Format, render_digest
 from bot.jobs import POLL_JOB, poll_arxiv, run_ingest
-from bot.push.broadcaster import Broadcaster, ChatLimits, RetryPolicy, push_bot
+from bot.push.broadcaster import Broadcaster
+from bot.push.limits import ChatLimits, SendRetry
 from bot.push.planning import run_push
+from bot.push.transport import push_bot
 from bot.reading import load_digest, with_full_papers
 from bot.services import Services
 from storage import db as database
@@ -292,7 +295,7 @@ class VirtualTime:
 
 
 STORM_WAIT = 30
-STORM_RETRY = RetryPolicy(sends=4, backoff=0.01, later=timedelta(minutes=10))
+STORM_RETRY = SendRetry(sends=4, backoff=0.01, later=timedelta(minutes=10))
 PUSHED_AT = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 

@@ -15,7 +15,7 @@ from bot.arxiv.feed import (
     split_authors,
     split_versioned_id,
 )
-from bot.arxiv.http import ArxivPacer, ArxivUnavailableError, RetryPolicy
+from bot.arxiv.http import ArxivPacer, ArxivRetry, ArxivUnavailableError
 from bot.core.names import readable_name
 from storage.models import AnnounceType, Author
 from tests.fakes.arxiv_server import FEED, SAMPLE_FEED, FakeArxiv, VirtualClock
@@ -200,8 +200,8 @@ def clock() -> VirtualClock:
 @pytest.fixture
 async def feed(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[FeedClient]:
     async with httpx.AsyncClient(timeout=httpx.Timeout(0.25)) as http:
-        pacer = ArxivPacer(0, clock=clock, sleep=clock.sleep)
-        yield FeedClient(fake.feed_url, http, pacer, retry=RetryPolicy(attempts=3), sleep=clock.sleep)
+        pacer = ArxivPacer(0, monotonic=clock, sleep=clock.sleep)
+        yield FeedClient(fake.feed_url, http, pacer, retry=ArxivRetry(attempts=3), sleep=clock.sleep)
 
 
 async def test_fetch_reads_the_fakes_feed_in_arxivs_shape(fake, feed):
@@ -252,7 +252,7 @@ async def test_429_waits_as_told_up_to_the_cap(fake, feed, clock):
 
     await feed.fetch("cs.AI")
 
-    assert clock.sleeps == [42.0, RetryPolicy().max_retry_after]
+    assert clock.sleeps == [42.0, ArxivRetry().max_retry_after]
 
 
 async def test_giving_up_after_the_last_attempt(fake, feed):

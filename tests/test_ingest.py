@@ -8,8 +8,9 @@ from datetime import date
 
 import pytest
 
-from bot.arxiv.http import RetryPolicy
-from bot.arxiv.ingest import ArxivClients, CategoryReport, Progress, ingest
+from bot.arxiv.clients import ArxivClients
+from bot.arxiv.http import ArxivRetry
+from bot.arxiv.ingest import CategoryReport, IngestProgress, ingest
 from bot.config import load_settings
 from storage.models import AnnounceType, Author
 from storage.papers import PaperRepository
@@ -34,7 +35,7 @@ async def clients(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[ArxivCl
     settings = load_settings({"ARXIV_REQUEST_DELAY": "0", **fake.env()}, env_file=None)
     async with ArxivClients(
         settings,
-        retry=RetryPolicy(attempts=2),
+        retry=ArxivRetry(attempts=2),
         clock=clock,
         sleep=clock.sleep,
         http_timeout=0.5,
@@ -177,18 +178,18 @@ async def test_250_papers_are_completed_in_three_api_requests(fake, clients, rep
     for arxiv_id in ids:
         fake.add_paper(arxiv_id, categories=["cs.CL"])
     fake.set_announcement("cs.CL", DAY, [(arxiv_id, "new") for arxiv_id in ids])
-    events: list[Progress] = []
+    events: list[IngestProgress] = []
 
     report = await ingest(["cs.CL"], clients, repo, on_progress=events.append)
 
     assert [len(request.ids) for request in fake.requests_to(API)] == [100, 100, 50]
     assert report.categories[0].metadata_completed == 250
     assert events == [
-        Progress("feeds", 1, 1, "cs.CL"),
-        Progress("metadata", 0, 250),
-        Progress("metadata", 100, 250),
-        Progress("metadata", 200, 250),
-        Progress("metadata", 250, 250),
+        IngestProgress("feeds", 1, 1, "cs.CL"),
+        IngestProgress("metadata", 0, 250),
+        IngestProgress("metadata", 100, 250),
+        IngestProgress("metadata", 200, 250),
+        IngestProgress("metadata", 250, 250),
     ]
 
 

@@ -3,7 +3,7 @@
 The package is synchronous (requests), so each batch runs in a worker thread. Its own pacing and
 retries are switched off: our session waits for the process-wide `ArxivPacer` before every request
 the package makes (including any extra page) and applies a timeout the package does not set, and
-retries happen here with the shared `RetryPolicy`. A response that is not well-formed XML is an
+retries happen here with the shared `ArxivRetry`. A response that is not well-formed XML is an
 error rather than the partial result the package's forgiving parser would return.
 """
 
@@ -24,12 +24,12 @@ from bot.arxiv.feed import collapse_whitespace, split_versioned_id
 from bot.arxiv.http import (
     ArxivError,
     ArxivPacer,
+    ArxivRetry,
     ArxivUnavailableError,
-    RetryPolicy,
-    Sleep,
     raise_for_transient_status,
     with_retries,
 )
+from bot.core.clock import Sleep
 from storage.models import Author, Paper
 
 logger = logging.getLogger(__name__)
@@ -129,13 +129,13 @@ class ArxivApi:
         base_url: str,
         pacer: ArxivPacer,
         *,
-        retry: RetryPolicy | None = None,
+        retry: ArxivRetry | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         batch_size: int = BATCH_SIZE,
     ) -> None:
         self._pacer = pacer
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or ArxivRetry()
         self._sleep = sleep
         self._batch_size = batch_size
         self._lock = asyncio.Lock()

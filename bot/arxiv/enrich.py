@@ -33,7 +33,7 @@ class EnrichReport:
     failed: int = 0
 
 
-EnrichProgress = Callable[[int, int], None]
+OnEnrichProgress = Callable[[int, int], None]
 
 
 async def enrich_affiliations(
@@ -41,7 +41,7 @@ async def enrich_affiliations(
     papers: PaperRepository,
     *,
     limit: int = PASS_LIMIT,
-    on_progress: EnrichProgress | None = None,
+    on_progress: OnEnrichProgress | None = None,
 ) -> EnrichReport:
     """Fill in affiliations for complete papers not looked at yet, newest first."""
     ids = await papers.ids_missing_affiliations(limit)

@@ -6,9 +6,9 @@ import httpx
 
 from bot.arxiv.http import (
     ArxivError,
+    ArxivRetry,
     ArxivUnavailableError,
     PacedEndpoint,
-    RetryPolicy,
     raise_for_transient_status,
     with_retries,
 )
@@ -19,7 +19,7 @@ MAX_BYTES = 512 * 1024
 
 class HtmlClient(PacedEndpoint):
     # A page is one of many and can wait for the next pass: fewer attempts than a feed gets.
-    default_retry = RetryPolicy(attempts=2)
+    default_retry = ArxivRetry(attempts=2)
 
     async def fetch(self, versioned_id: str) -> bytes | None:
         """The page's first MAX_BYTES, or None when arXiv has no HTML for the paper (404: normal).

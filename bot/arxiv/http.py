@@ -19,13 +19,13 @@ from typing import TypeVar
 
 import httpx
 
+from bot.core.clock import Monotonic, Sleep
+
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "paper-digest-bot/0.1 (daily arXiv digests on Telegram)"
 
 T = TypeVar("T")
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class ArxivError(Exception):
@@ -47,9 +47,11 @@ class ArxivPacer:
     the API thread and the HTML fetcher take turns in arrival order.
     """
 
-    def __init__(self, delay: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, delay: float, *, monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.delay = delay
-        self._clock = clock
+        self._monotonic = monotonic
         self._sleep = sleep
         self._lock = asyncio.Lock()
         self._last_start: float | None = None
@@ -58,10 +60,10 @@ class ArxivPacer:
         """Wait for the next request's turn; returns the clock reading at which it may start."""
         async with self._lock:
             if self._last_start is not None:
-                remaining = self._last_start + self.delay - self._clock()
+                remaining = self._last_start + self.delay - self._monotonic()
                 if remaining > 0:
                     await self._sleep(remaining)
-            self._last_start = self._clock()
+            self._last_start = self._monotonic()
             return self._last_start
 
     def wait_from_thread(self, loop: asyncio.AbstractEventLoop) -> float:
@@ -70,7 +72,7 @@ class ArxivPacer:
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class ArxivRetry:
     """How often and how patiently a failing request is repeated."""
 
     attempts: int = 4
@@ -112,7 +114,7 @@ def raise_for_transient_status(status: int, retry_after: str | None, url: str) -
 
 
 async def with_retries(
-    attempt: Callable[[], Awaitable[T]], policy: RetryPolicy, *, sleep: Sleep = asyncio.sleep, what: str
+    attempt: Callable[[], Awaitable[T]], policy: ArxivRetry, *, sleep: Sleep = asyncio.sleep, what: str
 ) -> T:
     """Run `attempt`, repeating it after `ArxivUnavailableError` until the policy's attempts run out."""
     retry = 0
@@ -131,7 +133,7 @@ async def with_retries(
 class PacedEndpoint:
     """An arXiv endpoint reached through the process's shared httpx client and pacer, with retries."""
 
-    default_retry = RetryPolicy()
+    default_retry = ArxivRetry()
 
     def __init__(
         self,
@@ -139,7 +141,7 @@ class PacedEndpoint:
         http: httpx.AsyncClient,
         pacer: ArxivPacer,
         *,
-        retry: RetryPolicy | None = None,
+        retry: ArxivRetry | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._base_url = base_url

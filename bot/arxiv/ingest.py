@@ -8,22 +8,16 @@ announcement stores nothing new and asks the API nothing. A bad feed costs only 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from types import TracebackType
 from typing import Literal
 
-import httpx
-
-from bot.arxiv.api import DEFAULT_TIMEOUT, ArxivApi
+from bot.arxiv.api import ArxivApi
+from bot.arxiv.clients import ArxivClients
 from bot.arxiv.feed import FeedClient
-from bot.arxiv.html import HtmlClient
-from bot.arxiv.http import USER_AGENT, ArxivError, ArxivPacer, Clock, RetryPolicy, Sleep
-from bot.config import Settings
+from bot.arxiv.http import ArxivError
 from storage.models import AnnounceType
 from storage.papers import PaperRepository
 
@@ -34,7 +28,7 @@ METADATA_MISSES_ALLOWED = 5  # passes whose API answer lacked a paper before we 
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class IngestProgress:
     """For a progress bar: `done` of `total` feeds or papers; `category` names the feed just read."""
 
     stage: Literal["feeds", "metadata"]
@@ -43,7 +37,7 @@ class Progress:
     category: str | None = None
 
 
-ProgressCallback = Callable[[Progress], None]
+OnIngestProgress = Callable[[IngestProgress], None]
 
 
 @dataclass(slots=True)
@@ -76,52 +70,12 @@ class IngestReport:
         return found
 
 
-class ArxivClients:
-    """The process's arXiv connections, created once (PTB post_init, a CLI command) and shared.
-
-    One httpx client and one pacer serve every endpoint, so arXiv sees a single polite client.
-    Use as an async context manager, or call `aclose` (PTB post_shutdown).
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        retry: RetryPolicy | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-        http_timeout: float = 30.0,
-        api_timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    ) -> None:
-        self.settings = settings
-        retry = retry or RetryPolicy(attempts=settings.arxiv_retries)
-        self.pacer = ArxivPacer(settings.arxiv_request_delay, clock=clock, sleep=sleep)
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(http_timeout), follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        )
-        self.feed = FeedClient(settings.arxiv_feed_url, self.http, self.pacer, retry=retry, sleep=sleep)
-        self.api = ArxivApi(settings.arxiv_api_url, self.pacer, retry=retry, sleep=sleep, timeout=api_timeout)
-        self.html = HtmlClient(settings.arxiv_html_url, self.http, self.pacer, retry=retry, sleep=sleep)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-        self.api.close()
-
-    async def __aenter__(self) -> ArxivClients:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
 async def ingest(
     categories: Sequence[str],
     clients: ArxivClients,
     repo: PaperRepository,
     *,
-    on_progress: ProgressCallback | None = None,
+    on_progress: OnIngestProgress | None = None,
     metadata_limit: int = METADATA_LIMIT,
 ) -> IngestReport:
     """Ingest the latest announcement of each category, then complete metadata for what needs it."""
@@ -132,7 +86,7 @@ async def ingest(
         report, ids = await _ingest_feed(category, clients.feed, repo)
         reports.append(report)
         news_ids[category] = ids
-        progress(Progress("feeds", done, len(categories), category))
+        progress(IngestProgress("feeds", done, len(categories), category))
     result = IngestReport(reports)
     requested, completed = await _complete_metadata(result, clients.api, repo, metadata_limit, progress)
     for report in reports:
@@ -180,7 +134,7 @@ async def _ingest_feed(
 
 
 async def _complete_metadata(
-    report: IngestReport, api: ArxivApi, repo: PaperRepository, limit: int, progress: ProgressCallback
+    report: IngestReport, api: ArxivApi, repo: PaperRepository, limit: int, progress: OnIngestProgress
 ) -> tuple[set[str], set[str]]:
     """Complete papers known only from a feed, returning the ids asked for and the ids completed.
 
@@ -192,7 +146,7 @@ async def _complete_metadata(
     if not ids:
         return set(), completed
     done = 0
-    progress(Progress("metadata", done, len(ids)))
+    progress(IngestProgress("metadata", done, len(ids)))
     try:
         async for batch in api.batches(ids):
             await repo.store_metadata(batch.papers)
@@ -200,7 +154,7 @@ async def _complete_metadata(
             completed.update(paper.arxiv_id for paper in batch.papers)
             report.metadata_missing.extend(batch.missing)
             done += len(batch.requested)
-            progress(Progress("metadata", done, len(ids)))
+            progress(IngestProgress("metadata", done, len(ids)))
     except ArxivError as error:
         logger.warning(
             "metadata: export API failed, %d papers keep the feed's data until a later run: %s",
@@ -212,5 +166,5 @@ async def _complete_metadata(
     return set(ids), completed
 
 
-def _ignore(progress: Progress) -> None:
+def _ignore(progress: IngestProgress) -> None:
     """The progress callback when nobody watches."""

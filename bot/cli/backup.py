@@ -33,7 +33,7 @@ PAGES_PER_STEP = 256
 PAUSE_BETWEEN_STEPS = 0.005
 BUSY_TIMEOUT_MS = 10_000
 
-ProgressCallback = Callable[[int, int], None]
+OnBackupProgress = Callable[[int, int], None]
 """Called after each step with (pages copied, pages in all)."""
 
 
@@ -59,7 +59,7 @@ def backup_database(
     force: bool = False,
     pages_per_step: int = PAGES_PER_STEP,
     pause: float = PAUSE_BETWEEN_STEPS,
-    on_progress: ProgressCallback | None = None,
+    on_progress: OnBackupProgress | None = None,
 ) -> BackupReport:
     """Copy the database at `source` to `target` and verify the copy; raises `BackupError`.
 
@@ -96,7 +96,7 @@ def _check_paths(source: Path, target: Path, force: bool) -> None:
 
 
 def _copy(
-    source: Path, partial: Path, pages_per_step: int, pause: float, on_progress: ProgressCallback | None
+    source: Path, partial: Path, pages_per_step: int, pause: float, on_progress: OnBackupProgress | None
 ) -> tuple[int, int]:
     """Copy in steps from one read snapshot; returns (pages, schema version of that snapshot)."""
 

@@ -9,11 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.arxiv.enrich import EnrichProgress
-from bot.arxiv.ingest import IngestReport, ProgressCallback
-from bot.arxiv.ingest import Progress as IngestProgress
-from bot.push.broadcaster import Progress as PushProgress
-from bot.push.broadcaster import PushReport
+from bot.arxiv.enrich import OnEnrichProgress
+from bot.arxiv.ingest import IngestProgress, IngestReport, OnIngestProgress
+from bot.push.broadcaster import OnPushProgress, PushReport
 from bot.push.planning import PushOutcome
 
 console = Console()
@@ -21,7 +19,7 @@ errors = Console(stderr=True)
 
 
 @contextmanager
-def ingest_progress() -> Iterator[tuple[ProgressCallback, EnrichProgress]]:
+def ingest_progress() -> Iterator[tuple[OnIngestProgress, OnEnrichProgress]]:
     """A progress bar per stage (feeds, metadata, affiliations), fed by the stages' callbacks."""
     with Progress(
         TextColumn("{task.description:<12}"),
@@ -67,7 +65,7 @@ def ingest_table(report: IngestReport) -> Table:
 
 
 @contextmanager
-def push_progress() -> Iterator[PushProgress]:
+def push_progress() -> Iterator[OnPushProgress]:
     """One bar over the messages due, fed by the Broadcaster's progress callback."""
     with Progress(
         TextColumn("{task.description:<12}"),

@@ -104,8 +104,8 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 def push(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli import console
-    from bot.push.broadcaster import push_bot
     from bot.push.planning import broadcaster_for, run_push
+    from bot.push.transport import push_bot
     from bot.services import Services
 
     token = settings.require_token()

@@ -21,13 +21,15 @@ from datetime import date
 from enum import StrEnum
 from html import escape
 
+from telegram.constants import MessageLimit
+
 from bot.core.categories import category
 from bot.core.digest import Digest, DigestEntry, Page, select_for_push
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
 from storage.models import Author
 
-MESSAGE_LIMIT = 4096
+MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 FEATURED = 3
 MAX_AUTHORS = 6
 MAX_AFFILIATIONS = 4

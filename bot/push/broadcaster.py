@@ -20,70 +20,40 @@ import os
 import secrets
 import socket
 import time
-import warnings
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.request import BaseRequest, RequestData
-from telegram.warnings import PTBDeprecationWarning
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.services import Clock, utc_now
+from bot.core.clock import Clock, Monotonic, Sleep, utc_now
+from bot.push.limits import (
+    FREE_RATE,
+    PAID_RATE,
+    ChatLimits,
+    ChatPacer,
+    SendRate,
+    SendRetry,
+    chat_is_gone,
+    flood_wait,
+)
+from bot.push.transport import CONNECTIONS
 from storage.chats import ChatRepository
 from storage.deliveries import ChatBacklog, DeliveryLedger, LedgerPart, SentPart
 
 logger = logging.getLogger(__name__)
 
-FREE_RATE = 30.0
-PAID_RATE = 1000.0
-CONNECTIONS = 64
-"""Requests in flight at once; `push_bot` gives the Bot this many connections."""
-POOL_CONNECTIONS = 8
-"""Connections per httpx pool (see `PooledRequest`)."""
-REQUEST_TIMEOUT = 5.0
+OnPushProgress = Callable[["PushReport"], None]
+
 RECORD_EVERY = 0.05
 """Seconds between the transactions that record sent parts."""
-
-Sleep = Callable[[float], Awaitable[None]]
-Monotonic = Callable[[], float]
-Progress = Callable[["PushReport"], None]
 
 SEND_MESSAGE = "sendmessage"
 """Sent with `Bot.do_api_request`, which hands back Telegram's JSON as it is: building a Message from
 every answer took a third of a push's CPU. Bot API method names are case-insensitive; in lower case
 PTB does not warn that `send_message` exists."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChatLimits:
-    """Telegram's limits for one chat."""
-
-    interval: float = 1.0  # seconds between two messages to the same chat
-    group_messages: int = 20  # messages to one group (chat id < 0) ...
-    group_window: float = 60.0  # ... within this many seconds
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard one push tries a part that hit flood control or a network error."""
-
-    sends: int = 4  # tries per part in one push, then it waits for a later push
-    backoff: float = 1.0  # seconds before retrying after a network error, doubling each time
-    later: timedelta = timedelta(minutes=10)  # how long a part given up on waits
 
 
 @dataclass(slots=True)
@@ -104,114 +74,6 @@ class PushReport:
     def done(self) -> int:
         """Parts dealt with so far, against `messages_due` for a progress bar."""
         return self.sent + self.skipped + self.failed + self.released
-
-
-class SendRate:
-    """Spaces sends at least 1/rate seconds apart: no second ever holds more than `rate` sends.
-
-    Slots are handed out in order without a lock; a pause (Telegram's 429) pushes every slot not
-    used yet past its end.
-    """
-
-    def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
-        self._interval = 1.0 / rate
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._next = -math.inf
-        self._resume = -math.inf
-
-    async def acquire(self) -> None:
-        while True:
-            now = self._monotonic()
-            slot = max(now, self._next, self._resume)
-            self._next = slot + self._interval
-            if slot > now:
-                await self._sleep(slot - now)
-            if slot >= self._resume:
-                return
-
-    def pause(self, seconds: float) -> None:
-        self._resume = max(self._resume, self._monotonic() + seconds)
-
-
-class ChatPacer:
-    """One chat's own limits: an interval between messages, and a sliding window in groups."""
-
-    def __init__(self, chat_id: int, limits: ChatLimits) -> None:
-        self._interval = limits.interval
-        self._window = limits.group_window
-        self._last = -math.inf
-        self._recent: deque[float] | None = deque(maxlen=limits.group_messages) if chat_id < 0 else None
-
-    def ready_at(self) -> float:
-        ready = self._last + self._interval
-        if self._recent is not None and len(self._recent) == self._recent.maxlen:
-            ready = max(ready, self._recent[0] + self._window)
-        return ready
-
-    def record(self, moment: float) -> None:
-        self._last = moment
-        if self._recent is not None:
-            self._recent.append(moment)
-
-
-class PooledRequest(BaseRequest):
-    """PTB's networking for pushes: JSON bodies over several small httpx connection pools.
-
-    httpcore 1.0 scans every connection of a pool, and for each idle one every connection again,
-    whenever a request starts or ends: with one pool of 64 that took most of a push's CPU. Each
-    request goes to the pool with the fewest requests on their way. JSON is encoded in C, where
-    form encoding quotes each character of a 4 KB message in Python.
-    """
-
-    def __init__(self, connections: int, per_pool: int = POOL_CONNECTIONS, timeout: float = REQUEST_TIMEOUT):
-        pools = math.ceil(connections / per_pool)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        self._timeout = timeout
-        self._clients = [
-            httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(timeout, pool=1.0)) for _ in range(pools)
-        ]
-        self._in_flight = [0] * pools
-
-    @property
-    def read_timeout(self) -> float:
-        return self._timeout
-
-    async def initialize(self) -> None:
-        """The clients connect on first use."""
-
-    async def shutdown(self) -> None:
-        for client in self._clients:
-            await client.aclose()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        pool = min(range(len(self._clients)), key=self._in_flight.__getitem__)
-        self._in_flight[pool] += 1
-        try:
-            response = await self._clients[pool].request(
-                method, url, json=request_data.parameters if request_data else None
-            )
-        except httpx.TimeoutException as error:
-            raise TimedOut from error
-        except httpx.HTTPError as error:
-            raise NetworkError(f"httpx.{type(error).__name__}: {error}") from error
-        finally:
-            self._in_flight[pool] -= 1
-        return response.status_code, response.content
-
-
-def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
-    """A Bot for pushes: `connections` requests at once, and no PTB rate limiter."""
-    return Bot(token, base_url=base_url, request=PooledRequest(connections))
 
 
 def default_owner() -> str:
@@ -235,7 +97,7 @@ class Broadcaster:
         rate: float = FREE_RATE,
         paid: bool = False,
         chat_limits: ChatLimits = ChatLimits(),
-        retry: RetryPolicy = RetryPolicy(),
+        retry: SendRetry = SendRetry(),
         lease: timedelta = timedelta(minutes=5),
         batch: int = 200,
         connections: int = CONNECTIONS,
@@ -267,7 +129,7 @@ class Broadcaster:
         self.chats_in_flight = max(2 * batch, math.ceil(2 * rate * chat_limits.interval))
 
     async def run(
-        self, owner: str | None = None, *, dry_run: bool = False, progress: Progress | None = None
+        self, owner: str | None = None, *, dry_run: bool = False, progress: OnPushProgress | None = None
     ) -> PushReport:
         """Send every part due now; a dry run builds each message and counts without sending."""
         started = self.monotonic()
@@ -289,7 +151,7 @@ class Broadcaster:
             "allow_paid_broadcast": True if self.paid else None,
         }
 
-    async def _count_due(self, progress: Progress | None) -> PushReport:
+    async def _count_due(self, progress: OnPushProgress | None) -> PushReport:
         report = PushReport(dry_run=True)
         now = self.clock()
         after = None
@@ -363,7 +225,7 @@ class _Push:
 
     broadcaster: Broadcaster
     owner: str
-    progress: Progress | None
+    progress: OnPushProgress | None
     report: PushReport = field(default_factory=PushReport)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     freed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -444,7 +306,7 @@ class _Push:
                 await self._migrate(chat_id, moved.new_chat_id)
                 return
             except (Forbidden, BadRequest) as refused:
-                if isinstance(refused, Forbidden) or "chat not found" in refused.message.lower():
+                if chat_is_gone(refused):
                     await self._deactivate(chat_id, refused)
                     return
                 logger.warning(
@@ -513,11 +375,3 @@ class _Push:
         await b.ledger.release(self.owner, new_id, b.clock())
         self.exhausted = False
         self.report.migrated += 1
-
-
-def flood_wait(flood: RetryAfter) -> float:
-    """The wait Telegram asked for, whether PTB gives it as seconds or (opted in) as a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        retry_after = flood.retry_after
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

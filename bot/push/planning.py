@@ -21,7 +21,7 @@ from bot.core.callbacks import more_data
 from bot.core.digest import Digest, build_digest, select_for_push
 from bot.core.preferences import DEFAULT_DIGEST_SIZE
 from bot.core.render import render_digest, tag_label
-from bot.push.broadcaster import Broadcaster, Progress, PushReport
+from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.reading import latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
@@ -78,7 +78,7 @@ async def run_push(
     *,
     wait_for_affiliations: bool = True,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: OnPushProgress | None = None,
 ) -> PushOutcome:
     """Plan the latest announcement's push if it is due, then send every part due now.
 

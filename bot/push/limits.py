@@ -1,0 +1,107 @@
+"""Telegram's sending limits, kept by the push: the bot-wide rate, each chat's own pace, flood waits.
+
+Telegram allows about 30 messages a second for the whole bot (up to 1000 with paid broadcasts), one
+a second per chat and 20 a minute per group; a 429 asks every send to wait. Also the one policy for
+a chat that is gone, shared by the push and `/broadcast`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram.constants import FloodLimit
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.core.clock import Monotonic, Sleep
+
+FREE_RATE = float(FloodLimit.MESSAGES_PER_SECOND)
+PAID_RATE = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """Telegram's limits for one chat."""
+
+    interval: float = (
+        1.0 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT
+    )  # seconds between two messages to one chat
+    group_messages: int = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # to one group (chat id < 0) ...
+    group_window: float = 60.0  # ... within this many seconds
+
+
+@dataclass(frozen=True, slots=True)
+class SendRetry:
+    """How hard one push tries a part that hit flood control or a network error."""
+
+    sends: int = 4  # tries per part in one push, then it waits for a later push
+    backoff: float = 1.0  # seconds before retrying after a network error, doubling each time
+    later: timedelta = timedelta(minutes=10)  # how long a part given up on waits
+
+
+class SendRate:
+    """Spaces sends at least 1/rate seconds apart: no second ever holds more than `rate` sends.
+
+    Slots are handed out in order without a lock; a pause (Telegram's 429) pushes every slot not
+    used yet past its end.
+    """
+
+    def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
+        self._interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = -math.inf
+        self._resume = -math.inf
+
+    async def acquire(self) -> None:
+        while True:
+            now = self._monotonic()
+            slot = max(now, self._next, self._resume)
+            self._next = slot + self._interval
+            if slot > now:
+                await self._sleep(slot - now)
+            if slot >= self._resume:
+                return
+
+    def pause(self, seconds: float) -> None:
+        self._resume = max(self._resume, self._monotonic() + seconds)
+
+
+class ChatPacer:
+    """One chat's own limits: an interval between messages, and a sliding window in groups."""
+
+    def __init__(self, chat_id: int, limits: ChatLimits) -> None:
+        self._interval = limits.interval
+        self._window = limits.group_window
+        self._last = -math.inf
+        self._recent: deque[float] | None = deque(maxlen=limits.group_messages) if chat_id < 0 else None
+
+    def ready_at(self) -> float:
+        ready = self._last + self._interval
+        if self._recent is not None and len(self._recent) == self._recent.maxlen:
+            ready = max(ready, self._recent[0] + self._window)
+        return ready
+
+    def record(self, moment: float) -> None:
+        self._last = moment
+        if self._recent is not None:
+            self._recent.append(moment)
+
+
+def chat_is_gone(error: TelegramError) -> bool:
+    """The bot was blocked or removed, or the chat no longer exists: stop sending there for good."""
+    return isinstance(error, Forbidden) or (
+        isinstance(error, BadRequest) and "chat not found" in error.message.casefold()
+    )
+
+
+def flood_wait(flood: RetryAfter) -> float:
+    """The wait Telegram asked for, whether PTB gives it as seconds or (opted in) as a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = flood.retry_after
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
