@@ -8,7 +8,9 @@ from __future__ import annotations
 import gc
 import logging
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot.config import Settings
@@ -17,13 +19,15 @@ from bot.jobs import BROADCASTER_KEY, schedule_jobs
 from bot.push.broadcaster import Broadcaster
 from bot.push.planning import broadcaster_for
 from bot.push.transport import push_bot
-from bot.services import SERVICES_KEY, Services
+from bot.services import SERVICES_KEY, BotContext, Services
 from handlers.commands import menu
 
 logger = logging.getLogger(__name__)
 
 # Replies share Telegram's flood limits with a running push: wait out a 429 rather than apologise.
 REPLY_RETRIES = 3
+# Every reply is Telegram HTML (handlers escape what they quote) and shows no link preview.
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
@@ -53,6 +57,8 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .rate_limiter(AIORateLimiter(max_retries=REPLY_RETRIES))
+        .defaults(DEFAULTS)
+        .context_types(ContextTypes(context=BotContext))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -12,14 +12,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
 from bot.push.planning import run_push
-from bot.services import Services, services_of
+from bot.services import BotContext, Services
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def run_ingest(
 
 
 @contextmanager
-def cancelled_on_stop(context: ContextTypes.DEFAULT_TYPE) -> Iterator[None]:
+def cancelled_on_stop(context: BotContext) -> Iterator[None]:
     """Mark the running job as work that a stopping bot cancels rather than waits for.
 
     PTB waits for running jobs when it stops; a push or an enrichment pass can take an hour, and
@@ -85,8 +85,8 @@ def cancel_running_work(application: Application) -> None:
         task.cancel()
 
 
-async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def poll_arxiv(context: BotContext) -> None:
+    services = context.services
     categories: list[str] = []
     report: IngestReport | None = None
     try:
@@ -103,9 +103,9 @@ async def poll_arxiv(context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
 
 
-async def push_due(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def push_due(context: BotContext) -> None:
     with cancelled_on_stop(context):
-        await run_push(services_of(context), context.bot_data[BROADCASTER_KEY])
+        await run_push(context.services, context.bot_data[BROADCASTER_KEY])
 
 
 def schedule_jobs(application: Application) -> None:

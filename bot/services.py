@@ -1,7 +1,8 @@
 """Shared resources of one process: settings, the database, its repositories and arXiv clients.
 
 The PTB application opens them in `post_init` and closes them in `post_shutdown`; CLI commands
-open the same set with `async with Services.open(settings)`.
+open the same set with `async with Services.open(settings)`. Handlers and jobs reach them as
+`context.services` through `BotContext`, the application's context type.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiosqlite
-from telegram.ext import CallbackContext
+from telegram.ext import CallbackContext, ExtBot
 
 from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
@@ -71,5 +72,9 @@ class Services:
 SERVICES_KEY = "services"
 
 
-def services_of(context: CallbackContext) -> Services:
-    return context.application.bot_data[SERVICES_KEY]
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """The context handlers and jobs receive: PTB's own, plus this process's services."""
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data[SERVICES_KEY]

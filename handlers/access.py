@@ -1,19 +1,18 @@
-"""Who may change a chat's settings, and making sure the chat is known before it subscribes."""
+"""Who may change a chat's settings, and knowing every chat from its first update on."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import ContextTypes
 
-from bot.services import Services
+from bot.services import BotContext, Services
 
 _ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 NOT_GROUP_ADMIN = "Only this group's administrators can change its subscriptions and settings."
 
 
-async def can_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def can_configure(update: Update, context: BotContext) -> bool:
     """Private chats decide for themselves; in groups only administrators (or the group itself,
     when an anonymous admin posts as the group); channel posts come from admins by construction."""
     chat = update.effective_chat
@@ -30,9 +29,33 @@ async def can_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
 
 
 async def ensure_chat(update: Update, services: Services) -> None:
-    """Register the chat (or reactivate it) so its subscriptions have an owner row."""
+    """Register the chat (or reactivate it) so its subscriptions and settings have an owner row."""
     chat = update.effective_chat
     user = update.effective_user
     title = chat.title if chat.type != ChatType.PRIVATE else None
     language = user.language_code if user else None
     await services.chats.register(chat.id, chat.type, title, language, services.clock())
+
+
+REGISTERED = "registered"
+
+
+async def remember_chat(update: object, context: BotContext) -> None:
+    """Runs before every handler: a chat is known from its first update on, written once per process.
+
+    The bot's own membership changes are left to `handlers.membership`, which must not revive a
+    chat that just blocked or removed the bot.
+    """
+    if not isinstance(update, Update) or update.effective_chat is None or update.my_chat_member:
+        return
+    if context.chat_data is not None and context.chat_data.get(REGISTERED):
+        return
+    await ensure_chat(update, context.services)
+    if context.chat_data is not None:
+        context.chat_data[REGISTERED] = True
+
+
+def forget_registration(context: BotContext) -> None:
+    """After a chat is deactivated, its next update registers (and so reactivates) it again."""
+    if context.chat_data is not None:
+        context.chat_data.pop(REGISTERED, None)

@@ -7,20 +7,19 @@ import secrets
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.core.callbacks import BroadcastChoice
 from bot.core.categories import category
 from bot.push.limits import chat_is_gone
 from bot.reading import latest_announcement
-from bot.services import Services, services_of
+from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place
 
 logger = logging.getLogger(__name__)
 
-BROADCAST_PREFIX = "bc:"
 PENDING_KEY = "pending_broadcasts"
 NOT_OPERATOR = "This command is for the bot's operators."
 MAX_BROADCAST = 4000
@@ -31,12 +30,12 @@ def is_admin(update: Update, services: Services) -> bool:
     return user is not None and user.id in services.settings.admin_ids
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def stats(update: Update, context: BotContext) -> None:
+    services = context.services
     if not is_admin(update, services):
         await update.effective_message.reply_text(NOT_OPERATOR)
         return
-    await update.effective_message.reply_text(await stats_text(services), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(await stats_text(services))
 
 
 async def stats_text(services: Services) -> str:
@@ -67,8 +66,8 @@ async def stats_text(services: Services) -> str:
     return "\n".join(lines)
 
 
-async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def broadcast(update: Update, context: BotContext) -> None:
+    services = context.services
     message = update.effective_message
     if not is_admin(update, services):
         await message.reply_text(NOT_OPERATOR)
@@ -91,29 +90,27 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         [
             [
                 InlineKeyboardButton(
-                    f"Send to {active} chats", callback_data=f"{BROADCAST_PREFIX}send:{key}"
+                    f"Send to {active} chats", callback_data=BroadcastChoice("send", key).pack()
                 ),
-                InlineKeyboardButton("Cancel", callback_data=f"{BROADCAST_PREFIX}cancel:{key}"),
+                InlineKeyboardButton("Cancel", callback_data=BroadcastChoice("cancel", key).pack()),
             ]
         ]
     )
-    await message.reply_text(
-        f"<b>Broadcast preview</b>\n\n{escape(text)}", parse_mode=ParseMode.HTML, reply_markup=buttons
-    )
+    await message.reply_text(f"<b>Broadcast preview</b>\n\n{escape(text)}", reply_markup=buttons)
 
 
-async def confirm_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def confirm_broadcast(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    services = services_of(context)
+    services = context.services
     if not is_admin(update, services):
         await query.answer(NOT_OPERATOR, show_alert=True)
         return
-    action, _, key = (query.data or "").removeprefix(BROADCAST_PREFIX).partition(":")
-    text = context.bot_data.get(PENDING_KEY, {}).pop(key, None)
-    if text is None or action not in ("send", "cancel"):
+    button = BroadcastChoice.parse(query.data)
+    text = context.bot_data.get(PENDING_KEY, {}).pop(button.key, None) if button else None
+    if button is None or text is None:
         await query.answer("This broadcast is out of date.")
         return
-    if action == "cancel":
+    if button.action == "cancel":
         await query.answer("Cancelled")
         await edit_in_place(query, "Broadcast cancelled.")
         return
@@ -122,14 +119,14 @@ async def confirm_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     context.application.create_task(_send_to_all(context, text, query.message.chat.id), update=update)
 
 
-async def _send_to_all(context: ContextTypes.DEFAULT_TYPE, text: str, report_to: int) -> None:
+async def _send_to_all(context: BotContext, text: str, report_to: int) -> None:
     """Plain text to every active chat through the application's rate limiter (which also waits out
     flood control); chats that blocked or removed the bot are deactivated."""
-    services = services_of(context)
+    services = context.services
     sent = failed = deactivated = 0
     for chat_id in await services.chats.active_ids():
         try:
-            await context.bot.send_message(chat_id, text)
+            await context.bot.send_message(chat_id, escape(text))
             sent += 1
         except (Forbidden, BadRequest) as error:
             if chat_is_gone(error):
@@ -152,5 +149,5 @@ def handlers() -> list[BaseHandler]:
     return [
         command("stats", stats),
         command("broadcast", broadcast),
-        CallbackQueryHandler(confirm_broadcast, pattern=f"^{BROADCAST_PREFIX}"),
+        CallbackQueryHandler(confirm_broadcast, pattern=BroadcastChoice.matches),
     ]

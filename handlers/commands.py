@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, filters
+
+from bot.services import BotContext
 
 # New messages and channel posts; an edited command is not run again.
 COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)

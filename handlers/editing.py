@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from telegram import CallbackQuery
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 logger = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ _HARMLESS = ("message is not modified", "message to edit not found", "message ca
 
 async def edit_in_place(query: CallbackQuery, text: str, **options: Any) -> None:
     try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, **options)
+        await query.edit_message_text(text, **options)
     except BadRequest as error:
         if not any(reason in str(error).casefold() for reason in _HARMLESS):
             raise

@@ -6,14 +6,15 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+
+from bot.services import BotContext
 
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     logger.error("Error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, ChatMemberHandler, ContextTypes
+from telegram.ext import BaseHandler, ChatMemberHandler
 
-from bot.services import services_of
-from handlers.access import ensure_chat
+from bot.services import BotContext
+from handlers.access import ensure_chat, forget_registration
 
 logger = logging.getLogger(__name__)
 
@@ -22,21 +22,22 @@ GROUP_GREETING = (
 )
 
 
-async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def membership_changed(update: Update, context: BotContext) -> None:
     change = update.my_chat_member
-    services = services_of(context)
+    services = context.services
     chat = change.chat
     was_gone = change.old_chat_member.status in _GONE
     is_gone = change.new_chat_member.status in _GONE
     if is_gone and not was_gone:
         await services.chats.set_active(chat.id, False)
+        forget_registration(context)
         logger.info("chat %s: the bot was blocked or removed; deactivated", chat.id)
     elif was_gone and not is_gone:
         await ensure_chat(update, services)
         logger.info("chat %s: the bot was added or unblocked; active", chat.id)
         if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
             try:
-                await context.bot.send_message(chat.id, GROUP_GREETING, parse_mode=ParseMode.HTML)
+                await context.bot.send_message(chat.id, GROUP_GREETING)
             except TelegramError as error:
                 logger.info("chat %s: could not greet the group: %s", chat.id, error)
 

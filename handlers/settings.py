@@ -6,18 +6,17 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, ContextTypes
+from telegram.ext import BaseHandler
 
 from bot.core.preferences import (
-    DEFAULT_DIGEST_SIZE,
     PreferenceError,
+    digest_limit,
     parse_delivery_time,
     parse_digest_size,
     parse_timezone,
 )
-from bot.services import Services, services_of
-from handlers.access import NOT_GROUP_ADMIN, can_configure, ensure_chat
+from bot.services import BotContext, Services
+from handlers.access import NOT_GROUP_ADMIN, can_configure
 from handlers.commands import command
 
 
@@ -29,8 +28,8 @@ async def describe(services: Services, chat_id: int) -> str:
         if chosen.delivery_time
         else "as soon as arXiv announces"
     )
-    size = chosen.digest_size if chosen.digest_size is not None else DEFAULT_DIGEST_SIZE
-    shown = "every paper" if size == 0 else f"the top {size} papers"
+    limit = digest_limit(chosen.digest_size)
+    shown = "every paper" if limit is None else f"the top {limit} papers"
     return (
         "<b>Settings of this chat</b>\n"
         f"Delivery: {escape(when)} — change with /time 08:30 or /time now\n"
@@ -41,27 +40,26 @@ async def describe(services: Services, chat_id: int) -> str:
 
 async def _update_setting(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     apply: Callable[[Services, int, str], Awaitable[None]],
 ) -> None:
     """Shared flow: no argument shows the settings; otherwise check rights, parse, store, confirm."""
-    services = services_of(context)
+    services = context.services
     message = update.effective_message
     chat_id = update.effective_chat.id
     argument = " ".join(context.args or [])
     if not argument:
-        await message.reply_text(await describe(services, chat_id), parse_mode=ParseMode.HTML)
+        await message.reply_text(await describe(services, chat_id))
         return
     if not await can_configure(update, context):
         await message.reply_text(NOT_GROUP_ADMIN)
         return
-    await ensure_chat(update, services)
     try:
         await apply(services, chat_id, argument)
     except PreferenceError as error:
-        await message.reply_text(escape(str(error)), parse_mode=ParseMode.HTML)
+        await message.reply_text(escape(str(error)))
         return
-    await message.reply_text("Saved.\n\n" + await describe(services, chat_id), parse_mode=ParseMode.HTML)
+    await message.reply_text("Saved.\n\n" + await describe(services, chat_id))
 
 
 async def _apply_time(services: Services, chat_id: int, argument: str) -> None:
@@ -76,21 +74,21 @@ async def _apply_size(services: Services, chat_id: int, argument: str) -> None:
     await services.chats.set_digest_size(chat_id, parse_digest_size(argument))
 
 
-async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def set_time(update: Update, context: BotContext) -> None:
     await _update_setting(update, context, _apply_time)
 
 
-async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def set_timezone(update: Update, context: BotContext) -> None:
     await _update_setting(update, context, _apply_timezone)
 
 
-async def set_size(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def set_size(update: Update, context: BotContext) -> None:
     await _update_setting(update, context, _apply_size)
 
 
-async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = await describe(services_of(context), update.effective_chat.id)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+async def show_settings(update: Update, context: BotContext) -> None:
+    text = await describe(context.services, update.effective_chat.id)
+    await update.effective_message.reply_text(text)
 
 
 def handlers() -> list[BaseHandler]:

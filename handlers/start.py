@@ -5,17 +5,15 @@ from __future__ import annotations
 from html import escape
 
 from telegram import MessageEntity, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot.services import services_of
-from handlers.access import ensure_chat
+from bot.services import BotContext
 from handlers.commands import COMMAND_UPDATES, COMMANDS, command
 
 GREETING = (
@@ -34,18 +32,17 @@ def help_text(admin: bool = False) -> str:
     return "<b>Commands</b>\n" + "\n".join(lines)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await ensure_chat(update, services_of(context))
-    await update.effective_message.reply_text(GREETING + help_text(), parse_mode=ParseMode.HTML)
+async def start(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(GREETING + help_text())
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
-    admin = user is not None and user.id in services_of(context).settings.admin_ids
-    await update.effective_message.reply_text(help_text(admin), parse_mode=ParseMode.HTML)
+    admin = user is not None and user.id in context.services.settings.admin_ids
+    await update.effective_message.reply_text(help_text(admin))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer unknown commands in private chats, and in groups only when addressed to this bot."""
     message = update.effective_message
     entity = message.entities[0] if message.entities else None
@@ -58,14 +55,14 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if not addressee and update.effective_chat.type != ChatType.PRIVATE:
         return
     shown = escape(typed.split("@")[0][:40])
-    await message.reply_text(f"I don't know {shown}. /help lists what I can do.", parse_mode=ParseMode.HTML)
+    await message.reply_text(f"I don't know {shown}. /help lists what I can do.")
 
 
 def handlers() -> list[BaseHandler]:
     return [command("start", start), command("help", show_help)]
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     await update.callback_query.answer("This button is out of date.")
 
 

@@ -6,16 +6,15 @@ from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.core.callbacks import ToggleSubscription
 from bot.core.categories import CategoryError, category, parse_category
-from bot.services import services_of
-from handlers.access import NOT_GROUP_ADMIN, can_configure, ensure_chat
+from bot.services import BotContext
+from handlers.access import NOT_GROUP_ADMIN, can_configure
 from handlers.commands import command
 from handlers.editing import edit_in_place
 
-TOGGLE_PREFIX = "sub:"
 MAX_ARGUMENTS = 20
 STARTS_NEXT = "Your daily digest starts with the next arXiv announcement; /today shows the latest one now."
 
@@ -30,7 +29,7 @@ def keyboard(offered: Sequence[str], subscribed: Sequence[str]) -> InlineKeyboar
     buttons = [
         InlineKeyboardButton(
             f"{'✅' if name in subscribed else '▫️'} {category(name).code} · {category(name).title}",
-            callback_data=f"{TOGGLE_PREFIX}{name}",
+            callback_data=ToggleSubscription(name).pack(),
         )
         for name in offered
     ]
@@ -42,7 +41,7 @@ def keyboard_text(subscribed: Sequence[str]) -> str:
     return f"Tap a category to follow or unfollow it.\nFollowing: {escape(following)}"
 
 
-def _arguments(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+def _arguments(context: BotContext) -> list[str]:
     return [part for arg in context.args or [] for part in arg.split(",") if part][:MAX_ARGUMENTS]
 
 
@@ -57,21 +56,18 @@ def _parse_all(arguments: Sequence[str], offered: Sequence[str]) -> tuple[list[s
     return list(dict.fromkeys(names)), errors
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def subscribe(update: Update, context: BotContext) -> None:
+    services = context.services
     message = update.effective_message
     if not await can_configure(update, context):
         await message.reply_text(NOT_GROUP_ADMIN)
         return
-    await ensure_chat(update, services)
     chat_id = update.effective_chat.id
     offered = services.settings.categories
     arguments = _arguments(context)
     if not arguments:
         subscribed = await services.subscriptions.of_chat(chat_id)
-        await message.reply_text(
-            keyboard_text(subscribed), parse_mode=ParseMode.HTML, reply_markup=keyboard(offered, subscribed)
-        )
+        await message.reply_text(keyboard_text(subscribed), reply_markup=keyboard(offered, subscribed))
         return
     names, lines = _parse_all(arguments, offered)
     added = await services.subscriptions.add(chat_id, names, services.clock())
@@ -84,11 +80,11 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines.append("\n" + STARTS_NEXT)
     elif not already:
         lines.append("\n/categories lists what you can follow, or send /subscribe alone for buttons.")
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    await message.reply_text("\n".join(lines))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    services = context.services
     message = update.effective_message
     if not await can_configure(update, context):
         await message.reply_text(NOT_GROUP_ADMIN)
@@ -99,7 +95,6 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         subscribed = await services.subscriptions.of_chat(chat_id)
         await message.reply_text(
             keyboard_text(subscribed),
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboard(services.settings.categories, subscribed),
         )
         return
@@ -117,11 +112,11 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     remaining = await services.subscriptions.of_chat(chat_id)
     codes = ", ".join(category(name).code for name in remaining) or "nothing"
     lines.append(f"Still following: {escape(codes)}.")
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    await message.reply_text("\n".join(lines))
 
 
-async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def my_subscriptions(update: Update, context: BotContext) -> None:
+    services = context.services
     subscribed = await services.subscriptions.of_chat(update.effective_chat.id)
     if not subscribed:
         text = "This chat follows no category yet. Send /subscribe to pick some, or e.g. /subscribe IR LG."
@@ -130,31 +125,31 @@ async def my_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             f"• <code>{escape(category(name).code)}</code> {escape(name)} — {escape(category(name).title)}"
             for name in subscribed
         )
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(text)
 
 
-async def list_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    offered = services_of(context).settings.categories
+async def list_categories(update: Update, context: BotContext) -> None:
+    offered = context.services.settings.categories
     lines = [
         f"• <code>{escape(category(name).code)}</code> {escape(name)} — {escape(category(name).title)}"
         for name in offered
     ]
     text = "<b>Categories on offer</b>\n" + "\n".join(lines) + "\n\nFollow with e.g. /subscribe IR CV."
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(text)
 
 
-async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    services = services_of(context)
-    name = (query.data or "").removeprefix(TOGGLE_PREFIX)
-    if name not in services.settings.categories or query.message is None:
+    services = context.services
+    button = ToggleSubscription.parse(query.data)
+    if button is None or button.category not in services.settings.categories or query.message is None:
         await query.answer("This button is out of date. Send /subscribe for a fresh one.")
         return
     if not await can_configure(update, context):
         await query.answer(NOT_GROUP_ADMIN, show_alert=True)
         return
-    await ensure_chat(update, services)
     chat_id = update.effective_chat.id
+    name = button.category
     now_following = await services.subscriptions.toggle(chat_id, name, services.clock())
     subscribed = await services.subscriptions.of_chat(chat_id)
     await query.answer(f"{'Following' if now_following else 'Stopped following'} {category(name).code}")
@@ -169,5 +164,5 @@ def handlers() -> list[BaseHandler]:
         command("unsubscribe", unsubscribe),
         command("mysubs", my_subscriptions),
         command("categories", list_categories),
-        CallbackQueryHandler(toggle, pattern=f"^{TOGGLE_PREFIX}"),
+        CallbackQueryHandler(toggle, pattern=ToggleSubscription.matches),
     ]

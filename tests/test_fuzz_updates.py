@@ -22,9 +22,8 @@ from hypothesis import strategies as st
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.core.callbacks import BUTTON_KINDS
 from handlers.commands import COMMANDS
-from handlers.subscribe import TOGGLE_PREFIX
-from handlers.today import PAGE_PREFIX
 from tests.announcement import DAY, seed_day
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram_api import (
@@ -350,7 +349,9 @@ OPENERS = ("/subscribe", "/unsubscribe", "/cat", "/cat IR", "/cat cs.LG", "/toda
 
 async def test_pressing_real_and_forged_buttons_is_always_answered_once(fuzzer: Fuzzer):
     offered = fuzzer.bot.services.settings.categories
-    presses = st.one_of(st.integers(0, 20), callback_data([TOGGLE_PREFIX, PAGE_PREFIX, ""], offered))
+    presses = st.one_of(
+        st.integers(0, 20), callback_data([*(kind.prefix for kind in BUTTON_KINDS), ""], offered)
+    )
 
     @fuzz_settings(60)
     @given(

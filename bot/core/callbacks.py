@@ -1,12 +1,135 @@
-"""Callback data of inline buttons that the bot writes outside handlers (pushed digests)."""
+"""Button data as small typed values: every inline button's `callback_data`, written and read here.
+
+Each kind of button is a frozen dataclass with its own prefix. `pack()` writes it as
+`prefix` + fields joined by ":" (a date as YYYY-MM-DD, None as nothing); `parse()` reads data back,
+or gives None for data that is stale, forged or of another kind, so no handler splits strings by
+hand. Trailing fields with defaults may be absent, which keeps buttons sent by older versions
+readable. Handlers register with `Kind.matches` as the CallbackQueryHandler pattern.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar, Self
 
-PAGE_PREFIX = "cat:"  # cat:<category>:<date>:<page> turns a /cat message's page in place
-MORE_PREFIX = "more:"  # more:<category>:<date> opens a category below a pushed digest, keeping it
+from telegram.constants import InlineKeyboardButtonLimit
+
+SEPARATOR = ":"
+MAX_PAGE = 10_000
 
 
-def more_data(category: str, announced: date) -> str:
-    return f"{MORE_PREFIX}{category}:{announced.isoformat()}"
+@dataclass(frozen=True, slots=True)
+class ButtonData:
+    """Base of every kind of button data; subclasses set `prefix` and declare their fields."""
+
+    prefix: ClassVar[str]
+
+    def pack(self) -> str:
+        data = self.prefix + SEPARATOR.join(
+            _pack(getattr(self, item.name)) for item in dataclasses.fields(self)
+        )
+        if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+            raise ValueError(f"callback data over Telegram's 64 bytes: {data!r}")
+        return data
+
+    @classmethod
+    def matches(cls, data: object) -> bool:
+        """For PTB's `CallbackQueryHandler(pattern=...)`: data of this kind, valid or not."""
+        return isinstance(data, str) and data.startswith(cls.prefix)
+
+    @classmethod
+    def parse(cls, data: object) -> Self | None:
+        if not cls.matches(data):
+            return None
+        parts = typing.cast(str, data)[len(cls.prefix) :].split(SEPARATOR)
+        declared = dataclasses.fields(cls)
+        required = sum(
+            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+            for item in declared
+        )
+        if not required <= len(parts) <= len(declared):
+            return None
+        hints = typing.get_type_hints(cls)
+        try:
+            values = {
+                item.name: _parse(hints[item.name], raw) for item, raw in zip(declared, parts, strict=False)
+            }
+            return cls(**values)
+        except (ValueError, TypeError, OverflowError):
+            return None
+
+
+def _pack(value: object) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    if SEPARATOR in text:
+        raise ValueError(f"a button field cannot hold {SEPARATOR!r}: {text!r}")
+    return text
+
+
+def _parse(kind: object, raw: str) -> object:
+    optional = typing.get_origin(kind) is not None and type(None) in typing.get_args(kind)
+    if optional:
+        if raw == "":
+            return None
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if kind is date:
+        return date.fromisoformat(raw)
+    if kind is int:
+        if not raw.isdecimal() or len(raw) > 6:
+            raise ValueError(f"not a small whole number: {raw!r}")
+        return int(raw)
+    if kind is str:
+        return raw
+    raise TypeError(f"unsupported button field type {kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryPage(ButtonData):
+    """A page of one category's papers (`/cat`); no date means the latest announcement."""
+
+    prefix: ClassVar[str] = "cat:"
+    category: str
+    announced: date | None = None
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCategory(ButtonData):
+    """Opens a category's papers of one announcement in a new message, below a pushed digest."""
+
+    prefix: ClassVar[str] = "more:"
+    category: str
+    announced: date
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleSubscription(ButtonData):
+    """Follows or unfollows one category from the subscribe keyboard."""
+
+    prefix: ClassVar[str] = "sub:"
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastChoice(ButtonData):
+    """Sends or cancels a previewed operator broadcast."""
+
+    prefix: ClassVar[str] = "bc:"
+    action: str  # "send" or "cancel"
+    key: str
+
+    def __post_init__(self) -> None:
+        if self.action not in ("send", "cancel"):
+            raise ValueError(f"unknown broadcast action {self.action!r}")
+
+
+BUTTON_KINDS: tuple[type[ButtonData], ...] = (CategoryPage, OpenCategory, ToggleSubscription, BroadcastChoice)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from storage.models import AnnounceType, Listing, Paper
 
@@ -79,6 +80,10 @@ class Digest:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(count.category for count in self.counts)
+
+    def entries_in(self, category: str) -> int:
+        """Entries tagged `category`: what `/cat` of this announcement pages through."""
+        return sum(category in entry.tags for entry in self.entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +190,26 @@ def _tidy(note: str) -> str | None:
     return text
 
 
-def select_for_push(digest: Digest, size: int | None) -> tuple[tuple[DigestEntry, ...], int]:
-    """The entries a pushed digest shows, and how many it leaves for `/cat`.
+class Selection(NamedTuple):
+    """The entries a digest message shows, and how many it leaves for `/cat`."""
 
-    `size` None (or 0, as preferences store "all") shows every entry.
-    """
+    shown: tuple[DigestEntry, ...]
+    remaining: int
+
+
+def select_for_push(digest: Digest, size: int | None) -> Selection:
+    """The entries a pushed digest (or `/today`) shows; `size` None (or 0, "all") shows every entry."""
     if size is None or size == 0:
-        return digest.entries, 0
+        return Selection(digest.entries, 0)
     if size < 0:
         raise ValueError(f"digest size must be positive, got {size}")
-    return digest.entries[:size], max(0, len(digest.entries) - size)
+    return Selection(digest.entries[:size], max(0, len(digest.entries) - size))
+
+
+def cut_categories(digest: Digest, selection: Selection) -> tuple[str, ...]:
+    """The chat's categories that have entries the selection leaves out, in the chat's order."""
+    hidden = {name for entry in digest.entries[len(selection.shown) :] for name in entry.tags}
+    return tuple(name for name in digest.categories if name in hidden)
 
 
 def category_page(digest: Digest, category: str, number: int, per_page: int = PAGE_SIZE) -> Page:

@@ -66,3 +66,9 @@ def parse_digest_size(text: str) -> int:
     if cleaned.isdecimal() and 1 <= int(cleaned) <= MAX_DIGEST_SIZE:
         return int(cleaned)
     raise PreferenceError(f"The size is a number from 1 to {MAX_DIGEST_SIZE}, or “all”.")
+
+
+def digest_limit(stored: int | None) -> int | None:
+    """How many entries a chat's digest shows: the default when it chose nothing, None for `all` (0)."""
+    size = DEFAULT_DIGEST_SIZE if stored is None else stored
+    return size or None

@@ -24,7 +24,7 @@ from html import escape
 from telegram.constants import MessageLimit
 
 from bot.core.categories import category
-from bot.core.digest import Digest, DigestEntry, Page, select_for_push
+from bot.core.digest import Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
 from storage.models import Author
@@ -265,12 +265,12 @@ def render_digest(
     """
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
-    shown, remaining = select_for_push(digest, limit)
+    selection = select_for_push(digest, limit)
     blocks = [_digest_header(digest, labels, fmt)]
     if not digest.entries:
         blocks.append("No new papers in your categories in this announcement.")
     heading = "<b>More papers</b>" if html else "More papers"
-    for index, entry in enumerate(shown):
+    for index, entry in enumerate(selection.shown):
         if index == featured and index > 0:
             budget = MESSAGE_LIMIT - utf16_length(heading) - 1
             text = _fit_entry(entry, index + 1, fmt, labels, featured=False, budget=budget)
@@ -278,8 +278,8 @@ def render_digest(
         else:
             text = _fit_entry(entry, index + 1, fmt, labels, featured=index < featured, budget=MESSAGE_LIMIT)
             blocks.append(text)
-    if remaining:
-        blocks.append(_digest_footer(digest, len(shown), remaining, labels, fmt))
+    if selection.remaining:
+        blocks.append(_digest_footer(digest, selection, labels, fmt))
     return _pack(blocks)
 
 
@@ -293,10 +293,9 @@ def _digest_header(digest: Digest, labels: Mapping[str, str], fmt: Format) -> st
     return (f"<b>{title}</b>" if fmt is Format.HTML else title) + tail
 
 
-def _digest_footer(digest: Digest, shown: int, remaining: int, labels: Mapping[str, str], fmt: Format) -> str:
-    hidden = {name for entry in digest.entries[shown:] for name in entry.tags}
-    commands = " · ".join(f"/cat {labels[name]}" for name in digest.categories if name in hidden)
-    return f"+{remaining} more: {_escape(commands) if fmt is Format.HTML else commands}"
+def _digest_footer(digest: Digest, selection: Selection, labels: Mapping[str, str], fmt: Format) -> str:
+    commands = " · ".join(f"/cat {labels[name]}" for name in cut_categories(digest, selection))
+    return f"+{selection.remaining} more: {_escape(commands) if fmt is Format.HTML else commands}"
 
 
 def _pack(blocks: Sequence[str]) -> list[str]:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot
 
-from bot.core.callbacks import more_data
-from bot.core.digest import Digest, build_digest, select_for_push
-from bot.core.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.callbacks import OpenCategory
+from bot.core.digest import Digest, build_digest, cut_categories, select_for_push
+from bot.core.preferences import digest_limit
 from bot.core.render import render_digest, tag_label
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.reading import latest_announcement
@@ -105,21 +105,17 @@ async def run_push(
 
 def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
     """The digest's messages, the last with buttons into /cat for the categories it cut short."""
-    limit = DEFAULT_DIGEST_SIZE if size is None else size
-    messages = render_digest(digest, limit=limit or None)
-    shown, remaining = select_for_push(digest, limit or None)
+    limit = digest_limit(size)
+    messages = render_digest(digest, limit=limit)
+    selection = select_for_push(digest, limit)
     markup = None
-    if remaining:
-        hidden = [
-            name for name in digest.categories if any(name in e.tags for e in digest.entries[len(shown) :])
-        ]
-        counts = {name: sum(name in entry.tags for entry in digest.entries) for name in hidden}
+    if selection.remaining:
         buttons = [
             {
-                "text": f"All {tag_label(name)} ({counts[name]})",
-                "callback_data": more_data(name, digest.announced),
+                "text": f"All {tag_label(name)} ({digest.entries_in(name)})",
+                "callback_data": OpenCategory(name, digest.announced).pack(),
             }
-            for name in hidden
+            for name in cut_categories(digest, selection)
         ]
         markup = {"inline_keyboard": [buttons[i : i + 2] for i in range(0, len(buttons), 2)]}
     return [PlannedPart(text) for text in messages[:-1]] + [PlannedPart(messages[-1], markup)]
