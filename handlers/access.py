@@ -28,6 +28,14 @@ async def can_configure(update: Update, context: BotContext) -> bool:
     return member.status in _ADMIN_STATUSES
 
 
+async def refused(update: Update, context: BotContext) -> bool:
+    """True, after telling the user so, when they may not change this chat's settings."""
+    if await can_configure(update, context):
+        return False
+    await update.effective_message.reply_text(NOT_GROUP_ADMIN)
+    return True
+
+
 async def ensure_chat(update: Update, services: Services) -> None:
     """Register the chat (or reactivate it) so its subscriptions and settings have an owner row."""
     chat = update.effective_chat

@@ -1,14 +1,20 @@
-"""Editing the message a button sits on, tolerating what users do to messages meanwhile."""
+"""Buttons: reading a pressed button's data, and editing the message it sits on, tolerating what
+users do to messages meanwhile."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypeVar
 
-from telegram import CallbackQuery
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
+from bot.core.callbacks import ButtonData
+
 logger = logging.getLogger(__name__)
+
+Button = TypeVar("Button", bound=ButtonData)
 
 # A double tap re-renders the same text; a message deleted (or too old) since cannot be edited.
 _HARMLESS = ("message is not modified", "message to edit not found", "message can't be edited")
@@ -21,3 +27,15 @@ async def edit_in_place(query: CallbackQuery, text: str, **options: Any) -> None
         if not any(reason in str(error).casefold() for reason in _HARMLESS):
             raise
         logger.info("button message left as it is: %s", error)
+
+
+async def pressed(update: Update, kind: type[Button], offered: Collection[str], stale: str) -> Button | None:
+    """The pressed button's data, if it is of `kind`, names an offered category and still sits on a
+    message; otherwise the press is answered with `stale` and None is returned."""
+    query = update.callback_query
+    button = kind.parse(query.data)
+    category = getattr(button, "category", None)
+    if button is None or query.message is None or (category is not None and category not in offered):
+        await query.answer(stale)
+        return None
+    return button

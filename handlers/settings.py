@@ -16,7 +16,7 @@ from bot.core.preferences import (
     parse_timezone,
 )
 from bot.services import BotContext, Services
-from handlers.access import NOT_GROUP_ADMIN, can_configure
+from handlers.access import refused
 from handlers.commands import command
 
 
@@ -51,8 +51,7 @@ async def _update_setting(
     if not argument:
         await message.reply_text(await describe(services, chat_id))
         return
-    if not await can_configure(update, context):
-        await message.reply_text(NOT_GROUP_ADMIN)
+    if await refused(update, context):
         return
     try:
         await apply(services, chat_id, argument)

@@ -11,9 +11,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.core.callbacks import ToggleSubscription
 from bot.core.categories import CategoryError, category, parse_category
 from bot.services import BotContext
-from handlers.access import NOT_GROUP_ADMIN, can_configure
+from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
 from handlers.commands import command
-from handlers.editing import edit_in_place
+from handlers.editing import edit_in_place, pressed
 
 MAX_ARGUMENTS = 20
 STARTS_NEXT = "Your daily digest starts with the next arXiv announcement; /today shows the latest one now."
@@ -56,18 +56,24 @@ def _parse_all(arguments: Sequence[str], offered: Sequence[str]) -> tuple[list[s
     return list(dict.fromkeys(names)), errors
 
 
+async def _reply_with_keyboard(update: Update, context: BotContext) -> None:
+    services = context.services
+    subscribed = await services.subscriptions.of_chat(update.effective_chat.id)
+    await update.effective_message.reply_text(
+        keyboard_text(subscribed), reply_markup=keyboard(services.settings.categories, subscribed)
+    )
+
+
 async def subscribe(update: Update, context: BotContext) -> None:
+    if await refused(update, context):
+        return
     services = context.services
     message = update.effective_message
-    if not await can_configure(update, context):
-        await message.reply_text(NOT_GROUP_ADMIN)
-        return
     chat_id = update.effective_chat.id
     offered = services.settings.categories
     arguments = _arguments(context)
     if not arguments:
-        subscribed = await services.subscriptions.of_chat(chat_id)
-        await message.reply_text(keyboard_text(subscribed), reply_markup=keyboard(offered, subscribed))
+        await _reply_with_keyboard(update, context)
         return
     names, lines = _parse_all(arguments, offered)
     added = await services.subscriptions.add(chat_id, names, services.clock())
@@ -84,19 +90,14 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
+    if await refused(update, context):
+        return
     services = context.services
     message = update.effective_message
-    if not await can_configure(update, context):
-        await message.reply_text(NOT_GROUP_ADMIN)
-        return
     chat_id = update.effective_chat.id
     arguments = _arguments(context)
     if not arguments:
-        subscribed = await services.subscriptions.of_chat(chat_id)
-        await message.reply_text(
-            keyboard_text(subscribed),
-            reply_markup=keyboard(services.settings.categories, subscribed),
-        )
+        await _reply_with_keyboard(update, context)
         return
     if [argument.casefold() for argument in arguments] == ["all"]:
         removed = await services.subscriptions.remove_all(chat_id)
@@ -141,9 +142,9 @@ async def list_categories(update: Update, context: BotContext) -> None:
 async def toggle(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = ToggleSubscription.parse(query.data)
-    if button is None or button.category not in services.settings.categories or query.message is None:
-        await query.answer("This button is out of date. Send /subscribe for a fresh one.")
+    stale = "This button is out of date. Send /subscribe for a fresh one."
+    button = await pressed(update, ToggleSubscription, services.settings.categories, stale)
+    if button is None:
         return
     if not await can_configure(update, context):
         await query.answer(NOT_GROUP_ADMIN, show_alert=True)

@@ -16,9 +16,10 @@ from bot.core.render import render_digest, render_page, tag_label
 from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
 from bot.services import BotContext, Services
 from handlers.commands import command
-from handlers.editing import edit_in_place
+from handlers.editing import edit_in_place, pressed
 from handlers.subscribe import keyboard as subscribe_keyboard
 
+STALE = "This button is out of date. Send /cat for a fresh list."
 NOTHING_YET = (
     "No arXiv announcement is stored yet for {what}. The bot reads arXiv every weekday shortly after "
     "the announcement (20:00 US Eastern); try again then."
@@ -106,9 +107,8 @@ async def browse(update: Update, context: BotContext) -> None:
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = CategoryPage.parse(query.data)
-    if button is None or button.category not in services.settings.categories or query.message is None:
-        await query.answer("This button is out of date. Send /cat for a fresh list.")
+    button = await pressed(update, CategoryPage, services.settings.categories, STALE)
+    if button is None:
         return
     text, markup = await _page(services, button.category, button.announced, button.page)
     label = tag_label(button.category)
@@ -119,9 +119,8 @@ async def turn_page(update: Update, context: BotContext) -> None:
 async def open_category(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = OpenCategory.parse(query.data)
-    if button is None or button.category not in services.settings.categories or query.message is None:
-        await query.answer("This button is out of date. Send /cat for a fresh list.")
+    button = await pressed(update, OpenCategory, services.settings.categories, STALE)
+    if button is None:
         return
     await query.answer(tag_label(button.category))
     text, markup = await _page(services, button.category, button.announced, 1)

@@ -16,11 +16,7 @@ from bot.arxiv.affiliations.tokens import _TEX_LEFTOVER, _Line, _line_text, _sta
 from bot.core.names import PARTICLES
 
 _NAME_SEPARATOR = re.compile(r"\s*(?:[,;，、]|\band\b|&|[\u2000-\u200a\u3000]|\u00a0{2,})\s*")
-
-
 _PARENTHETICAL = re.compile(r"\(([^()]*)\)")
-
-
 _TRAILING_NUMBERS = re.compile(r"[\d\s,]+$")
 
 

@@ -87,11 +87,7 @@ def _read_institute_note(note: etree._Element) -> list[_Address]:
 
 
 _PERSON = r"(?<![\w'’\-.])(?:(?:[A-Z]\.-?\s?){1,4}|[A-Z][\w'’\-]++ (?:[A-Z][\w'’\-]*+\.? )?)[A-Z][\w'’\-]++"
-
-
 _ALL_AUTHORS = r"(?:The|All|Both)\s+authors"
-
-
 _WITH_STATEMENT = re.compile(
     rf"(?P<who>{_PERSON}(?:,? and {_PERSON}|, {_PERSON}){{0,40}}|{_ALL_AUTHORS})"
     r" (?:is|are) (?:also |currently |now )?(?:with|at) (?:the )?(?P<where>.{1,300}?)"

@@ -46,26 +46,14 @@ class _Kind(Enum):
 _AFFILIATION_KINDS = frozenset(
     {_Kind.DEPARTMENT, _Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE, _Kind.LOCATION}
 )
-
-
 _EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|(?<![\w.+\-])[\w.+\-]++)\s*@\s*[\w\-]++(?:\.[\w\-]++)+")
-
-
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-
-
 _ORCID = re.compile(r"\b\d{4}-\d{4}-\d{4}-\d{3}[\dX]\b")
-
-
 _LABEL = re.compile(
     r"^(?:also\s+(?:affiliated\s+)?(?:with|at)|affiliations?|(?:current|present|permanent)?\s*address|and|&)\s*[:\-]?\s+",
     re.IGNORECASE,
 )
-
-
 _ACRONYM_IN_PARENTHESES = re.compile(r"\s*\([A-Z][A-Z0-9&.\-]{1,9}\)")
-
-
 _NOTE = re.compile(
     r"equal(?:ly)?\s+contribut|contributed\s+equally|corresponding|correspondence|"
     r"work\s+(?:was\s+)?(?:done|performed|conducted|carried)|internship|\bintern\b|\bvisiting\b|"
@@ -75,8 +63,6 @@ _NOTE = re.compile(
     r"\bconference\b|\bsubmitted\b|\bcode\b|github|homepage|website|project\s+page|e-?mail|\bcontact\b|orcid",
     re.IGNORECASE,
 )
-
-
 _DEPARTMENT = re.compile(
     r"^(?:the\s+)?(?:(?:joint|graduate)\s+)?(?:d[eé]part(?:e|a)?ment|dipartimento|dept\b\.?|dep\.|school\s+of|"
     r"facult|fakult|fachbereich|escuela\s+de|college\s+of|division\b|chair\s+(?:of|for)|program(?:me)?\s+(?:in|of)|"
@@ -84,15 +70,11 @@ _DEPARTMENT = re.compile(
     r"\b(?:department|dept\.?|group|team)$",
     re.IGNORECASE,
 )
-
-
 _SUBUNIT = re.compile(
     r"^(?:the\s+)?(?:(?:state|national|provincial|joint|ministry\s+of\s+education)\s+)*(?:key\s+)?(?:research\s+)?"
     r"(?:institute|institut|instituto|istituto|laborator(?:y|ies)|lab|cent(?:er|re)|centro)\s+(?:of|for|on|de|di|für)\b",
     re.IGNORECASE,
 )
-
-
 _KNOWN_ORGANISATION = re.compile(
     r"\b(?:Google|DeepMind|Microsoft|Meta|Facebook|Amazon|AWS|Apple|NVIDIA|Nvidia|IBM|Intel|AMD|Qualcomm|Adobe|"
     r"Salesforce|OpenAI|Anthropic|Alibaba|Tencent|Baidu|ByteDance|Bytedance|Huawei|Samsung|Sony|Xiaomi|Meituan|"
@@ -105,8 +87,6 @@ _KNOWN_ORGANISATION = re.compile(
     r"Shanghai\s+Artificial\s+Intelligence\s+Laboratory|Zhejiang\s+Lab|Peng\s+Cheng\s+Lab(?:oratory)?|BAAI|"
     r"Preferred\s+Networks)\b"
 )
-
-
 _ORGANISATION = re.compile(
     r"universi|uniwersytet|univerzit|üniversite|\buniv\b|\bcollege\b|\bacadem(?:y|ia|ie)\b|polytechn|politecnico|polit[eé]cnic|\b[eé]cole\b|"
     r"hochschule|institute\s+of\s+technology|\binc\b|\bltd\b|\blimited\b|\bllc\b|\bgmbh\b|\bcorp\b|corporation|"
@@ -114,44 +94,28 @@ _ORGANISATION = re.compile(
     r"\blabs\b|\blaboratories\b|^\S.*\sresearch\b",
     re.IGNORECASE,
 )
-
-
 _ORGANISATION_AI = re.compile(r"\sAI$")
-
-
 _LEGAL_FORM = (
     r"(?:Co\.?,?\s*)?"
     r"(?:Inc|Ltd|LLC|GmbH|AG|Corp|Corporation|Limited|S\.A|SAS|B\.V|N\.V|Oy|AB|S\.p\.A|Pte|Pty)\.?"
 )
-
-
 _LEGAL_FORM_ONLY = re.compile(rf"^{_LEGAL_FORM}$")
-
-
 _TRAILING_LEGAL_FORM = re.compile(rf"(?:,?\s+{_LEGAL_FORM})+$")
-
-
 _INSTITUTE = re.compile(
     r"institut|istituto|laborator|\blab\b|\bcent(?:er|re)\b|centro|foundation|council|agency|ministry|"
     r"organi[sz]ation|consortium|observatory|museum|\bresearch\b",
     re.IGNORECASE,
 )
-
-
 _CAMPUS_SYSTEM = re.compile(
     r"^(?:the\s+)?(?:university\s+of\s+(?:california|texas|massachusetts|illinois|maryland|wisconsin|colorado|"
     r"north\s+carolina|missouri|nebraska|hawai.?i|tennessee|minnesota)|chinese\s+university\s+of\s+hong\s+kong|"
     r"harbin\s+institute\s+of\s+technology)$",
     re.IGNORECASE,
 )
-
-
 _US_STATE = re.compile(
     r"^(?:[A-Z][\w.'\-]*\s+){0,3}(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|"
     r"RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])(?:\s+\d{5}(?:-\d{4})?)?$"
 )
-
-
 _COUNTRIES = _word_list(
     """usa|u.s.a|us|u.s|united states|united states of america|america|uk|u.k|united kingdom|
     great britain|england|scotland|wales|northern ireland|ireland|china|p.r. china|pr china|
@@ -164,8 +128,6 @@ _COUNTRIES = _word_list(
     morocco|tunisia|saudi arabia|uae|united arab emirates|qatar|iran|pakistan|bangladesh|vietnam|
     viet nam|thailand|malaysia|indonesia|philippines"""
 )
-
-
 _PLACES = _word_list(
     """beijing|shanghai|shenzhen|hangzhou|nanjing|guangzhou|wuhan|chengdu|xi'an|xian|hefei|tianjin|
     harbin|changsha|suzhou|xiamen|jinan|qingdao|dalian|chongqing|taipei|tokyo|kyoto|osaka|seoul|

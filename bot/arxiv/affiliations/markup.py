@@ -11,8 +11,6 @@ from bot.arxiv.affiliations.classify import _is_names_line
 from bot.arxiv.affiliations.tokens import _MARK_TEXT, _Mark, _mark_values, _marks_from_tex, _Stream
 
 _AUTHORS_DIV = re.compile(rb"<div\b[^>]*?\bclass\s*=\s*[\"'][^\"']*\bltx_authors\b", re.IGNORECASE)
-
-
 _BODY_START = re.compile(rb"<section\b", re.IGNORECASE)
 
 
@@ -41,38 +39,18 @@ _AFFILIATION_ROLES = (
     "ltx_role_address",
     "ltx_role_institute",
 )
-
-
 _AUTHOR_BLOCKS = etree.XPath(f"//div[{_has_class('ltx_authors')}]")
-
-
 _CREATORS = etree.XPath(f".//*[{_has_class('ltx_creator')} and {_has_class('ltx_role_author')}]")
-
-
 _PERSONNAMES = etree.XPath(f".//*[{_has_class('ltx_personname')}]")
-
-
 _CONTACTS = etree.XPath(".//*[" + " or ".join(_has_class(role) for role in _AFFILIATION_ROLES) + "]")
-
-
 _INSTITUTE_NOTES = etree.XPath(
     f"//*[{_has_class('ltx_note')} and ({_has_class('ltx_role_institutetext')}"
     f" or {_has_class('ltx_role_affiliationtext')})]"
 )
-
-
 _THANKS_NOTES = etree.XPath(f"//*[{_has_class('ltx_note')} and {_has_class('ltx_role_thanks')}]")
-
-
 _NOTE_MARK = etree.XPath(f"./*[{_has_class('ltx_note_mark')}]")
-
-
 _NOTE_CONTENT = etree.XPath(f".//*[{_has_class('ltx_note_content')}]")
-
-
 _SKIPPED_TAGS = frozenset({"script", "style", "img", "svg", "button", "annotation", "annotation-xml", "head"})
-
-
 _SKIPPED_CLASSES = frozenset(
     {
         "ltx_note",  # \thanks and footnotes: equal contribution, corresponding author, funding
@@ -90,14 +68,8 @@ _SKIPPED_CLASSES = frozenset(
         *_AFFILIATION_ROLES,  # read separately, as the creator's contacts
     }
 )
-
-
 _LINE_TAGS = frozenset({"p", "div", "li", "tr", "td", "th"})
-
-
 _LINE_CLASSES = frozenset({"ltx_p", "ltx_para", "ltx_tr", "ltx_td", "ltx_inline-block", "ltx_parbox"})
-
-
 _IGNORED_FIELDS = frozenset(
     {
         "ltx_affiliation_city",
@@ -108,11 +80,7 @@ _IGNORED_FIELDS = frozenset(
         "ltx_affiliation_position",
     }
 )
-
-
 _KEPT_FIELDS = frozenset({"ltx_affiliation_institution", "ltx_affiliation_department"})
-
-
 _AUTHOR_SEPARATOR_MACROS = frozenset({"\\and", "\\And", "\\AND"})
 
 

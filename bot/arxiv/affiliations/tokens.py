@@ -14,24 +14,14 @@ class _Mark:
 
 
 _Line = list["str | _Mark"]
-
-
 _INLINE_MARK = re.compile(
     r"\[(\d{1,2}|[a-z]|[*†‡§¶])\]"  # LaTeXML's "[1]" for an unsupported \author[1]{...}
     r"|(?<!\w)([*∗†‡§¶⋆★✝✉]+)|([*∗†‡§¶⋆★✝✉]+)(?!\w)"  # symbols typed as text, but not the "*" of "A*STAR"
     r"|([⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,˒][⁰¹²³⁴⁵⁶⁷⁸⁹]+)*)"
 )
-
-
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹˒", "0123456789,")
-
-
 _MARK_TEXT = re.compile(r"[\s,;.]*(?:(?:\d{1,2}|[A-Za-z]|[^\w\s,;.])[\s,;.]*){1,6}")
-
-
 _MARK_VALUE = re.compile(r"\d+|[A-Za-z]|[^\w\s,;.()]")
-
-
 _TEX_SYMBOLS = {
     "dagger": "†",
     "dag": "†",
@@ -54,8 +44,6 @@ _TEX_SYMBOLS = {
     "bullet": "•",
     "triangle": "△",
 }
-
-
 _TEX_FORMATTING = re.compile(
     r"\\(?:text\w*|math\w*|rm|bf|it|sf|tt|scriptsize|footnotesize|small|tiny)\b|\\[,;:! ]"
 )
