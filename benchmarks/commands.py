@@ -37,7 +37,7 @@ from benchmarks._seed import SeedReport, cached_database, copy_database  # noqa:
 from bot.config import load_settings  # noqa: E402
 from bot.jobs import POLL_JOB  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
