@@ -18,7 +18,7 @@ from typing import ClassVar, Self
 from telegram.constants import InlineKeyboardButtonLimit
 
 SEPARATOR = ":"
-MAX_PAGE = 10_000
+MAX_PAGE = 1_000  # 8,000 papers of one category in one announcement: more than arXiv ever had
 
 
 @dataclass(frozen=True, slots=True)
