@@ -51,3 +51,37 @@ def test_digest_sizes():
 def test_a_size_of_thousands_of_digits_gets_the_usual_answer():
     with pytest.raises(PreferenceError, match="from 1 to 50"):
         parse_digest_size("9" * 5000)
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("北京", "Asia/Shanghai"),
+        ("Beijing", "Asia/Shanghai"),
+        ("shanghai", "Asia/Shanghai"),
+        ("China", "Asia/Shanghai"),
+        ("CST", "Asia/Shanghai"),
+        ("UTC+8", "Asia/Shanghai"),
+        ("GMT+8", "Asia/Shanghai"),
+        ("utc +08:00", "Asia/Shanghai"),
+        ("UTC+3", "Etc/GMT-3"),
+        ("GMT-5", "Etc/GMT+5"),
+        ("UTC+5:30", "Asia/Kolkata"),
+        ("UTC", "UTC"),
+        ("UTC+0", "UTC"),
+        ("new york", "America/New_York"),
+        ("San Francisco", "America/Los_Angeles"),
+        ("São Paulo", "America/Sao_Paulo"),
+        ("东京", "Asia/Tokyo"),
+        ("PST", "America/Los_Angeles"),
+        ("Europe/Berlin", "Europe/Berlin"),
+    ],
+)
+def test_time_zones_as_people_type_them(typed, zone):
+    assert parse_timezone(typed) == zone
+
+
+@pytest.mark.parametrize("typed", ["UTC+15", "GMT+5:17", "Atlantis", "+", "火星"])
+def test_zones_that_do_not_exist_get_the_usual_answer(typed):
+    with pytest.raises(PreferenceError, match="Unknown time zone"):
+        parse_timezone(typed)

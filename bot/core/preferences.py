@@ -8,6 +8,8 @@ from datetime import time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.core.names import fold
+
 DEFAULT_DIGEST_SIZE = 10
 MAX_DIGEST_SIZE = 50
 
@@ -40,22 +42,138 @@ def _zones_by_folded_name() -> dict[str, str]:
     return {name.casefold(): name for name in available_timezones()}
 
 
+# What people type for a zone that is not an IANA name: cities in Chinese, countries, the usual
+# abbreviations (CST is China's here, as for this bot's readers). IANA names and their last part
+# ("Shanghai", "New York") are understood without a line here.
+ZONE_ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "北京",
+            "上海",
+            "深圳",
+            "广州",
+            "杭州",
+            "南京",
+            "成都",
+            "武汉",
+            "西安",
+            "天津",
+            "苏州",
+            "合肥",
+            "重庆",
+        ),
+        "Asia/Shanghai",
+    ),
+    **dict.fromkeys(
+        ("beijing", "peking", "china", "中国", "prc", "cst", "china standard time"), "Asia/Shanghai"
+    ),
+    **dict.fromkeys(
+        ("shenzhen", "guangzhou", "hangzhou", "nanjing", "wuhan", "xian", "tianjin"), "Asia/Shanghai"
+    ),
+    **dict.fromkeys(("香港", "hong kong", "hkt"), "Asia/Hong_Kong"),
+    **dict.fromkeys(("台北", "taiwan", "台湾"), "Asia/Taipei"),
+    **dict.fromkeys(("东京", "japan", "日本", "jst", "kyoto", "osaka"), "Asia/Tokyo"),
+    **dict.fromkeys(("首尔", "korea", "south korea", "韩国", "kst"), "Asia/Seoul"),
+    **dict.fromkeys(("新加坡", "sgt"), "Asia/Singapore"),
+    **dict.fromkeys(
+        ("india", "ist", "mumbai", "delhi", "new delhi", "bangalore", "bengaluru"), "Asia/Kolkata"
+    ),
+    **dict.fromkeys(("伦敦", "uk", "united kingdom", "britain", "bst"), "Europe/London"),
+    **dict.fromkeys(("巴黎", "france"), "Europe/Paris"),
+    **dict.fromkeys(("柏林", "germany", "munich", "frankfurt", "cet", "cest"), "Europe/Berlin"),
+    **dict.fromkeys(
+        ("纽约", "new york city", "nyc", "boston", "washington", "est", "edt", "et", "eastern"),
+        "America/New_York",
+    ),
+    **dict.fromkeys(("芝加哥", "cdt", "central", "austin", "houston", "dallas"), "America/Chicago"),
+    **dict.fromkeys(("mst", "mdt", "mountain"), "America/Denver"),
+    **dict.fromkeys(
+        (
+            "洛杉矶",
+            "旧金山",
+            "san francisco",
+            "seattle",
+            "silicon valley",
+            "bay area",
+            "pst",
+            "pdt",
+            "pt",
+            "pacific",
+        ),
+        "America/Los_Angeles",
+    ),
+    **dict.fromkeys(("aest", "aedt"), "Australia/Sydney"),
+}
+# An offset names the zone people there mean: UTC+8 is China; other whole hours a fixed zone.
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
+_OFFSET_ZONES = {
+    (8, 0): "Asia/Shanghai",
+    (5, 30): "Asia/Kolkata",
+    (5, 45): "Asia/Kathmandu",
+    (9, 30): "Australia/Adelaide",
+    (3, 30): "Asia/Tehran",
+    (4, 30): "Asia/Kabul",
+    (6, 30): "Asia/Yangon",
+    (-3, 30): "America/St_Johns",
+}
+
+
+@cache
+def _zones_by_city() -> dict[str, str]:
+    """ "shanghai" -> Asia/Shanghai, "new york" -> America/New_York: the last part of each IANA name."""
+    cities: dict[str, str] = {}
+    for name in sorted(available_timezones()):
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/")):
+            cities.setdefault(_folded(name.rsplit("/", 1)[1]), name)
+    return cities
+
+
+def _folded(text: str) -> str:
+    return " ".join(fold(text).replace("_", " ").replace("-", " ").split())
+
+
+def _from_offset(text: str) -> str | None:
+    match = _OFFSET.match(text.casefold().replace(" ", ""))
+    if match is None:
+        return None
+    sign = 1 if match.group(1) == "+" else -1
+    hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        return None
+    if (sign * hours, minutes) in _OFFSET_ZONES:
+        return _OFFSET_ZONES[(sign * hours, minutes)]
+    if minutes:
+        return None
+    # IANA's Etc zones count the other way: Etc/GMT-3 is three hours ahead of UTC.
+    return "UTC" if hours == 0 else f"Etc/GMT{'-' if sign > 0 else '+'}{hours}"
+
+
 def parse_timezone(text: str) -> str:
-    """An IANA zone name, matched case-insensitively; close names are suggested."""
+    """An IANA zone name from what the user typed: an IANA name in any case, a city ("Shanghai",
+    "北京"), a country, a common abbreviation (CST, PST) or an offset (UTC+8, GMT-5)."""
     cleaned = text.strip()[:60]
     zones = _zones_by_folded_name()
     folded = cleaned.casefold().replace(" ", "_")
-    if folded in zones:
-        name = zones[folded]
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-        else:
+    candidates = [
+        ZONE_ALIASES.get(_folded(cleaned)) or ZONE_ALIASES.get(cleaned),
+        zones.get(folded),
+        _zones_by_city().get(_folded(cleaned)),
+        _from_offset(cleaned),
+    ]
+    for name in candidates:
+        if name is not None and _exists(name):
             return name
     close = difflib.get_close_matches(folded, list(zones), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(zones[key] for key in close)}?" if close else ""
-    raise PreferenceError(f"Unknown time zone “{cleaned}”.{hint} Use a name like Europe/Berlin.")
+    raise PreferenceError(f"Unknown time zone “{cleaned}”.{hint} Use a name like Europe/Berlin or a city.")
+
+
+def _exists(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def parse_digest_size(text: str) -> int:
