@@ -50,6 +50,15 @@ class Settings:
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
     push_lease: float = 120.0
+    llm_base_url: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_model: str | None = None
+    llm_daily_budget: int = 500
+    llm_timeout: float = 30.0
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -155,6 +164,20 @@ def _admin_ids(value: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _optional_url(value: str) -> str | None:
+    return _url(value) if value else None
+
+
+def _optional(value: str) -> str | None:
+    return value or None
+
+
+def _budget(value: str) -> int:
+    if not value.isdecimal() or len(value) > 7:
+        raise ValueError(f"expected a whole number of requests a day, got {value!r}")
+    return int(value)
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in logging.getLevelNamesMapping():
@@ -194,7 +217,15 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "120", _lease),
+        llm_base_url=_read(merged, "LLM_BASE_URL", "", _optional_url),
+        llm_api_key=_read(merged, "LLM_API_KEY", "", _optional),
+        llm_model=_read(merged, "LLM_MODEL", "", _optional),
+        llm_daily_budget=_read(merged, "LLM_DAILY_BUDGET", "500", _budget),
+        llm_timeout=_read(merged, "LLM_TIMEOUT", "30", _seconds_up_to(600)),
     )
+    if bool(settings.llm_base_url) != bool(settings.llm_model):
+        missing = "LLM_MODEL" if settings.llm_base_url else "LLM_BASE_URL"
+        raise ConfigError(missing, "LLM_BASE_URL and LLM_MODEL go together: set both, or neither")
     if settings.broadcast_rate > FREE_BROADCAST_RATE and not settings.paid_broadcast:
         raise ConfigError(
             "BROADCAST_RATE",

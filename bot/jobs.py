@@ -19,8 +19,13 @@ from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
+from bot.core.generated import Language
+from bot.core.preferences import DEFAULT_DIGEST_SIZE
+from bot.core.render import FEATURED
 from bot.gateway.polling import REJECTED_TOKEN
+from bot.llm.writer import write_for
 from bot.push.planning import run_push
+from bot.reading import latest_announcement, shown_first
 from bot.services import BotContext, Services
 
 logger = logging.getLogger(__name__)
@@ -48,10 +53,12 @@ async def run_ingest(
     on_progress: OnIngestProgress | None = None,
     on_enrich: OnEnrichProgress | None = None,
 ) -> IngestReport:
-    """Ingest, then look for the new papers' affiliations; one such pass at a time per process."""
+    """Ingest, look for the new papers' affiliations, then have the model (if any) write what the
+    digests show first; one such pass at a time per process, which the push waits for (bounded)."""
     async with services.ingest_lock:
         report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
         await enrich_affiliations(services.arxiv.html, services.papers, on_progress=on_enrich)
+        await write_generated(services)
     announced = sorted({str(item.announced) for item in report.categories if item.announced})
     logger.info(
         "ingest: %d categories, announcements %s, %d listings stored, metadata %d/%d, %d errors",
@@ -63,6 +70,35 @@ async def run_ingest(
         len(report.errors),
     )
     return report
+
+
+async def write_generated(services: Services) -> None:
+    """Summaries (English) for the featured papers of every digest of the latest announcement, and
+    Chinese titles and summaries for every shown paper when Chinese-speaking chats follow it."""
+    if services.llm is None:
+        return
+    offered = services.settings.categories
+    category_sets = [
+        chosen
+        for categories, _ in await services.subscriptions.category_sets()
+        if (chosen := tuple(name for name in categories if name in offered))
+    ]
+    announced = await latest_announcement(services.papers, offered)
+    if announced is None or not category_sets:
+        return
+    wanted = [(Language.EN, FEATURED)]
+    if any(code.casefold().startswith("zh") for code in await services.subscriptions.chat_languages()):
+        wanted.append((Language.ZH, DEFAULT_DIGEST_SIZE))
+    for language, per_digest in wanted:
+        papers = await shown_first(services.papers, category_sets, announced, per_digest)
+        await write_for(
+            papers,
+            language,
+            services.llm,
+            services.texts,
+            budget=services.settings.llm_daily_budget,
+            clock=services.clock,
+        )
 
 
 @contextmanager

@@ -10,7 +10,10 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from bot.core.digest import Digest, DigestEntry, Page, build_digest
+from bot.core.digest import Digest, DigestEntry, Page, build_digest, with_generated
+from bot.core.generated import Language
+from storage.generated import GeneratedTextRepository
+from storage.models import Paper
 from storage.papers import PaperRepository
 
 
@@ -31,6 +34,14 @@ async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int |
     return dataclasses.replace(digest, entries=head + digest.entries[len(head) :])
 
 
+async def with_generated_texts(
+    texts: GeneratedTextRepository, digest: Digest, language: Language, first: int
+) -> Digest:
+    """The digest with the model's accepted summaries on its first `first` entries."""
+    ids = [entry.paper.arxiv_id for entry in digest.entries[:first]]
+    return with_generated(digest, await texts.accepted(ids, language.value), first)
+
+
 async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
     return dataclasses.replace(page, entries=await _full(papers, page.entries))
 
@@ -38,3 +49,16 @@ async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
 async def _full(papers: PaperRepository, entries: Sequence[DigestEntry]) -> tuple[DigestEntry, ...]:
     found = await papers.papers(entry.paper.arxiv_id for entry in entries)
     return tuple(dataclasses.replace(entry, paper=found[entry.paper.arxiv_id]) for entry in entries)
+
+
+async def shown_first(
+    papers: PaperRepository, category_sets: Sequence[tuple[str, ...]], announced: date, per_digest: int
+) -> list[Paper]:
+    """The first `per_digest` papers of each digest of `announced`, for the given category sets
+    (most followed first), each paper once: what readers see first, in the order it matters."""
+    chosen: dict[str, DigestEntry] = {}
+    for categories in category_sets:
+        digest = await load_digest(papers, categories, announced)
+        for entry in digest.entries[:per_digest]:
+            chosen.setdefault(entry.paper.arxiv_id, entry)
+    return [entry.paper for entry in await _full(papers, list(chosen.values()))]

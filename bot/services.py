@@ -18,9 +18,11 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
+from bot.llm.client import LlmClient
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger
+from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
@@ -36,6 +38,8 @@ class Services:
     ledger: DeliveryLedger
     push_runs: PushRunRepository
     arxiv: ArxivClients
+    texts: GeneratedTextRepository
+    llm: LlmClient | None  # None: no model configured
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -61,12 +65,23 @@ class Services:
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
             arxiv=ArxivClients(settings),
+            texts=GeneratedTextRepository(db),
+            llm=_llm_client(settings),
             clock=clock,
         )
 
     async def close(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.arxiv.aclose()
         await self.db.close()
+
+
+def _llm_client(settings: Settings) -> LlmClient | None:
+    if not settings.llm_configured:
+        return None
+    assert settings.llm_base_url is not None and settings.llm_model is not None
+    return LlmClient(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
 
 
 SERVICES_KEY = "services"

@@ -67,3 +67,11 @@ class Listing:
     category: str
     announced: date
     announce_type: AnnounceType
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """Text a language model wrote for one paper in one language, accepted after checks."""
+
+    summary: str
+    title: str | None = None  # a title of its own only where the paper's is in another language

@@ -98,6 +98,26 @@ class SubscriptionRepository:
             for row in rows
         ]
 
+    async def category_sets(self) -> list[tuple[tuple[str, ...], int]]:
+        """The distinct sets of categories active chats follow, most followed first, with their chats."""
+        rows = await self._db.execute_fetchall(
+            "SELECT categories, count(*) FROM ("
+            "  SELECT group_concat(category, ' ') AS categories FROM ("
+            "    SELECT s.chat_id, s.category FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            "    WHERE c.active = 1 ORDER BY s.chat_id, s.category)"
+            "  GROUP BY chat_id)"
+            " GROUP BY categories ORDER BY count(*) DESC, categories"
+        )
+        return [(tuple(row[0].split()), row[1]) for row in rows]
+
+    async def chat_languages(self) -> dict[str, int]:
+        """Active subscribed chats by their language code (None as ""): who needs text in which language."""
+        rows = await self._db.execute_fetchall(
+            "SELECT coalesce(c.language, ''), count(DISTINCT c.id) FROM chats c"
+            " JOIN subscriptions s ON s.chat_id = c.id WHERE c.active = 1 GROUP BY 1"
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def active_categories(self) -> list[str]:
         """Categories that at least one active chat follows: the ones worth polling."""
         async with self._db.execute(

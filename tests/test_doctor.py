@@ -15,7 +15,9 @@ import pytest
 from rich.filesize import decimal
 
 from bot.__main__ import main
-from bot.cli.doctor import PROBE_ID, Verdict, disk_space_check, schema_check, write_verdict
+from bot.cli.checks import Verdict
+from bot.cli.doctor import disk_space_check, schema_check, write_verdict
+from bot.cli.remote_checks import PROBE_ID
 from bot.config import Settings
 from storage import db as database
 from storage.models import AnnounceType, Author, Paper
@@ -44,6 +46,7 @@ CHECKS = [
     "arxiv feed",
     "arxiv api",
     "arxiv html",
+    "language model",
 ]
 ARXIV_CHECKS = ["arxiv feed", "arxiv api", "arxiv html"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -43,6 +43,10 @@ RULES = (
     Rule(
         "bot.gateway", forbidden=("bot.arxiv", "bot.cli", "bot.app", "bot.jobs", "bot.services", "handlers")
     ),
+    Rule(
+        "bot.llm",
+        forbidden=("bot.arxiv", "bot.push", "bot.cli", "bot.app", "bot.jobs", "bot.services", "handlers"),
+    ),
     Rule("bot.core", only=("bot.core", "storage.models", "telegram.constants")),
 )
 

@@ -1,8 +1,9 @@
 """`python -m bot doctor`: is this deployment able to work? One table row per check, never a traceback.
 
-Checks the settings, the database (read-only: doctor never creates or migrates it), Telegram
-(getMe through PTB, as the bot itself connects) and arXiv (feed, export API, HTML pages, through
-httpx and paced like every arXiv request). Each row is OK, WARN (works, but worth a look) or FAIL
+Checks the settings, the database (read-only but for a write probe rolled back: doctor never creates
+or migrates it), then, in `remote_checks`, Telegram (getMe through PTB, as the bot itself connects),
+arXiv (feed, export API, HTML pages, through httpx and paced like every arXiv request) and the
+optional language model. Each row is OK, WARN (works, but worth a look) or FAIL
 (the bot cannot do its job); the exit code is 1 when any row fails. Settings that do not load never
 get here: the CLI names the variable in one line and exits 2, like every other command.
 """
@@ -13,56 +14,28 @@ import asyncio
 import os
 import shutil
 import sqlite3
-import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiosqlite
-import httpx
-from lxml import etree
 from rich.filesize import decimal
 from rich.markup import escape
 from rich.table import Table
-from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
-from telegram.request import HTTPXRequest
 
-from bot.arxiv.feed import ArxivFeedError, parse_feed
-from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
 from bot.cli import console
+from bot.cli.checks import Check, Verdict, redacted, summary, worst
+from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_check
 from bot.config import Settings, load_settings
-from bot.log import REDACTED
 from storage import db as database
 from storage.papers import PaperRepository
 
-TELEGRAM_TIMEOUT = 5.0
-ARXIV_TIMEOUT = 10.0
-"""The export API often takes several seconds to answer even a tiny query."""
 LOCK_PROBE_SECONDS = 2.0
 MIN_FREE_BYTES = 50 * 10**6
 LOW_FREE_BYTES = 1000 * 10**6
-PROBE_ID = "2205.11728"
-"""A paper known to exist, for the export API and HTML checks."""
 ENV_FILE = Path(".env")
-"""The file `load_settings` reads by default, relative to the working directory."""
-_ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
-
-
-class Verdict(StrEnum):
-    OK = "OK"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    verdict: Verdict
-    detail: str
 
 
 async def diagnose(settings: Settings) -> list[Check]:
@@ -73,27 +46,8 @@ async def diagnose(settings: Settings) -> list[Check]:
         _guarded("arxiv", arxiv_checks(settings)),
     )
     checks = [settings_check(settings), *database_rows, *telegram_row, *arxiv_rows]
-    return [redacted(check, settings.telegram_bot_token) for check in checks]
-
-
-def worst(checks: list[Check]) -> Verdict:
-    verdicts = {check.verdict for check in checks}
-    return next((v for v in (Verdict.FAIL, Verdict.WARN) if v in verdicts), Verdict.OK)
-
-
-def summary(checks: list[Check]) -> str:
-    failed = sum(check.verdict is Verdict.FAIL for check in checks)
-    warned = sum(check.verdict is Verdict.WARN for check in checks)
-    if not failed and not warned:
-        return f"Verdict: OK, all {len(checks)} checks passed."
-    return f"Verdict: {worst(checks)}, {failed} failed and {warned} with warnings of {len(checks)} checks."
-
-
-def redacted(check: Check, token: str | None) -> Check:
-    """Library error messages may quote the token (PTB's InvalidToken does); none reaches the screen."""
-    if not token or token not in check.detail:
-        return check
-    return Check(check.name, check.verdict, check.detail.replace(token, REDACTED))
+    checks.append(await llm_check(settings))
+    return [redacted(check, settings.telegram_bot_token, settings.llm_api_key) for check in checks]
 
 
 # Settings
@@ -283,134 +237,6 @@ def announcements_check(categories: tuple[str, ...], latest: dict[str, date]) ->
     if never:
         lines.append("never: " + ", ".join(never))
     return Check("announcements", Verdict.OK, "\n".join(lines))
-
-
-# Telegram
-
-
-async def telegram_check(settings: Settings) -> Check:
-    """getMe through PTB with the bot's base URL; the answer names the bot the token belongs to."""
-    if not settings.telegram_bot_token:
-        return Check("telegram", Verdict.FAIL, "TELEGRAM_BOT_TOKEN not set; `run` and `push` need it")
-    request = HTTPXRequest(
-        connection_pool_size=1,
-        connect_timeout=TELEGRAM_TIMEOUT,
-        read_timeout=TELEGRAM_TIMEOUT,
-        write_timeout=TELEGRAM_TIMEOUT,
-        pool_timeout=TELEGRAM_TIMEOUT,
-    )
-    bot = Bot(
-        settings.telegram_bot_token,
-        base_url=settings.telegram_api_base_url,
-        request=request,
-    )
-    started = time.monotonic()
-    try:
-        async with bot:
-            me = bot.bot
-    except InvalidToken:
-        return Check("telegram", Verdict.FAIL, f"token rejected by {settings.telegram_api_base_url}")
-    except TimedOut:
-        return Check(
-            "telegram",
-            Verdict.FAIL,
-            f"no answer within {TELEGRAM_TIMEOUT:g} s from {settings.telegram_api_base_url}",
-        )
-    except NetworkError as error:
-        return Check("telegram", Verdict.FAIL, f"unreachable: {error} ({settings.telegram_api_base_url})")
-    except TelegramError as error:
-        return Check("telegram", Verdict.FAIL, f"getMe failed: {error}")
-    elapsed = time.monotonic() - started
-    return Check("telegram", Verdict.OK, f"@{me.username} (bot id {me.id}), getMe in {elapsed:.2f} s")
-
-
-# arXiv
-
-
-async def arxiv_checks(settings: Settings) -> list[Check]:
-    """The three arXiv services, one request each, spaced like every arXiv request of the bot."""
-    pacer = ArxivPacer(settings.arxiv_request_delay)
-    category = settings.categories[0]
-    async with httpx.AsyncClient(
-        timeout=ARXIV_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True
-    ) as http:
-        feed = await _probe(http, pacer, "arxiv feed", settings.arxiv_feed_url + category)
-        api = await _probe(
-            http, pacer, "arxiv api", settings.arxiv_api_url, {"id_list": PROBE_ID, "max_results": "1"}
-        )
-        html = await _probe(http, pacer, "arxiv html", f"{settings.arxiv_html_url}{PROBE_ID}v1", body=False)
-    return [
-        feed if isinstance(feed, Check) else feed_verdict(category, feed),
-        api if isinstance(api, Check) else api_verdict(api),
-        html if isinstance(html, Check) else html_verdict(html),
-    ]
-
-
-async def _probe(
-    http: httpx.AsyncClient,
-    pacer: ArxivPacer,
-    name: str,
-    url: str,
-    params: dict[str, str] | None = None,
-    *,
-    body: bool = True,
-) -> httpx.Response | Check:
-    """The closed response (with its body if asked), or a FAIL row when arXiv did not answer usefully.
-
-    Without `body` only the status is read: an HTML paper can weigh megabytes.
-    """
-    await pacer.wait()
-    try:
-        async with http.stream("GET", url, params=params) as response:
-            if body:
-                await response.aread()
-    except httpx.TimeoutException:
-        return Check(name, Verdict.FAIL, f"no answer within {ARXIV_TIMEOUT:g} s from {url}")
-    except httpx.HTTPError as error:
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        return Check(name, Verdict.FAIL, f"unreachable: {reason} ({url})")
-    if is_transient_status(response.status_code):
-        return Check(name, Verdict.FAIL, f"HTTP {response.status_code} from {url}: arXiv is unavailable")
-    return response
-
-
-def _took(response: httpx.Response) -> str:
-    return f"in {response.elapsed.total_seconds():.2f} s"
-
-
-def feed_verdict(category: str, response: httpx.Response) -> Check:
-    if response.status_code != httpx.codes.OK:
-        return Check("arxiv feed", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
-    try:
-        announcement = parse_feed(response.content, category, source=str(response.url))
-    except ArxivFeedError as error:
-        return Check("arxiv feed", Verdict.FAIL, f"not a usable feed: {error}")
-    if announcement.is_empty:
-        found = f"{category}: no announcement in the feed now (weekend or holiday)"
-    else:
-        found = f"{category}: announcement of {announcement.announced}, {len(announcement.entries)} entries"
-    return Check("arxiv feed", Verdict.OK, f"{found}, {_took(response)}")
-
-
-def api_verdict(response: httpx.Response) -> Check:
-    if response.status_code != httpx.codes.OK:
-        return Check("arxiv api", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        root = etree.fromstring(response.content, parser)
-    except etree.XMLSyntaxError:
-        root = None
-    if root is None or root.tag != _ATOM_FEED:
-        return Check("arxiv api", Verdict.FAIL, f"answered, but not with an Atom feed ({response.url})")
-    return Check("arxiv api", Verdict.OK, f"answered a query for {PROBE_ID} {_took(response)}")
-
-
-def html_verdict(response: httpx.Response) -> Check:
-    """A 404 proves the service answers too: many papers have no HTML version."""
-    status = response.status_code
-    if status < 400 or status == httpx.codes.NOT_FOUND:
-        return Check("arxiv html", Verdict.OK, f"reachable, HTTP {status} {_took(response)}")
-    return Check("arxiv html", Verdict.FAIL, f"HTTP {status} from {response.url}")
 
 
 # Running the checks

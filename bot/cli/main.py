@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, [settings.telegram_bot_token])
+        configure_logging(settings.log_level, [settings.telegram_bot_token, settings.llm_api_key])
         return args.handler(settings, args)
     except (ConfigError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,14 +19,15 @@ Pure: no I/O, the same rows always give the same digest.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from storage.models import AnnounceType, Listing, Paper
+from storage.models import AnnounceType, Generated, Listing, Paper
 
 PAGE_SIZE = 8
 MAX_PAGE_SIZE = 8  # the renderer proves a page of this many minimal entries fits one message
@@ -58,6 +59,7 @@ class DigestEntry:
     tags: tuple[str, ...]  # the chat's categories listing the paper, its primary category first
     new_in: tuple[str, ...]  # those of `tags` where it is a primary submission, not a cross-list
     venue: str | None  # see venue_note
+    generated: Generated | None = None  # a model's summary, shown (marked) instead of the abstract's opening
 
     @property
     def is_cross(self) -> bool:
@@ -188,6 +190,17 @@ def _tidy(note: str) -> str | None:
     if len(text) > VENUE_CHARS:
         text = text[: VENUE_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
     return text
+
+
+def with_generated(digest: Digest, texts: Mapping[str, Generated], first: int) -> Digest:
+    """The digest with generated summaries on its first `first` entries, where `texts` has them."""
+    if not texts:
+        return digest
+    entries = tuple(
+        dataclasses.replace(entry, generated=texts.get(entry.paper.arxiv_id)) if index < first else entry
+        for index, entry in enumerate(digest.entries)
+    )
+    return dataclasses.replace(digest, entries=entries)
 
 
 class Selection(NamedTuple):

@@ -201,7 +201,12 @@ def _entry_text(
     lines.append(show(affiliation_line(paper.authors, detail.affiliations)))
     if detail.venue and entry.venue:
         lines.append(f"<i>{_escape(entry.venue)}</i>" if html else entry.venue)
-    if detail.abstract:
+    if detail.abstract and entry.generated is not None:
+        summary = entry.generated.summary
+        lines.append(
+            f"<blockquote><i>AI</i> · {_escape(summary)}</blockquote>" if html else f"AI · {summary}"
+        )
+    elif detail.abstract:
         snippet = first_sentences(paper.abstract)
         lines.append(f"<blockquote>{_escape(snippet)}</blockquote>" if html and snippet else snippet)
     origin = _cross_origin(entry)

@@ -10,7 +10,7 @@ rendering. The `Broadcaster` then sends what is due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,15 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from telegram import Bot
 
 from bot.core.callbacks import OpenCategory
-from bot.core.digest import Digest, build_digest, cut_categories, select_for_push
+from bot.core.digest import Digest, build_digest, cut_categories, select_for_push, with_generated
+from bot.core.generated import Language
 from bot.core.preferences import digest_limit
-from bot.core.render import render_digest, tag_label
+from bot.core.render import FEATURED, render_digest, tag_label
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.push.limits import SendRate
 from bot.reading import latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
-from storage.models import Listing, Paper
+from storage.models import Generated, Listing, Paper
 from storage.subscriptions import Subscriber
 
 logger = logging.getLogger(__name__)
@@ -134,33 +135,36 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 class _Renderings:
     """Digests by (categories, size): chats with the same choices share one rendering."""
 
-    def __init__(self, rows: dict[str, list[tuple[Paper, Listing]]], announced: date) -> None:
+    def __init__(
+        self, rows: dict[str, list[tuple[Paper, Listing]]], announced: date, texts: Mapping[str, Generated]
+    ) -> None:
         self._rows = rows
         self._announced = announced
+        self._texts = texts
         self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
 
     def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
         key = (tuple(categories), size)
         if key not in self._parts:
             rows = [row for name in categories for row in self._rows.get(name, ())]
-            digest = build_digest(rows, categories, self._announced)
+            digest = with_generated(build_digest(rows, categories, self._announced), self._texts, FEATURED)
             self._parts[key] = push_parts(digest, size) if digest.entries else None
         return self._parts[key]
 
 
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
-    """The latest announcement, if its push is not planned yet and its affiliations had their time."""
+    """The latest announcement, if its push is not planned yet and its affiliations (and generated
+    lines) had their time: at most AFFILIATION_WAIT after it was ingested."""
     announced = await latest_announcement(services.papers, services.settings.categories)
     if announced is None or await services.push_runs.get(announced) is not None:
         return None
     ingested = await services.papers.first_ingested(announced)
     waited_enough = services.clock() >= ingested + timedelta(seconds=services.settings.affiliation_wait)
-    if (
-        wait_for_affiliations
-        and not waited_enough
-        and await services.papers.missing_affiliations_among(services.settings.categories, announced)
-    ):
-        return None
+    if wait_for_affiliations and not waited_enough:
+        if services.ingest_lock.locked():
+            return None  # the pass that adds affiliations and generated lines is still running
+        if await services.papers.missing_affiliations_among(services.settings.categories, announced):
+            return None
     return announced
 
 
@@ -176,7 +180,8 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
     rows: dict[str, list[tuple[Paper, Listing]]] = {}
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
-    renderings = _Renderings(rows, announced)
+    paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
+    renderings = _Renderings(rows, announced, await services.texts.accepted(paper_ids, Language.EN))
     chats = messages = without_news = 0
     after: int | None = None
     while page := await services.subscriptions.subscribers(ingested, after, PAGE):

@@ -1,0 +1,179 @@
+"""`doctor`'s checks of the services the bot talks to: Telegram, arXiv and the optional model."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from lxml import etree
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.arxiv.feed import ArxivFeedError, parse_feed
+from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
+from bot.cli.checks import Check, Verdict
+from bot.config import Settings
+from bot.llm.client import LlmClient, LlmError
+
+TELEGRAM_TIMEOUT = 5.0
+ARXIV_TIMEOUT = 10.0
+PROBE_ID = "2205.11728"
+_ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+
+
+async def llm_check(settings: Settings) -> Check:
+    """Optional: digests go out without generated lines when no model is configured or reachable."""
+    if not settings.llm_configured:
+        return Check("language model", Verdict.OK, "not configured: digests go out without generated lines")
+    assert settings.llm_base_url is not None and settings.llm_model is not None
+    client = LlmClient(
+        settings.llm_base_url, settings.llm_model, settings.llm_api_key, min(settings.llm_timeout, 10)
+    )
+    try:
+        served = await client.models()
+    except LlmError as error:
+        return Check(
+            "language model",
+            Verdict.WARN,
+            f"{settings.llm_base_url} unreachable ({error}): no generated lines",
+        )
+    finally:
+        await client.aclose()
+    known = (
+        "" if settings.llm_model in served or not served else f"; {settings.llm_model} not among those served"
+    )
+    budget = f"budget {settings.llm_daily_budget} requests a day"
+    return Check(
+        "language model",
+        Verdict.WARN if known else Verdict.OK,
+        f"{settings.llm_model} at {settings.llm_base_url}, {budget}{known}",
+    )
+
+
+# Telegram
+
+
+async def telegram_check(settings: Settings) -> Check:
+    """getMe through PTB with the bot's base URL; the answer names the bot the token belongs to."""
+    if not settings.telegram_bot_token:
+        return Check("telegram", Verdict.FAIL, "TELEGRAM_BOT_TOKEN not set; `run` and `push` need it")
+    request = HTTPXRequest(
+        connection_pool_size=1,
+        connect_timeout=TELEGRAM_TIMEOUT,
+        read_timeout=TELEGRAM_TIMEOUT,
+        write_timeout=TELEGRAM_TIMEOUT,
+        pool_timeout=TELEGRAM_TIMEOUT,
+    )
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=request,
+    )
+    started = time.monotonic()
+    try:
+        async with bot:
+            me = bot.bot
+    except InvalidToken:
+        return Check("telegram", Verdict.FAIL, f"token rejected by {settings.telegram_api_base_url}")
+    except TimedOut:
+        return Check(
+            "telegram",
+            Verdict.FAIL,
+            f"no answer within {TELEGRAM_TIMEOUT:g} s from {settings.telegram_api_base_url}",
+        )
+    except NetworkError as error:
+        return Check("telegram", Verdict.FAIL, f"unreachable: {error} ({settings.telegram_api_base_url})")
+    except TelegramError as error:
+        return Check("telegram", Verdict.FAIL, f"getMe failed: {error}")
+    elapsed = time.monotonic() - started
+    return Check("telegram", Verdict.OK, f"@{me.username} (bot id {me.id}), getMe in {elapsed:.2f} s")
+
+
+# arXiv
+
+
+async def arxiv_checks(settings: Settings) -> list[Check]:
+    """The three arXiv services, one request each, spaced like every arXiv request of the bot."""
+    pacer = ArxivPacer(settings.arxiv_request_delay)
+    category = settings.categories[0]
+    async with httpx.AsyncClient(
+        timeout=ARXIV_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+    ) as http:
+        feed = await _probe(http, pacer, "arxiv feed", settings.arxiv_feed_url + category)
+        api = await _probe(
+            http, pacer, "arxiv api", settings.arxiv_api_url, {"id_list": PROBE_ID, "max_results": "1"}
+        )
+        html = await _probe(http, pacer, "arxiv html", f"{settings.arxiv_html_url}{PROBE_ID}v1", body=False)
+    return [
+        feed if isinstance(feed, Check) else feed_verdict(category, feed),
+        api if isinstance(api, Check) else api_verdict(api),
+        html if isinstance(html, Check) else html_verdict(html),
+    ]
+
+
+async def _probe(
+    http: httpx.AsyncClient,
+    pacer: ArxivPacer,
+    name: str,
+    url: str,
+    params: dict[str, str] | None = None,
+    *,
+    body: bool = True,
+) -> httpx.Response | Check:
+    """The closed response (with its body if asked), or a FAIL row when arXiv did not answer usefully.
+
+    Without `body` only the status is read: an HTML paper can weigh megabytes.
+    """
+    await pacer.wait()
+    try:
+        async with http.stream("GET", url, params=params) as response:
+            if body:
+                await response.aread()
+    except httpx.TimeoutException:
+        return Check(name, Verdict.FAIL, f"no answer within {ARXIV_TIMEOUT:g} s from {url}")
+    except httpx.HTTPError as error:
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return Check(name, Verdict.FAIL, f"unreachable: {reason} ({url})")
+    if is_transient_status(response.status_code):
+        return Check(name, Verdict.FAIL, f"HTTP {response.status_code} from {url}: arXiv is unavailable")
+    return response
+
+
+def _took(response: httpx.Response) -> str:
+    return f"in {response.elapsed.total_seconds():.2f} s"
+
+
+def feed_verdict(category: str, response: httpx.Response) -> Check:
+    if response.status_code != httpx.codes.OK:
+        return Check("arxiv feed", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
+    try:
+        announcement = parse_feed(response.content, category, source=str(response.url))
+    except ArxivFeedError as error:
+        return Check("arxiv feed", Verdict.FAIL, f"not a usable feed: {error}")
+    if announcement.is_empty:
+        found = f"{category}: no announcement in the feed now (weekend or holiday)"
+    else:
+        found = f"{category}: announcement of {announcement.announced}, {len(announcement.entries)} entries"
+    return Check("arxiv feed", Verdict.OK, f"{found}, {_took(response)}")
+
+
+def api_verdict(response: httpx.Response) -> Check:
+    if response.status_code != httpx.codes.OK:
+        return Check("arxiv api", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(response.content, parser)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None or root.tag != _ATOM_FEED:
+        return Check("arxiv api", Verdict.FAIL, f"answered, but not with an Atom feed ({response.url})")
+    return Check("arxiv api", Verdict.OK, f"answered a query for {PROBE_ID} {_took(response)}")
+
+
+def html_verdict(response: httpx.Response) -> Check:
+    """A 404 proves the service answers too: many papers have no HTML version."""
+    status = response.status_code
+    if status < 400 or status == httpx.codes.NOT_FOUND:
+        return Check("arxiv html", Verdict.OK, f"reachable, HTTP {status} {_took(response)}")
+    return Check("arxiv html", Verdict.FAIL, f"HTTP {status} from {response.url}")
