@@ -19,6 +19,7 @@ from storage.models import Author, Generated, Paper
 from tests.announcement import seed_day
 from tests.clock import SteppingClock
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.telegram import SentMessage
 from tests.harness import BotHarness, StartBot
 from tests.support import open_database
 from tests.test_push import BEFORE_ANNOUNCEMENT, USER, digests, ingest_now, push
@@ -204,16 +205,24 @@ def clock() -> SteppingClock:
     return SteppingClock(BEFORE_ANNOUNCEMENT)
 
 
-async def test_with_a_model_the_featured_entries_carry_its_marked_summary(
-    start_bot: StartBot, arxiv, clock, model: FakeOpenAI
-):
-    bot: BotHarness = await start_bot(clock=clock, CATEGORIES="IR", AFFILIATION_WAIT="600", **model.env())
+async def pushed_digest(
+    start_bot: StartBot, arxiv, clock: SteppingClock, **settings: str
+) -> tuple[BotHarness, SentMessage]:
+    """A chat following IR, the seeded day ingested and pushed: the bot and the chat's digest."""
+    bot = await start_bot(clock=clock, CATEGORIES="IR", AFFILIATION_WAIT="600", **settings)
     await bot.send(USER, "/subscribe IR", user_id=USER)
     seed_day(arxiv)
     clock.advance(minutes=10)
     await ingest_now(bot)
     await push(bot)
     [digest] = digests(bot.telegram, USER)
+    return bot, digest
+
+
+async def test_with_a_model_the_featured_entries_carry_its_marked_summary(
+    start_bot: StartBot, arxiv, clock, model: FakeOpenAI
+):
+    bot, digest = await pushed_digest(start_bot, arxiv, clock, **model.env())
     assert digest.visible_text.count("AI · The paper studies ") == 3
     assert len(model.completions) == 3, "only the featured papers are written for"
     assert "sk-test-SECRET-key" not in digest.visible_text
@@ -222,12 +231,6 @@ async def test_with_a_model_the_featured_entries_carry_its_marked_summary(
 async def test_without_a_model_the_digest_shows_the_abstract_opening_and_no_ai_line(
     start_bot: StartBot, arxiv, clock
 ):
-    bot: BotHarness = await start_bot(clock=clock, CATEGORIES="IR", AFFILIATION_WAIT="600")
-    await bot.send(USER, "/subscribe IR", user_id=USER)
-    seed_day(arxiv)
-    clock.advance(minutes=10)
-    await ingest_now(bot)
-    await push(bot)
-    [digest] = digests(bot.telegram, USER)
+    bot, digest = await pushed_digest(start_bot, arxiv, clock)
     assert "AI ·" not in digest.visible_text
     assert bot.services.llm is None
