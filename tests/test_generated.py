@@ -223,6 +223,7 @@ async def test_with_a_model_the_featured_entries_carry_its_marked_summary(
     start_bot: StartBot, arxiv, clock, model: FakeOpenAI
 ):
     bot, digest = await pushed_digest(start_bot, arxiv, clock, **model.env())
+    assert bot.services.llm is not None
     assert digest.visible_text.count("AI · The paper studies ") == 3
     assert len(model.completions) == 3, "only the featured papers are written for"
     assert "sk-test-SECRET-key" not in digest.visible_text
