@@ -8,11 +8,13 @@ applied once in its own transaction; `PRAGMA user_version` records the last one 
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
@@ -36,14 +38,66 @@ def migrations() -> list[tuple[int, str]]:
     return found
 
 
-async def connect(path: Path | str) -> aiosqlite.Connection:
-    """Open the database (creating its folder), set pragmas and bring the schema up to date."""
+class StorageFault(StrEnum):
+    """Kinds of trouble with the database file, each with its own answer from the bot."""
+
+    BUSY = "locked by another process"  # a write lock held longer than busy_timeout
+    FULL = "disk full"
+    READ_ONLY = "read-only"
+    IO = "I/O error"
+    CORRUPT = "damaged"
+
+    @property
+    def passes(self) -> bool:
+        """Worth waiting out: the lock is released, space is freed, the disk comes back."""
+        return self is not StorageFault.CORRUPT
+
+
+_FAULTS_BY_CODE = {
+    "SQLITE_BUSY": StorageFault.BUSY,
+    "SQLITE_LOCKED": StorageFault.BUSY,
+    "SQLITE_FULL": StorageFault.FULL,
+    "SQLITE_READONLY": StorageFault.READ_ONLY,
+    "SQLITE_CANTOPEN": StorageFault.READ_ONLY,
+    "SQLITE_IOERR": StorageFault.IO,
+    "SQLITE_CORRUPT": StorageFault.CORRUPT,
+    "SQLITE_NOTADB": StorageFault.CORRUPT,
+}
+_FAULTS_BY_ERRNO = {errno.ENOSPC: StorageFault.FULL, errno.EROFS: StorageFault.READ_ONLY}
+
+
+class StorageUnavailable(Exception):
+    """Work given up because the database stayed unusable: raised above storage, with the cause."""
+
+    def __init__(self, fault: StorageFault, message: str) -> None:
+        super().__init__(message)
+        self.fault = fault
+
+
+def storage_fault(error: BaseException) -> StorageFault | None:
+    """The kind of database trouble `error` is, or None when it is something else (a bug)."""
+    if isinstance(error, StorageUnavailable):
+        return error.fault
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorname", None) or ""
+        primary = next((name for name in _FAULTS_BY_CODE if f"{code}_".startswith(f"{name}_")), None)
+        return _FAULTS_BY_CODE[primary] if primary else None
+    if isinstance(error, OSError):
+        return _FAULTS_BY_ERRNO.get(error.errno)
+    return None
+
+
+async def connect(path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> aiosqlite.Connection:
+    """Open the database (creating its folder), set pragmas and bring the schema up to date.
+
+    `busy_timeout`: seconds a write waits for another process's lock before failing with SQLITE_BUSY.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = await aiosqlite.connect(path, isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")

@@ -37,8 +37,18 @@ def claimed_texts(backlogs) -> dict[int, list[str]]:
     return {backlog.chat_id: [part.text for part in backlog.parts] for backlog in backlogs}
 
 
-def sent(chat_id: int, announced: date, *numbers: int) -> list[SentPart]:
-    return [SentPart(chat_id, announced, number, 1000 + number, NOW) for number in numbers]
+async def part_ids(db: aiosqlite.Connection, chat_id: int, announced: date) -> dict[int, int]:
+    """The ledger rows of a chat's digest, by part number."""
+    rows = await db.execute_fetchall(
+        "SELECT part, id FROM deliveries WHERE chat_id = ? AND announced = ? AND broadcast_id IS NULL",
+        (chat_id, announced.isoformat()),
+    )
+    return {part: row_id for part, row_id in rows}
+
+
+async def sent(db: aiosqlite.Connection, chat_id: int, announced: date, *numbers: int) -> list[SentPart]:
+    ids = await part_ids(db, chat_id, announced)
+    return [SentPart(ids[number], 1000 + number, NOW) for number in numbers]
 
 
 async def test_planning_a_chat_and_date_twice_changes_nothing(db, ledger):
@@ -82,7 +92,7 @@ async def test_a_plan_can_be_due_at_the_chats_delivery_time(db, ledger):
     eight = NOW + timedelta(hours=12)
     await ledger.plan_many([Plan(1, DAY, parts("at eight"), due=eight), Plan(2, DAY, parts("at once"))], NOW)
     assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {2: ["at once"]}
-    await ledger.mark_sent("a", sent(2, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 2, DAY, 1))
     assert (await ledger.backlog(eight - timedelta(seconds=1))).chats == 0
     assert claimed_texts(await ledger.claim("a", eight, 10, LEASE)) == {1: ["at eight"]}
 
@@ -91,7 +101,7 @@ async def test_a_newer_announcement_supersedes_older_digests_nobody_started(db, 
     await register(db, 1, 2, 3)
     await ledger.plan_many([Plan(chat_id, DAY, parts("old 1", "old 2")) for chat_id in (1, 2, 3)], NOW)
     assert [b.chat_id for b in await ledger.claim("a", NOW, 1, LEASE)] == [1]
-    await ledger.mark_sent("a", sent(1, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
     assert [b.chat_id for b in await ledger.claim("b", NOW, 1, LEASE)] == [2]
     await ledger.release("a", 1, NOW)
     await ledger.plan_many([Plan(chat_id, NEXT_DAY, parts("new")) for chat_id in (1, 2, 3)], NOW)
@@ -130,7 +140,7 @@ async def test_parts_planned_while_a_chat_is_claimed_wait_for_that_claim(db, led
     await ledger.claim("a", NOW, 10, LEASE)
     await ledger.plan(1, NEXT_DAY, parts("n1"), NOW)
     assert await ledger.claim("b", NOW, 10, LEASE) == []
-    assert await ledger.mark_sent("a", sent(1, DAY, 1, 2)) == 2
+    assert len(await ledger.mark_sent("a", await sent(db, 1, DAY, 1, 2))) == 2
     assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {1: ["n1"]}
 
 
@@ -138,11 +148,11 @@ async def test_an_expired_claim_is_taken_over_at_the_first_unsent_part(db, ledge
     await register(db, 1)
     await ledger.plan(1, DAY, parts("p1", "p2", "p3"), NOW)
     await ledger.claim("crashed", NOW, 10, LEASE)
-    await ledger.mark_sent("crashed", sent(1, DAY, 1))
+    await ledger.mark_sent("crashed", await sent(db, 1, DAY, 1))
     assert await ledger.claim("b", NOW + LEASE - timedelta(seconds=1), 10, LEASE) == []
     assert claimed_texts(await ledger.claim("b", NOW + LEASE, 10, LEASE)) == {1: ["p2", "p3"]}
-    assert await ledger.mark_sent("crashed", sent(1, DAY, 2)) == 0
-    assert await ledger.mark_sent("b", sent(1, DAY, 2, 3)) == 2
+    assert await ledger.mark_sent("crashed", await sent(db, 1, DAY, 2)) == set()
+    assert len(await ledger.mark_sent("b", await sent(db, 1, DAY, 2, 3))) == 2
     assert await ledger.delivered(1, DAY)
 
 
@@ -158,7 +168,7 @@ async def test_release_holds_the_chat_back_and_records_the_error_on_its_first_pa
     await register(db, 1)
     await ledger.plan(1, DAY, parts("p1", "p2", "p3"), NOW)
     await ledger.claim("a", NOW, 10, LEASE)
-    await ledger.mark_sent("a", sent(1, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
     later = NOW + timedelta(minutes=10)
     assert await ledger.release("a", 1, later, "TimedOut: Timed out") == 2
     assert await ledger.claim("b", later - timedelta(seconds=1), 10, LEASE) == []
@@ -172,9 +182,10 @@ async def test_a_failed_part_is_never_sent_and_the_next_one_goes(db, ledger):
     await register(db, 1)
     await ledger.plan(1, DAY, parts("bad <b", "good"), NOW)
     await ledger.claim("a", NOW, 10, LEASE)
-    assert await ledger.mark_failed("a", 1, DAY, 1, "Can't parse entities") is True
-    assert await ledger.mark_failed("someone else", 1, DAY, 2, "no") is False
-    await ledger.mark_sent("a", sent(1, DAY, 2))
+    ids = await part_ids(db, 1, DAY)
+    assert await ledger.mark_failed("a", ids[1], "Can't parse entities") is True
+    assert await ledger.mark_failed("someone else", ids[2], "no") is False
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 2))
     summary = await ledger.summary(DAY)
     assert (summary.chats, summary.sent, summary.failed, summary.pending) == (1, 1, 1, 0)
     assert not await ledger.delivered(1, DAY)
@@ -272,9 +283,7 @@ async def test_claiming_reads_only_what_it_takes_however_long_the_backlog(db, le
     large = await claim_cost("second")
     for owner in ("drain-1", "drain-2"):
         taken = await ledger.claim(owner, NOW, 1000, LEASE)
-        await ledger.mark_sent(
-            owner, [s for b in taken for p in b.parts for s in sent(b.chat_id, DAY, p.part)]
-        )
+        await ledger.mark_sent(owner, [SentPart(p.id, 1, NOW) for b in taken for p in b.parts])
     drained = await claim_cost("third")
     assert large < small * 1.5
     assert drained < small * 1.5

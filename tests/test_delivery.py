@@ -323,7 +323,7 @@ async def test_a_crashed_pushers_chats_resume_at_the_first_unrecorded_part(teleg
     await plan(db, ledger, [101, 102, 103], parts=2, now=earlier)
     lease = timedelta(minutes=5)
     [crashed_mid_chat] = await ledger.claim("crashed", NOW - timedelta(hours=1), 1, lease)
-    await ledger.mark_sent("crashed", [SentPart(crashed_mid_chat.chat_id, DAY, 1, 1, NOW)])
+    await ledger.mark_sent("crashed", [SentPart(crashed_mid_chat.parts[0].id, 1, NOW)])
     [crashed_early] = await ledger.claim("crashed", NOW - timedelta(hours=1), 1, lease)
     [alive] = await ledger.claim("alive", NOW - timedelta(hours=1), 1, timedelta(hours=2))
 

@@ -34,7 +34,7 @@ from bot.arxiv.feed import ArxivFeedError, parse_feed
 from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
 from bot.cli import console
 from bot.config import Settings, load_settings
-from bot.log import REDACTED
+from bot.log import redact, settings_secrets
 from storage import db as database
 from storage.papers import PaperRepository
 
@@ -69,7 +69,7 @@ async def diagnose(settings: Settings) -> list[Check]:
         _guarded("arxiv", arxiv_checks(settings)),
     )
     checks = [settings_check(settings), *database_rows, *telegram_row, *arxiv_rows]
-    return [redacted(check, settings.telegram_bot_token) for check in checks]
+    return [redacted(check, settings_secrets(settings)) for check in checks]
 
 
 def worst(checks: list[Check]) -> Verdict:
@@ -85,11 +85,9 @@ def summary(checks: list[Check]) -> str:
     return f"Verdict: {worst(checks)}, {failed} failed and {warned} with warnings of {len(checks)} checks."
 
 
-def redacted(check: Check, token: str | None) -> Check:
+def redacted(check: Check, secrets: list[str]) -> Check:
     """Library error messages may quote the token (PTB's InvalidToken does); none reaches the screen."""
-    if not token or token not in check.detail:
-        return check
-    return Check(check.name, check.verdict, check.detail.replace(token, REDACTED))
+    return Check(check.name, check.verdict, redact(check.detail, secrets))
 
 
 # Settings
