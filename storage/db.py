@@ -124,10 +124,11 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
         await db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            await db.execute("COMMIT")  # can fail too (disk full): then nothing of it stays
         except BaseException:
-            await db.execute("ROLLBACK")
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
             raise
-        await db.execute("COMMIT")
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

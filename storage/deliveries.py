@@ -238,7 +238,7 @@ class DeliveryLedger:
             if cursor.rowcount == 0:
                 return False
             await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
-            await self._db.execute(_PLAN, {"plans": json.dumps([row])})
+            await self._db.execute_fetchall(_PLAN, {"plans": json.dumps([row])})
         return True
 
     async def drop(self, chat_id: int, announced: date, reason: str) -> int:

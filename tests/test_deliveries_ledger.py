@@ -8,7 +8,15 @@ import aiosqlite
 import pytest
 
 from storage.chats import ChatRepository
-from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
+from storage.deliveries import (
+    BroadcastOutcome,
+    DateSummary,
+    DeliveryLedger,
+    Plan,
+    PlannedPart,
+    SentPart,
+    UnsentDigest,
+)
 from storage.subscriptions import SubscriptionRepository
 
 NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
@@ -300,3 +308,73 @@ async def test_release_all_hands_back_every_claim_of_one_sender(db):
     assert await ledger.release_all("stopping", NOW) == 4
     reclaimed = await ledger.claim("next", NOW, 10, timedelta(minutes=5))
     assert sorted(chat.chat_id for chat in reclaimed) == [1, 2]
+
+
+async def test_a_digest_nothing_was_sent_of_is_replanned_and_a_started_one_is_not(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(1, DAY, parts("a1", "a2")), Plan(2, DAY, parts("b1", "b2"))], NOW)
+    await ledger.claim("a", NOW, 1, LEASE)
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
+    assert await ledger.unsent_digests(1) == [UnsentDigest(DAY, started=True)]
+    assert await ledger.unsent_digests(2) == [UnsentDigest(DAY, started=False)]
+
+    assert await ledger.replan(Plan(1, DAY, parts("x")), NOW) is False
+    later = NOW + timedelta(hours=3)
+    assert await ledger.replan(Plan(2, DAY, parts("c1"), due=later), NOW) is True
+    assert await ledger.claim("b", NOW, 10, LEASE) == []
+    assert claimed_texts(await ledger.claim("b", later, 10, LEASE)) == {1: ["a2"], 2: ["c1"]}
+    assert await ledger.summary(DAY) == DateSummary(chats=2, pending=0, claimed=2, sent=1, failed=0)
+
+
+async def test_parts_taken_back_from_their_sender_are_not_recorded_as_its_sends(db, ledger):
+    await register(db, 1)
+    await ledger.plan(1, DAY, parts("a1", "a2"), NOW)
+    [backlog] = await ledger.claim("a", NOW, 10, LEASE)
+    assert await ledger.replan(Plan(1, DAY, parts("b1")), NOW) is True
+    assert await ledger.mark_sent("a", [SentPart(backlog.parts[0].id, 7, NOW)]) == set()
+    assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {1: ["b1"]}
+
+
+async def test_dropping_a_digest_fails_its_unsent_parts_claimed_or_not(db, ledger):
+    await register(db, 1)
+    await ledger.plan(1, DAY, parts("a1", "a2", "a3"), NOW)
+    await ledger.plan(1, NEXT_DAY, parts("n1"), NOW)
+    await ledger.claim("a", NOW, 10, LEASE)
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
+    assert await ledger.drop(1, DAY, "dropped: unsubscribed") == 2
+    assert await ledger.summary(DAY) == DateSummary(chats=1, pending=0, claimed=0, sent=1, failed=2)
+    assert await ledger.unsent_digests(1) == [UnsentDigest(NEXT_DAY, started=False)]
+
+
+async def test_a_broadcast_goes_to_every_active_chat_once_and_is_reported_when_all_went(db, ledger):
+    await register(db, 1, 2, 3)
+    await ChatRepository(db).set_active(3, False)
+    await ledger.plan(1, DAY, parts("digest"), NOW)
+    broadcast_id, chats = await ledger.plan_broadcast("Maintenance", 99, 1, NOW)
+    assert chats == 2
+    assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {
+        1: ["digest", "Maintenance"],
+        2: ["Maintenance"],
+    }
+    assert await ledger.finished_broadcasts() == []
+    rows = await db.execute_fetchall(
+        "SELECT id, chat_id FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
+    )
+    ids = dict((chat_id, row_id) for row_id, chat_id in rows)
+    await ledger.mark_sent("a", [SentPart(ids[1], 5, NOW)])
+    await ChatRepository(db).set_active(2, False)
+    await ledger.skip_chat("a", 2, "Forbidden: bot was blocked by the user")
+    assert await ledger.finished_broadcasts() == [
+        BroadcastOutcome(broadcast_id, 1, sent=1, failed=0, deactivated=1)
+    ]
+    await ledger.mark_reported(broadcast_id, NOW)
+    assert await ledger.finished_broadcasts() == []
+    assert await ledger.summary(DAY) == DateSummary(chats=1, pending=0, claimed=1, sent=0, failed=0)
+
+
+async def test_holders_are_the_owners_of_live_claims(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(chat_id, DAY, parts("p")) for chat_id in (1, 2)], NOW)
+    await ledger.claim("early", NOW - LEASE, 1, LEASE)
+    await ledger.claim("now", NOW, 1, LEASE)
+    assert await ledger.holders(NOW) == ["now"]

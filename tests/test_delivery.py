@@ -359,3 +359,25 @@ def test_chat_pacer_spaces_a_chat_and_windows_only_groups():
     assert group.ready_at() == 60.0
     group.record(60.0)
     assert group.ready_at() == 61.0
+
+
+async def until_sent(telegram: FakeTelegram, chat_id: int, count: int, within: float = 10.0) -> None:
+    """Until `count` sendMessage requests for the chat reached the fake (answered or not)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while len(telegram.send_times(chat_id)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} sends to {chat_id} never arrived"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_chat_replanned_while_its_parts_go_out_stops_after_the_part_in_flight(
+    telegram, bot, db, ledger
+):
+    await plan(db, ledger, [101], parts=3)
+    telegram.set_delay("sendMessage", 0.5)  # the first part is in flight while the chat changes
+    pushing = asyncio.create_task(broadcaster(bot, db, ledger).run())
+    await until_sent(telegram, 101, 1)
+    assert await ledger.replan(Plan(101, DAY, [PlannedPart("<b>Digest</b> as wanted now")]), NOW)
+    report = await pushing
+    assert report.sent == 2  # the part in flight, then the new digest, claimed by the same push
+    assert received(telegram, 101) == [texts(101, 3)[0], "<b>Digest</b> as wanted now"]
+    assert await ledger.delivered(101, DAY)
