@@ -56,7 +56,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         services: Services | None = application.bot_data.pop(SERVICES_KEY, None)
         if services is not None:
             await services.close()
-        logger.info("Stopped; database closed")
+            logger.info("Stopped; database closed")
 
     application = (
         ApplicationBuilder()

@@ -59,7 +59,7 @@ class Services:
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
-        db = await database.connect(settings.database_path, settings.database_busy_timeout)
+        db = await database.connect(settings.database_path, settings.database_busy_timeout, verify=True)
         return cls(
             settings=settings,
             db=db,

@@ -42,9 +42,9 @@ class StorageFault(StrEnum):
     """Kinds of trouble with the database file, each with its own answer from the bot."""
 
     BUSY = "locked by another process"  # a write lock held longer than busy_timeout
-    FULL = "disk full"
+    FULL = "on a full disk"
     READ_ONLY = "read-only"
-    IO = "I/O error"
+    IO = "on a failing disk (I/O error)"
     CORRUPT = "damaged"
 
     @property
@@ -67,11 +67,13 @@ _FAULTS_BY_ERRNO = {errno.ENOSPC: StorageFault.FULL, errno.EROFS: StorageFault.R
 
 
 class StorageUnavailable(Exception):
-    """Work given up because the database stayed unusable: raised above storage, with the cause."""
+    """Work given up because the database stayed unusable: what it was, and what became of the work."""
 
-    def __init__(self, fault: StorageFault, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, fault: StorageFault, detail: str, consequence: str = "") -> None:
+        super().__init__(f"the database is {fault} ({detail})" + (f": {consequence}" if consequence else ""))
         self.fault = fault
+        self.detail = detail
+        self.consequence = consequence
 
 
 def storage_fault(error: BaseException) -> StorageFault | None:
@@ -87,10 +89,14 @@ def storage_fault(error: BaseException) -> StorageFault | None:
     return None
 
 
-async def connect(path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> aiosqlite.Connection:
+async def connect(
+    path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000, *, verify: bool = False
+) -> aiosqlite.Connection:
     """Open the database (creating its folder), set pragmas and bring the schema up to date.
 
     `busy_timeout`: seconds a write waits for another process's lock before failing with SQLITE_BUSY.
+    `verify` runs SQLite's quick_check first (about a second per 500 MB), so a damaged or truncated
+    file stops a command at its start, in one line, rather than in the middle of its work.
     """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -101,11 +107,19 @@ async def connect(path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
+        if verify:
+            await _quick_check(db)
         await migrate(db)
     except BaseException:
         await db.close()
         raise
     return db
+
+
+async def _quick_check(db: aiosqlite.Connection) -> None:
+    problems = [row[0] for row in await db.execute_fetchall("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise StorageUnavailable(StorageFault.CORRUPT, f"quick_check says {'; '.join(problems)}")
 
 
 _write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()

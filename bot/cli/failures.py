@@ -21,7 +21,7 @@ UNAVAILABLE = 1
 REJECTED_TOKEN = "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check it with @BotFather"
 
 _ADVICE = {
-    StorageFault.BUSY: "another process holds it; try again once that is done",
+    StorageFault.BUSY: "try again once the other process is done",
     StorageFault.FULL: "free some space, then run the command again",
     StorageFault.READ_ONLY: "check the permissions of the file and of its folder",
     StorageFault.IO: "check the disk",
@@ -47,7 +47,9 @@ def explain(error: BaseException, telegram_url: str, database: Path) -> Failure 
             return Failure(f"Telegram is unreachable at {telegram_url}: {cause.message}", UNAVAILABLE)
         fault = storage_fault(cause)
         if fault is not None:
-            what = str(cause) if isinstance(cause, StorageUnavailable) else f"{fault} ({cause})"
+            what = f"{fault} ({cause})"
+            if isinstance(cause, StorageUnavailable):
+                what = f"{fault} ({cause.detail})" + (f"; {cause.consequence}" if cause.consequence else "")
             return Failure(f"database {database}: {what}; {_ADVICE[fault]}", UNAVAILABLE)
     return None
 

@@ -59,6 +59,8 @@ OnPushProgress = Callable[["PushReport"], None]
 
 RECORD_EVERY = 0.05
 """Seconds between the transactions that record sent parts."""
+RECORD_STALLED = 0.25
+"""Seconds a record may take before no new send starts until it is done (a lock held elsewhere)."""
 UNRECORDED_PER_CONNECTION = 2
 """Sends out without a record, per connection: all that a crash or a storage fault can repeat."""
 LEASE = timedelta(seconds=30)
@@ -102,8 +104,9 @@ class PushStopped(StorageUnavailable):
     ) -> None:
         super().__init__(
             fault,
-            f"the database is {fault} ({error}): the push stopped after {report.sent} messages; "
-            f"at most {unrecorded} of them were sent but not recorded and may be sent again",
+            str(error),
+            f"the push stopped after {report.sent} messages, at most {unrecorded} of them sent but not "
+            "recorded (the next push may send those again)",
         )
         self.report = report
         self.unrecorded = unrecorded
@@ -253,7 +256,19 @@ class _SentLog:
         self._recorded: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
         self._waiting = asyncio.Event()
         self._closing = False
+        self._flushing_since: float | None = None
+        self._flushed = asyncio.Event()
         self._task = asyncio.create_task(self._run())
+
+    def stalled(self) -> bool:
+        """A record has been under way for more than RECORD_STALLED."""
+        started = self._flushing_since
+        return started is not None and self._push.broadcaster.monotonic() - started > RECORD_STALLED
+
+    async def caught_up(self) -> None:
+        """Return at once, unless the record under way stalled: then once it is done."""
+        if self.stalled():
+            await self._flushed.wait()
 
     def add(self, sent: SentPart) -> asyncio.Future[set[int]]:
         self._batch.append(sent)
@@ -280,12 +295,17 @@ class _SentLog:
         batch, recorded = self._batch, self._recorded
         self._batch, self._recorded = [], asyncio.get_running_loop().create_future()
         push = self._push
+        self._flushing_since = push.broadcaster.monotonic()
+        self._flushed.clear()
         try:
             ids = await push.write(push.broadcaster.ledger.mark_sent, push.owner, batch)
         except BaseException as error:
             recorded.set_exception(error)
             recorded.exception()  # retrieved: the chats waiting for it may all be gone
             raise
+        finally:
+            self._flushing_since = None
+            self._flushed.set()
         push.recorded(len(batch))
         recorded.set_result(ids)
 
@@ -461,13 +481,25 @@ class _Push:
         if self.progress is not None:
             self.progress(self.report)
 
-    async def _clear_to_send(self, claimed_at: datetime) -> None:
-        """Wait while the database refuses writes; never send on a claim that may have run out."""
-        b = self.broadcaster
-        if not self.writable.is_set():
+    async def _slot(self, claimed_at: datetime, log: _SentLog) -> None:
+        """A moment to send within the rate, with the database keeping up and the claim still ours.
+
+        Checked again once the rate gives the slot: sends queued for the rate must not go out after
+        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst.
+        """
+        while True:
+            await log.caught_up()
             await self.writable.wait()
+            await self.broadcaster.send_rate.acquire()
+            if self._clear(claimed_at, log):
+                return
+
+    def _clear(self, claimed_at: datetime, log: _SentLog) -> bool:
+        """Whether a send may start now; raises once the claim may have run out."""
+        b = self.broadcaster
         if b.clock() >= self._runs_out(claimed_at) - b.margin:
             raise _ClaimsRanOut(f"a claim ran out at {self._runs_out(claimed_at)}")
+        return self.writable.is_set() and not log.stalled()
 
     async def _deliver(self, chat: ChatBacklog, log: _SentLog, claimed_at: datetime) -> None:
         b = self.broadcaster
@@ -480,7 +512,7 @@ class _Push:
                 logger.info("chat %s: parts replanned or dropped while sending; stopping", chat_id)
                 return
             try:
-                message_id = await self._send(chat_id, part, pacer, claimed_at)
+                message_id = await self._send(chat_id, part, pacer, claimed_at, log)
             except ChatMigrated as moved:
                 await self._migrate(chat_id, moved.new_chat_id)
                 return
@@ -506,7 +538,9 @@ class _Push:
             self.report.sent += 1
             self._advance()
 
-    async def _send(self, chat_id: int, part: LedgerPart, pacer: ChatPacer, claimed_at: datetime) -> int:
+    async def _send(
+        self, chat_id: int, part: LedgerPart, pacer: ChatPacer, claimed_at: datetime, log: _SentLog
+    ) -> int:
         """Send one part; Telegram's message id. The send holds a slot of the window until recorded."""
         b = self.broadcaster
         arguments = b.send_arguments(chat_id, part)
@@ -515,11 +549,14 @@ class _Push:
             wait = pacer.ready_at() - b.monotonic()
             if wait > 0:
                 await b.sleep(wait)
-            await self._clear_to_send(claimed_at)
             async with b.requests:
                 await self.window.acquire()
+                try:
+                    await self._slot(claimed_at, log)
+                except BaseException:
+                    self.window.release()
+                    raise
                 self.outstanding += 1
-                await b.send_rate.acquire()
                 pacer.record(b.monotonic())
                 try:
                     sent = await b.bot.do_api_request(SEND_MESSAGE, api_kwargs=arguments)
