@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +21,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.push.broadcaster import Broadcaster, PushReport
+from bot.push.broadcaster import Broadcaster, PushReport, owner_is_gone
 from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
 from bot.push.transport import push_bot
 from storage import db as database
@@ -381,3 +385,32 @@ async def test_a_chat_replanned_while_its_parts_go_out_stops_after_the_part_in_f
     assert report.sent == 2  # the part in flight, then the new digest, claimed by the same push
     assert received(telegram, 101) == [texts(101, 3)[0], "<b>Digest</b> as wanted now"]
     assert await ledger.delivered(101, DAY)
+
+
+def a_gone_pid() -> int:
+    """The pid of a process that has exited (and been reaped): nothing answers to it now."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    return int(finished.stdout)
+
+
+def test_an_owner_is_gone_only_when_its_process_on_this_host_is():
+    host = socket.gethostname()
+    assert owner_is_gone(f"{host}:{a_gone_pid()}:abcd1234")
+    assert not owner_is_gone(f"{host}:{os.getpid()}:abcd1234")  # alive
+    assert not owner_is_gone(f"another-host:{a_gone_pid()}:abcd1234")  # cannot be told from here
+    assert not owner_is_gone("crashed")
+
+
+async def test_a_gone_process_claims_are_taken_over_at_once_and_a_live_or_distant_ones_wait(
+    telegram, bot, db, ledger
+):
+    await plan(db, ledger, [101, 102, 103, 104], parts=1)
+    host, hour = socket.gethostname(), timedelta(hours=1)
+    [gone] = await ledger.claim(f"{host}:{a_gone_pid()}:dead0000", NOW, 1, hour)
+    [distant] = await ledger.claim(f"another-host:{a_gone_pid()}:far00000", NOW, 1, hour)
+    [alive] = await ledger.claim(f"{host}:{os.getpid()}:live0000", NOW, 1, hour)
+    report = await broadcaster(bot, db, ledger).run()
+    assert (report.taken_over, report.sent) == (1, 2)
+    assert received(telegram, gone.chat_id) == texts(gone.chat_id, 1)
+    assert received(telegram, distant.chat_id) == received(telegram, alive.chat_id) == []
+    assert (await ledger.summary(DAY)).claimed == 2

@@ -11,18 +11,30 @@ first message and later sends their second.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from storage import db as database
+from storage.chats import ChatRepository
 from tests.fakes.telegram_api import FakeTelegram
 from tests.pushes import (
     CHATS,
     PARTS,
+    REPO,
     ROUND_TRIP,
+    SUBSCRIBED,
     Ledger,
     announced_database,
+    answered_everything_received,
     assert_resumed,
     finish,
     push_environment,
@@ -77,3 +89,91 @@ def test_sigterm_stops_a_push_cleanly_and_the_next_resumes_at_once(
     restarted = finish(push_env, tmp_path)
 
     assert_resumed(telegram, at_stop, Ledger.read(tmp_path / "bot.sqlite3"), restarted)
+
+
+OPERATOR = 7
+ANNOUNCEMENT = "Maintenance tonight at 22:00 UTC"
+REACHED = range(2001, 2101)
+
+
+async def register(path: Path) -> None:
+    db = await database.connect(path)
+    try:
+        for chat_id in REACHED:
+            await ChatRepository(db).register(chat_id, "private", None, None, SUBSCRIBED)
+    finally:
+        await db.close()
+
+
+def bot_process(env: dict[str, str], folder: Path, name: str) -> subprocess.Popen[bytes]:
+    with (folder / f"{name}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            stdout=log,
+            stderr=log,
+        )
+
+
+def broadcast_rows(path: Path) -> dict[int, str]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return dict(db.execute("SELECT chat_id, status FROM deliveries WHERE broadcast_id IS NOT NULL"))
+
+
+def test_a_broadcast_cut_by_sigkill_is_finished_by_the_restarted_bot_and_reported_once(
+    base_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    path = Path(base_env["DATABASE_PATH"])
+    asyncio.run(register(path))
+    env = {
+        **base_env,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "ADMIN_IDS": str(OPERATOR),
+        "BROADCAST_RATE": "20",
+        "PUSH_LEASE": "60",
+        "LOG_LEVEL": "INFO",
+    }
+    first = bot_process(env, tmp_path, "first")
+    try:
+        telegram.wait_until_polling_sync(timeout=30)
+        asked = telegram.message_update(OPERATOR, f"/broadcast {ANNOUNCEMENT}", user_id=OPERATOR)
+        telegram.push_update(asked)
+        telegram.wait_for_sync("sendMessage", chat_id=OPERATOR, timeout=10)
+        [preview] = telegram.sent_messages(OPERATOR)
+        send = preview.buttons[0]["callback_data"]
+        telegram.push_update(telegram.callback_update(OPERATOR, preview.message_id, send, user_id=OPERATOR))
+        telegram.wait_for_sync("sendMessage", predicate=lambda c: c.params["text"] == ANNOUNCEMENT, count=30)
+        first.kill()
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+    answered_everything_received(telegram)
+    at_kill = broadcast_rows(path)
+    assert "claimed" in at_kill.values(), "killed while holding chats"
+
+    restarted = time.monotonic()
+    second = bot_process(env, tmp_path, "second")
+    try:
+        [report] = telegram.wait_for_sync(
+            "sendMessage", chat_id=OPERATOR, predicate=lambda call: "done" in call.params["text"], timeout=30
+        )
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=20) == 0
+    finally:
+        second.kill()
+    reached = [*REACHED, OPERATOR]
+    assert report.params["text"] == (
+        f"Broadcast done: {len(reached)} sent, 0 failed, 0 deactivated (bot blocked or removed)."
+    )
+    in_flight = 0
+    for chat_id in reached:
+        moments = [m.time for m in telegram.sent_messages(chat_id) if m.text == ANNOUNCEMENT]
+        before = sum(moment < restarted for moment in moments)
+        recorded = at_kill[chat_id] == "sent"
+        assert before - recorded in (0, 1) and len(moments) == 1 + before - recorded, f"chat {chat_id}"
+        in_flight += before - recorded
+    assert broadcast_rows(path) == dict.fromkeys(reached, "sent")
+    assert in_flight <= 2 * 64
+    log = (tmp_path / "second.log").read_text()
+    assert "took over" in log and "Traceback" not in log
