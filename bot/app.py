@@ -9,22 +9,24 @@ import asyncio
 import gc
 import logging
 import time
+from functools import partial
 
-from telegram import LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
 import handlers
 from bot.config import Settings
-from bot.core.clock import Clock, utc_now
+from bot.core.clock import Clock, Sleep, utc_now
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN, TolerantBot
 from bot.gateway.updates import PerChatUpdateProcessor
-from bot.jobs import BROADCASTER_KEY, schedule_jobs
+from bot.jobs import request_push, schedule_jobs
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
-from bot.push.planning import broadcaster_for
+from bot.push.planning import BROADCASTER_KEY, broadcaster_for
 from bot.push.transport import push_bot
 from bot.services import SERVICES_KEY, BotContext, Services, stop_for_good
 from handlers.commands import menu
@@ -32,6 +34,8 @@ from handlers.commands import menu
 logger = logging.getLogger(__name__)
 
 REPLY_CONNECTIONS = 64  # replies in flight at once, as many as updates handled at once
+START_BACKOFF = (1.0, 60.0)
+"""Seconds between tries to reach Telegram at start, doubling up to the second figure."""
 # Every reply is Telegram HTML (handlers escape what they quote) and shows no link preview.
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
@@ -43,6 +47,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
 
     async def post_init(application: Application) -> None:
         services = await Services.create(settings, clock)
+        services.push_soon = partial(request_push, application)
         application.bot_data[SERVICES_KEY] = services
         application.bot.when_token_rejected(lambda: stop_for_good(application, REJECTED_TOKEN))
         pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
@@ -61,7 +66,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         services: Services | None = application.bot_data.pop(SERVICES_KEY, None)
         if services is not None:
             await services.close()
-        logger.info("Stopped; database closed")
+            logger.info("Stopped; database closed")
 
     bot = TolerantBot(
         settings.require_token(),
@@ -83,3 +88,30 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
     handlers.register(application)
     schedule_jobs(application)
     return application
+
+
+async def wait_for_telegram(settings: Settings, sleep: Sleep = asyncio.sleep) -> None:
+    """Return once Telegram answers getMe with the token.
+
+    A service started before the network is up, or during an outage, waits with backoff and one log
+    line per try instead of failing; a rejected token (InvalidToken) ends the wait at once.
+    """
+    delay = START_BACKOFF[0]
+    attempt = 1
+    while True:
+        try:
+            async with Bot(settings.require_token(), base_url=settings.telegram_api_base_url):
+                return
+        except NetworkError as error:
+            if isinstance(error, BadRequest):
+                raise
+            logger.warning(
+                "Telegram is unreachable at %s (%s); try %d failed, next in %.0f s",
+                settings.telegram_api_base_url,
+                error.message,
+                attempt,
+                delay,
+            )
+        await sleep(delay)
+        delay = min(2 * delay, START_BACKOFF[1])
+        attempt += 1

@@ -49,7 +49,8 @@ class Settings:
     affiliation_wait: float = 900.0
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
-    push_lease: float = 120.0
+    push_lease: float = 30.0
+    database_busy_timeout: float = 10.0
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
@@ -216,7 +217,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         affiliation_wait=_read(merged, "AFFILIATION_WAIT", "900", _seconds_up_to(86_400)),
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
-        push_lease=_read(merged, "PUSH_LEASE", "120", _lease),
+        push_lease=_read(merged, "PUSH_LEASE", "30", _lease),
+        database_busy_timeout=_read(merged, "DATABASE_BUSY_TIMEOUT", "10", _seconds_up_to(600)),
         llm_base_url=_read(merged, "LLM_BASE_URL", "", _optional_url),
         llm_api_key=_read(merged, "LLM_API_KEY", "", _optional),
         llm_model=_read(merged, "LLM_MODEL", "", _optional),

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from telegram.error import InvalidToken
 from telegram.ext import Application
@@ -24,7 +25,7 @@ from bot.core.preferences import DEFAULT_DIGEST_SIZE
 from bot.core.render import FEATURED
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
-from bot.push.planning import run_push
+from bot.push.planning import BROADCASTER_KEY, run_push
 from bot.reading import latest_announcement, shown_first
 from bot.services import BotContext, Services
 
@@ -34,7 +35,8 @@ POLL_JOB = "poll-arxiv"
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
-BROADCASTER_KEY = "broadcaster"
+PUSH_NOW_JOB = "push-now"
+STORAGE_RETRY = timedelta(minutes=1)  # the next poll after the database refused its writes
 RUNNING_KEY = "running-work"
 # Each poll schedules the next: a poll that APScheduler dropped as too late (its default grace is one
 # second, and a busy event loop can be later than that) would end polling for good.
@@ -130,15 +132,23 @@ async def poll_arxiv(context: BotContext) -> None:
     services = context.services
     categories: list[str] = []
     report: IngestReport | None = None
+    refused = False  # the database refused the poll's work: try again soon
     try:
         with cancelled_on_stop(context):
             categories = await polled_categories(services)
             report = await run_ingest(services, categories)
+    except Exception as error:
+        if not services.storage_trouble("arXiv poll", error):
+            raise
+        refused = True
     finally:
         incomplete = report is None or bool(report.errors)
-        latest = await services.papers.latest_announcements(categories)
         now = services.clock()
-        when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
+        if refused:
+            when = now + STORAGE_RETRY
+        else:
+            latest = await services.papers.latest_announcements(categories)
+            when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
         # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
         context.job_queue.run_once(
             poll_arxiv, when=when - now, name=POLL_JOB, data=when, job_kwargs=LATE_IS_FINE
@@ -152,6 +162,15 @@ async def push_due(context: BotContext) -> None:
             await run_push(context.services, context.bot_data[BROADCASTER_KEY])
         except InvalidToken:
             context.stop_for_good(REJECTED_TOKEN)
+        except Exception as error:
+            if not context.services.storage_trouble("push", error):
+                raise
+
+
+def request_push(application: Application) -> None:
+    """A push now (a broadcast, a digest moved to now), unless one is already asked for."""
+    if not application.job_queue.get_jobs_by_name(PUSH_NOW_JOB):
+        application.job_queue.run_once(push_due, when=0, name=PUSH_NOW_JOB)
 
 
 def schedule_jobs(application: Application) -> None:

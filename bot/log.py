@@ -1,17 +1,62 @@
-"""Logging set-up that keeps the bot token out of every log line.
+"""Logging set-up that keeps secrets out of every log line, and the one rule for redacting them.
 
-httpx logs each request URL, and Telegram URLs contain the token; exceptions can carry it too.
-Redacting in the formatter covers every logger, level and traceback at once.
+httpx logs each request URL, and Telegram URLs contain the token; exceptions can carry it too (PTB's
+InvalidToken quotes it). Redacting in the formatter covers every logger, level and traceback at once;
+`redact` serves the other ways out: the CLI's one-line errors, doctor's table, the ledger's errors.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from bot.core.clock import Monotonic
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 from telegram.error import InvalidToken
 
 REDACTED = "[TOKEN]"
+
+
+def secrets_in(token: str | None, urls: Sequence[str] = ()) -> list[str]:
+    """What must never be shown: the token, its secret half alone, and passwords inside URLs.
+
+    Longest first, so the whole token is replaced before its half could be.
+    """
+    found = {token, token.partition(":")[2]} if token else set()
+    found.update(urlsplit(url).password for url in urls)
+    return sorted((secret for secret in found if secret), key=len, reverse=True)
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    """Every secret the settings hold: the token, and any password in the configured URLs."""
+    urls = [
+        settings.telegram_api_base_url,
+        settings.arxiv_feed_url,
+        settings.arxiv_api_url,
+        settings.arxiv_html_url,
+        *([settings.llm_base_url] if settings.llm_base_url else []),
+    ]
+    return sorted(
+        {
+            *secrets_in(settings.telegram_bot_token, urls),
+            *([settings.llm_api_key] if settings.llm_api_key else []),
+        },
+        key=len,
+        reverse=True,
+    )
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class _OneLineForRejectedToken(logging.Filter):
@@ -26,28 +71,40 @@ class _OneLineForRejectedToken(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
-    def __init__(self, secrets: list[str], fmt: str) -> None:
+    def __init__(self, secrets: Sequence[str], fmt: str) -> None:
         super().__init__(fmt)
-        self._secrets = [secret for secret in secrets if secret]
+        self._secrets = list(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(super().format(record), self._secrets)
 
 
-def configure_logging(level: str, secrets: list[str | None]) -> None:
+def configure_logging(level: str, secrets: Sequence[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        RedactingFormatter(
-            [secret for secret in secrets if secret], "%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-    )
+    handler.setFormatter(RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_OneLineForRejectedToken())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning reaches stderr through the formatter too
     # One line per HTTP request drowns the useful lines; keep these for warnings unless debugging.
     for chatty in ("httpx", "arxiv"):
         logging.getLogger(chatty).setLevel(level if level == "DEBUG" else "WARNING")
+
+
+class Throttle:
+    """For a problem that recurs (a full disk): at most one log line per `interval` seconds."""
+
+    def __init__(self, interval: float = 60.0, monotonic: Monotonic = time.monotonic) -> None:
+        self._interval = interval
+        self._monotonic = monotonic
+        self._next = float("-inf")
+        self.held_back = 0  # lines not written since the last one
+
+    def ready(self) -> bool:
+        now = self._monotonic()
+        if now < self._next:
+            self.held_back += 1
+            return False
+        self._next = now + self._interval
+        return True

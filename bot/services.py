@@ -8,7 +8,8 @@ open the same set with `async with Services.open(settings)`. Handlers and jobs r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -19,13 +20,17 @@ from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
 from bot.llm.client import LlmClient
+from bot.log import Throttle
 from storage import db as database
 from storage.chats import ChatRepository
+from storage.db import storage_fault
 from storage.deliveries import DeliveryLedger
 from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +48,9 @@ class Services:
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    push_soon: Callable[[], None] = lambda: None
+    """Ask for a push now rather than at the next minute's (the running bot sets it; elsewhere no-op)."""
+    storage_alarm: Throttle = field(default_factory=Throttle)
 
     @classmethod
     @asynccontextmanager
@@ -55,7 +63,7 @@ class Services:
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
-        db = await database.connect(settings.database_path)
+        db = await database.connect(settings.database_path, settings.database_busy_timeout, verify=True)
         return cls(
             settings=settings,
             db=db,
@@ -69,6 +77,20 @@ class Services:
             llm=_llm_client(settings),
             clock=clock,
         )
+
+    def storage_trouble(self, work: str, error: BaseException) -> bool:
+        """Log a database fault that `work` ran into, in one line and at most once a minute.
+
+        False when `error` is no database fault: the caller lets it propagate as the bug it is.
+        """
+        fault = storage_fault(error)
+        if fault is None:
+            return False
+        if self.storage_alarm.ready():
+            held_back, self.storage_alarm.held_back = self.storage_alarm.held_back, 0
+            more = f" ({held_back} more since the last such line)" if held_back else ""
+            logger.error("%s: the database is %s (%s); will retry%s", work, fault, error, more)
+        return True
 
     async def close(self) -> None:
         if self.llm is not None:

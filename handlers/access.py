@@ -58,7 +58,13 @@ async def remember_chat(update: object, context: BotContext) -> None:
         return
     if context.chat_data is not None and context.chat_data.get(REGISTERED):
         return
-    await ensure_chat(update, context.services)
+    try:
+        await ensure_chat(update, context.services)
+    except Exception as error:
+        # The database refuses writes (locked, full): the features still answer what they can.
+        if not context.services.storage_trouble("registering a chat", error):
+            raise
+        return
     if context.chat_data is not None:
         context.chat_data[REGISTERED] = True
 

@@ -1,24 +1,24 @@
-"""Operator commands, only for ADMIN_IDS: /stats and /broadcast (with confirmation)."""
+"""Operator commands, only for ADMIN_IDS: /stats and /broadcast (with confirmation).
+
+A confirmed broadcast is planned into the delivery ledger, one message per active chat, and sent by
+the push: within BROADCAST_RATE, resumed after a crash or restart, chats that are gone deactivated.
+The operator is told the outcome once every chat's message went out or was given up on.
+"""
 
 from __future__ import annotations
 
-import logging
 import secrets
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import BroadcastChoice
 from bot.core.categories import category
-from bot.push.limits import chat_is_gone
 from bot.reading import latest_announcement
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place
-
-logger = logging.getLogger(__name__)
 
 PENDING_KEY = "pending_broadcasts"
 NOT_OPERATOR = "This command is for the bot's operators."
@@ -115,34 +115,11 @@ async def confirm_broadcast(update: Update, context: BotContext) -> None:
         await edit_in_place(query, "Broadcast cancelled.")
         return
     await query.answer("Sending…")
-    await edit_in_place(query, f"<b>Broadcast sending</b>\n\n{escape(text)}")
-    context.application.create_task(_send_to_all(context, text, query.message.chat.id), update=update)
-
-
-async def _send_to_all(context: BotContext, text: str, report_to: int) -> None:
-    """Plain text to every active chat through the application's rate limiter (which also waits out
-    flood control); chats that blocked or removed the bot are deactivated."""
-    services = context.services
-    sent = failed = deactivated = 0
-    for chat_id in await services.chats.active_ids():
-        try:
-            await context.bot.send_message(chat_id, escape(text))
-            sent += 1
-        except (Forbidden, BadRequest) as error:
-            if chat_is_gone(error):
-                await services.chats.set_active(chat_id, False)
-                deactivated += 1
-            else:
-                failed += 1
-        except TelegramError:
-            # Flood waits were already sat out by the application's rate limiter; a chat still
-            # refused after them, or unreachable, is counted and the broadcast goes on.
-            failed += 1
-    logger.info("broadcast: %d sent, %d failed, %d deactivated", sent, failed, deactivated)
-    await context.bot.send_message(
-        report_to,
-        f"Broadcast done: {sent} sent, {failed} failed, {deactivated} deactivated (bot blocked or removed).",
+    _, chats = await services.ledger.plan_broadcast(
+        escape(text), update.effective_user.id, query.message.chat.id, services.clock()
     )
+    services.push_soon()
+    await edit_in_place(query, f"<b>Broadcast sending</b> to {chats} chats\n\n{escape(text)}")
 
 
 def handlers() -> list[BaseHandler]:

@@ -1,4 +1,8 @@
-"""The global error handler: log the traceback, apologise briefly, never let the process die."""
+"""The global error handler: log the traceback, apologise briefly, never let the process die.
+
+A database that is locked by another process, full or read-only is no bug: one line (at most once a
+minute) instead of a traceback, and the user is told to try again shortly.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +17,27 @@ from bot.services import BotContext
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+BUSY = "I'm busy with maintenance and could not save that. Please try again in a minute."
 
 
 async def on_error(update: object, context: BotContext) -> None:
     if isinstance(context.error, InvalidToken):
         context.stop_for_good(REJECTED_TOKEN)
         return
-    logger.error("Error while handling an update", exc_info=context.error)
+    if context.services.storage_trouble("handling an update", context.error):
+        answer = BUSY
+    else:
+        logger.error("Error while handling an update", exc_info=context.error)
+        answer = APOLOGY
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(APOLOGY, show_alert=False)
+            await update.callback_query.answer(answer, show_alert=False)
         except TelegramError:
             logger.warning("Could not answer the callback query after an error")
         return
     try:
-        await context.bot.send_message(update.effective_chat.id, APOLOGY)
+        await context.bot.send_message(update.effective_chat.id, answer)
     except TelegramError:
         logger.warning("Could not send the apology to chat %s", update.effective_chat.id)

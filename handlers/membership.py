@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, ChatMemberHandler
 
+from bot.push.planning import replan_chat
 from bot.services import BotContext
 from handlers.access import ensure_chat, forget_registration
 
@@ -30,6 +31,7 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     is_gone = change.new_chat_member.status in _GONE
     if is_gone and not was_gone:
         await services.chats.set_active(chat.id, False)
+        await replan_chat(services, chat.id)
         forget_registration(context)
         logger.info("chat %s: the bot was blocked or removed; deactivated", chat.id)
     elif was_gone and not is_gone:

@@ -15,6 +15,7 @@ from bot.core.preferences import (
     parse_digest_size,
     parse_timezone,
 )
+from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
 from handlers.access import refused
 from handlers.commands import command
@@ -58,6 +59,7 @@ async def _update_setting(
     except PreferenceError as error:
         await message.reply_text(escape(str(error)))
         return
+    await replan_chat(services, chat_id)
     await message.reply_text("Saved.\n\n" + await describe(services, chat_id))
 
 

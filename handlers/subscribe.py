@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import ToggleSubscription
 from bot.core.categories import CategoryError, category, parse_category
+from bot.push.planning import replan_chat
 from bot.services import BotContext
 from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
 from handlers.commands import command
@@ -106,6 +107,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         names, lines = _parse_all(arguments, services.settings.categories)
         removed = await services.subscriptions.remove(chat_id, names)
     if removed:
+        await replan_chat(services, chat_id)
         codes = ", ".join(category(name).code for name in removed)
         lines.insert(0, f"Unsubscribed from {escape(codes)}.")
     else:
@@ -152,6 +154,8 @@ async def toggle(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     name = button.category
     now_following = await services.subscriptions.toggle(chat_id, name, services.clock())
+    if not now_following:
+        await replan_chat(services, chat_id)
     subscribed = await services.subscriptions.of_chat(chat_id)
     await query.answer(f"{'Following' if now_following else 'Stopped following'} {category(name).code}")
     await edit_in_place(

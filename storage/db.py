@@ -8,11 +8,13 @@ applied once in its own transaction; `PRAGMA user_version` records the last one 
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
@@ -36,22 +38,88 @@ def migrations() -> list[tuple[int, str]]:
     return found
 
 
-async def connect(path: Path | str) -> aiosqlite.Connection:
-    """Open the database (creating its folder), set pragmas and bring the schema up to date."""
+class StorageFault(StrEnum):
+    """Kinds of trouble with the database file, each with its own answer from the bot."""
+
+    BUSY = "locked by another process"  # a write lock held longer than busy_timeout
+    FULL = "on a full disk"
+    READ_ONLY = "read-only"
+    IO = "on a failing disk (I/O error)"
+    CORRUPT = "damaged"
+
+    @property
+    def passes(self) -> bool:
+        """Worth waiting out: the lock is released, space is freed, the disk comes back."""
+        return self is not StorageFault.CORRUPT
+
+
+_FAULTS_BY_CODE = {
+    "SQLITE_BUSY": StorageFault.BUSY,
+    "SQLITE_LOCKED": StorageFault.BUSY,
+    "SQLITE_FULL": StorageFault.FULL,
+    "SQLITE_READONLY": StorageFault.READ_ONLY,
+    "SQLITE_CANTOPEN": StorageFault.READ_ONLY,
+    "SQLITE_IOERR": StorageFault.IO,
+    "SQLITE_CORRUPT": StorageFault.CORRUPT,
+    "SQLITE_NOTADB": StorageFault.CORRUPT,
+}
+_FAULTS_BY_ERRNO = {errno.ENOSPC: StorageFault.FULL, errno.EROFS: StorageFault.READ_ONLY}
+
+
+class StorageUnavailable(Exception):
+    """Work given up because the database stayed unusable: what it was, and what became of the work."""
+
+    def __init__(self, fault: StorageFault, detail: str, consequence: str = "") -> None:
+        super().__init__(f"the database is {fault} ({detail})" + (f": {consequence}" if consequence else ""))
+        self.fault = fault
+        self.detail = detail
+        self.consequence = consequence
+
+
+def storage_fault(error: BaseException) -> StorageFault | None:
+    """The kind of database trouble `error` is, or None when it is something else (a bug)."""
+    if isinstance(error, StorageUnavailable):
+        return error.fault
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorname", None) or ""
+        primary = next((name for name in _FAULTS_BY_CODE if f"{code}_".startswith(f"{name}_")), None)
+        return _FAULTS_BY_CODE[primary] if primary else None
+    if isinstance(error, OSError):
+        return _FAULTS_BY_ERRNO.get(error.errno)
+    return None
+
+
+async def connect(
+    path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000, *, verify: bool = False
+) -> aiosqlite.Connection:
+    """Open the database (creating its folder), set pragmas and bring the schema up to date.
+
+    `busy_timeout`: seconds a write waits for another process's lock before failing with SQLITE_BUSY.
+    `verify` runs SQLite's quick_check first (about a second per 500 MB), so a damaged or truncated
+    file stops a command at its start, in one line, rather than in the middle of its work.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = await aiosqlite.connect(path, isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
+        if verify:
+            await _quick_check(db)
         await migrate(db)
     except BaseException:
         await db.close()
         raise
     return db
+
+
+async def _quick_check(db: aiosqlite.Connection) -> None:
+    problems = [row[0] for row in await db.execute_fetchall("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise StorageUnavailable(StorageFault.CORRUPT, f"quick_check says {'; '.join(problems)}")
 
 
 _write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -70,10 +138,11 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
         await db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            await db.execute("COMMIT")  # can fail too (disk full): then nothing of it stays
         except BaseException:
-            await db.execute("ROLLBACK")
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
             raise
-        await db.execute("COMMIT")
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

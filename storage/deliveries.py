@@ -1,11 +1,14 @@
-"""The delivery ledger: which message parts each chat gets for an announcement, and how far sending got.
+"""The delivery ledger: which messages each chat gets (digest parts, broadcasts), and how far sending got.
 
 A push first plans every chat's messages (the exact HTML and buttons, each distinct message stored
-once however many chats get it), then senders drain the plan. A sender claims a chat's whole unsent
-backlog under a lease, so one chat's parts go out in order from one sender, and two senders never
-send the same part. A part is marked sent only after Telegram
-accepted it; a sender that crashes stops renewing its lease, and when the lease runs out another
-sender resumes at the first unsent part: at most the one in-flight message is repeated.
+once however many chats get it), then senders drain the plan. A sender claims every part of a chat
+that is due under a lease, so one chat's parts go out in order from one sender, and two senders
+never send the same part. A part is marked sent only after Telegram accepted it; a sender that
+crashes stops renewing its lease, and when the lease runs out (or its process is found gone)
+another sender resumes at the first unsent part: only messages in flight can repeat.
+
+A digest nothing was sent of yet can be replanned (the chat changed what it follows or how it wants
+it) or dropped; a sender holding its parts finds them gone when it records its next send.
 
 Times are ISO 8601 in UTC with microseconds, so they compare correctly as text.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby, islice
@@ -24,28 +27,31 @@ import aiosqlite
 
 from storage.db import transaction
 
+_PART_COLUMNS = "id, chat_id, announced, broadcast_id, part, content_id, attempts"
+
 _PLAN_CHUNK = 500  # plans per INSERT statement: bounds the JSON handed to SQLite at once
 
-# A chat's part `d` is claimable when it is the chat's first unsent part, it is due (pending and not
-# held back, or claimed under a lease that ran out), and nobody holds a live claim on the chat. The
-# NOT EXISTS is one seek into deliveries_unsent, which holds only unsent parts.
+# A chat is claimable when one of its unsent parts is due (pending and not held back, or claimed under
+# a lease that ran out) and nobody holds a live claim on it. The NOT EXISTS is one seek into
+# deliveries_unsent, which holds only unsent parts (SQLite uses a partial index only when the query
+# repeats its condition, hence the redundant IN).
 _CLAIMABLE = """
     d.status IN ('pending', 'claimed') AND d.due <= :now
     AND NOT EXISTS (
-        SELECT 1 FROM deliveries AS e
-        WHERE e.chat_id = d.chat_id AND e.status IN ('pending', 'claimed')
-          AND (e.announced < d.announced OR (e.announced = d.announced AND e.part < d.part)
-               OR (e.status = 'claimed' AND e.due > :now)))
+        SELECT 1 FROM deliveries AS e INDEXED BY deliveries_unsent
+        WHERE e.chat_id = d.chat_id AND e.status IN ('pending', 'claimed') AND e.status = 'claimed'
+          AND e.due > :now)
 """
 
 # Without statistics SQLite would read every unsent part to match a few chat ids: the chats' parts
-# are fetched through deliveries_unsent explicitly.
+# are fetched through deliveries_unsent explicitly. A claim takes every part of the chat that is due.
 _CLAIM = f"""
     UPDATE deliveries INDEXED BY deliveries_unsent
     SET status = 'claimed', claimed_by = :owner, claimed_at = :now, due = :until
-    WHERE status IN ('pending', 'claimed') AND chat_id IN (
-        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE} LIMIT :limit)
-    RETURNING chat_id, announced, part, content_id, attempts
+    WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
+        SELECT DISTINCT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE}
+        LIMIT :limit)
+    RETURNING {_PART_COLUMNS}
 """
 
 # Pages in chat id order, so each page walks deliveries_unsent from where the last one ended.
@@ -64,16 +70,15 @@ FROM (SELECT DISTINCT announced FROM deliveries WHERE chat_id = :old) AS old
 WHERE EXISTS (SELECT 1 FROM deliveries WHERE chat_id = :new AND announced = old.announced)
 """
 _PEEK = f"""
-    SELECT chat_id, announced, part, content_id, attempts FROM deliveries INDEXED BY deliveries_unsent
-    WHERE status IN ('pending', 'claimed') AND chat_id IN (
-        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_unsent
+    SELECT {_PART_COLUMNS} FROM deliveries INDEXED BY deliveries_unsent
+    WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
+        SELECT DISTINCT d.chat_id FROM deliveries AS d INDEXED BY deliveries_unsent
         WHERE d.chat_id > :after AND {_CLAIMABLE} ORDER BY d.chat_id LIMIT :limit)
 """
 
 _BACKLOG = f"""
-    SELECT COUNT(DISTINCT chat_id), COUNT(*) FROM deliveries
-    WHERE status IN ('pending', 'claimed') AND chat_id IN (
-        SELECT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE})
+    SELECT COUNT(DISTINCT d.chat_id), COUNT(*) FROM deliveries AS d INDEXED BY deliveries_queue
+    WHERE {_CLAIMABLE}
 """
 
 # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
@@ -91,11 +96,19 @@ _PLAN = """
     FROM json_each(:plans) AS plan, json_each(plan.value, '$[2]') AS piece
     WHERE NOT EXISTS (
         SELECT 1 FROM deliveries AS d
-        WHERE d.chat_id = json_extract(plan.value, '$[0]') AND d.announced = json_extract(plan.value, '$[1]'))
+        WHERE d.chat_id = json_extract(plan.value, '$[0]') AND d.announced = json_extract(plan.value, '$[1]')
+          AND d.broadcast_id IS NULL)
     RETURNING part
 """
 
 _CONTENTS = "SELECT id, text, markup FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+
+# A chat's digests that are not fully sent, and whether any part of each went out (or failed) already.
+_UNSENT_DIGESTS = """
+    SELECT announced, COALESCE(SUM(status IN ('sent', 'failed')), 0) FROM deliveries
+    WHERE chat_id = ? AND broadcast_id IS NULL GROUP BY announced
+    HAVING SUM(status IN ('pending', 'claimed')) > 0 ORDER BY announced
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +131,18 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class LedgerPart:
-    announced: date
-    part: int  # 1-based position within the announcement's messages
+    id: int  # the row: how a sender records what became of it
+    announced: date  # the digest's announcement (for a broadcast, the day it was asked for)
+    part: int  # 1-based position within the digest's messages
     text: str
     markup: dict[str, Any] | None
     attempts: int  # earlier sends that failed for good or were given up for a later run
+    broadcast_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChatBacklog:
-    """A chat's unsent parts in sending order (oldest announcement first)."""
+    """A chat's parts due now, in sending order (oldest announcement first, broadcasts after digests)."""
 
     chat_id: int
     parts: tuple[LedgerPart, ...]
@@ -135,9 +150,7 @@ class ChatBacklog:
 
 @dataclass(frozen=True, slots=True)
 class SentPart:
-    chat_id: int
-    announced: date
-    part: int
+    id: int
     message_id: int
     sent_at: datetime
 
@@ -159,6 +172,14 @@ class DateSummary:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class UnsentDigest:
+    """A digest of one chat with parts still to send."""
+
+    announced: date
+    started: bool  # a part was sent (or refused): the digest is finished as planned, not redone
+
+
 class DeliveryLedger:
     """The deliveries table and the message contents it points to."""
 
@@ -171,6 +192,25 @@ class DeliveryLedger:
 
     async def plan_many(self, plans: Iterable[Plan], now: datetime) -> int:
         """Plan many chats at once; each plan goes in whole or not at all. Returns how many were new."""
+        async with transaction(self._db):
+            return await self._insert_plans(plans, now)
+
+    async def plan_pages(self, pages: AsyncIterator[Sequence[Plan]], now: datetime) -> int:
+        """Plan page by page, each page drawn from `pages` inside the transaction that writes it.
+
+        So a page's chats are read and planned in one step: a chat changing its settings meanwhile
+        either changed them before (and is planned with them) or waits and finds its digest planned
+        (and replans it). Returns how many plans were new.
+        """
+        planned = 0
+        while True:
+            async with transaction(self._db):
+                page = await anext(pages, None)
+                if page is None:
+                    return planned
+                planned += await self._insert_plans(page, now)
+
+    async def _insert_plans(self, plans: Iterable[Plan], now: datetime) -> int:
         planned = 0
         remaining = iter(plans)
         while chunk := list(islice(remaining, _PLAN_CHUNK)):
@@ -179,22 +219,99 @@ class DeliveryLedger:
             for plan in chunk:
                 if not plan.parts or (plan.chat_id, plan.announced) in rows:
                     continue
-                hashes = []
-                for part in plan.parts:
-                    markup = _markup_json(part.markup)
-                    sha256 = hashlib.sha256(f"{part.text}\0{markup}".encode()).hexdigest()
-                    contents.setdefault(sha256, [sha256, part.text, markup])
-                    hashes.append(sha256)
+                hashes = [_add_content(contents, part) for part in plan.parts]
                 due = _stamp(plan.due or now)
                 rows[(plan.chat_id, plan.announced)] = [plan.chat_id, plan.announced.isoformat(), hashes, due]
-            async with transaction(self._db):
-                await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
-                inserted = await self._db.execute_fetchall(_PLAN, {"plans": json.dumps(list(rows.values()))})
+            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+            inserted = await self._db.execute_fetchall(_PLAN, {"plans": json.dumps(list(rows.values()))})
             planned += sum(1 for row in inserted if row[0] == 1)
         return planned
 
+    async def unsent_digests(self, chat_id: int) -> list[UnsentDigest]:
+        """The chat's digests with parts still to send, oldest first."""
+        rows = await self._db.execute_fetchall(_UNSENT_DIGESTS, (chat_id,))
+        return [UnsentDigest(date.fromisoformat(row[0]), bool(row[1])) for row in rows]
+
+    async def replan(self, plan: Plan, now: datetime) -> bool:
+        """Replace a chat's digest that nothing was sent of yet (parts, buttons, due time) by `plan`.
+
+        Claimed parts are taken back too: their sender finds them gone when it records its next
+        send, and stops. False (and no change) once a part was sent or refused.
+        """
+        contents: dict[str, list[str | None]] = {}
+        hashes = [_add_content(contents, part) for part in plan.parts]
+        row = [plan.chat_id, plan.announced.isoformat(), hashes, _stamp(plan.due or now)]
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "DELETE FROM deliveries WHERE chat_id = :chat AND announced = :announced"
+                " AND broadcast_id IS NULL AND NOT EXISTS ("
+                "   SELECT 1 FROM deliveries WHERE chat_id = :chat AND announced = :announced"
+                "   AND broadcast_id IS NULL AND status IN ('sent', 'failed'))",
+                {"chat": plan.chat_id, "announced": plan.announced.isoformat()},
+            )
+            if cursor.rowcount == 0:
+                return False
+            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+            await self._db.execute_fetchall(_PLAN, {"plans": json.dumps([row])})
+        return True
+
+    async def drop(self, chat_id: int, announced: date, reason: str) -> int:
+        """The chat no longer wants this digest: its unsent parts, claimed or not, fail with `reason`."""
+        async with transaction(self._db):
+            cursor = await self._db.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = ? WHERE chat_id = ? AND announced = ?"
+                " AND broadcast_id IS NULL AND status IN ('pending', 'claimed')",
+                (reason, chat_id, announced.isoformat()),
+            )
+        return cursor.rowcount
+
+    async def plan_broadcast(
+        self, text: str, requested_by: int, report_to: int, now: datetime
+    ) -> tuple[int, int]:
+        """One message to every active chat, due now; (the broadcast's id, chats it goes to)."""
+        contents: dict[str, list[str | None]] = {}
+        sha256 = _add_content(contents, PlannedPart(text))
+        async with transaction(self._db):
+            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+            cursor = await self._db.execute(
+                "INSERT INTO broadcasts (content_id, requested_by, report_to, created)"
+                " SELECT id, ?, ?, ? FROM delivery_contents WHERE sha256 = ?",
+                (requested_by, report_to, _stamp(now), sha256),
+            )
+            broadcast_id = cursor.lastrowid
+            cursor = await self._db.execute(
+                "INSERT INTO deliveries (chat_id, announced, broadcast_id, part, content_id, due)"
+                " SELECT chats.id, :day, b.id, 1, b.content_id, :now FROM chats, broadcasts AS b"
+                " WHERE chats.active = 1 AND b.id = :broadcast",
+                {
+                    "day": now.astimezone(UTC).date().isoformat(),
+                    "now": _stamp(now),
+                    "broadcast": broadcast_id,
+                },
+            )
+        return broadcast_id, cursor.rowcount
+
+    async def finished_broadcasts(self) -> list[BroadcastOutcome]:
+        """Broadcasts whose every message was sent or given up on, and whose operator is not told yet."""
+        rows = await self._db.execute_fetchall(
+            "SELECT b.id, b.report_to, COALESCE(SUM(d.status = 'sent'), 0),"
+            " COALESCE(SUM(d.status = 'failed' AND c.active = 1), 0),"
+            " COALESCE(SUM(d.status = 'failed' AND c.active IS NOT 1), 0)"
+            " FROM broadcasts AS b LEFT JOIN deliveries AS d ON d.broadcast_id = b.id"
+            " LEFT JOIN chats AS c ON c.id = d.chat_id"
+            " WHERE b.reported IS NULL GROUP BY b.id"
+            " HAVING COALESCE(SUM(d.status IN ('pending', 'claimed')), 0) = 0 ORDER BY b.id"
+        )
+        return [BroadcastOutcome(*row) for row in rows]
+
+    async def mark_reported(self, broadcast_id: int, now: datetime) -> None:
+        async with transaction(self._db):
+            await self._db.execute(
+                "UPDATE broadcasts SET reported = ? WHERE id = ?", (_stamp(now), broadcast_id)
+            )
+
     async def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[ChatBacklog]:
-        """Take up to `limit` chats whose next part is due, with all their unsent parts, until now + lease."""
+        """Take up to `limit` chats with a part due, with all their parts due, until now + lease."""
         async with transaction(self._db):
             rows = await self._db.execute_fetchall(
                 _CLAIM,
@@ -211,28 +328,40 @@ class DeliveryLedger:
             )
         return cursor.rowcount
 
-    async def mark_sent(self, owner: str, sent: Sequence[SentPart]) -> int:
-        """Record parts Telegram accepted, in one transaction; parts no longer held by `owner` are left."""
-        if not sent:
-            return 0
-        async with transaction(self._db):
-            cursor = await self._db.executemany(
-                "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ? "
-                "WHERE chat_id = ? AND announced = ? AND part = ? AND status = 'claimed' AND claimed_by = ?",
-                [
-                    (s.message_id, _stamp(s.sent_at), s.chat_id, s.announced.isoformat(), s.part, owner)
-                    for s in sent
-                ],
-            )
-        return cursor.rowcount
+    async def holders(self, now: datetime) -> list[str]:
+        """Who holds live claims now."""
+        rows = await self._db.execute_fetchall(
+            "SELECT DISTINCT claimed_by FROM deliveries INDEXED BY deliveries_queue"
+            " WHERE status = 'claimed' AND due > ?",
+            (_stamp(now),),
+        )
+        return [row[0] for row in rows]
 
-    async def mark_failed(self, owner: str, chat_id: int, announced: date, part: int, error: str) -> bool:
+    async def mark_sent(self, owner: str, sent: Sequence[SentPart]) -> set[int]:
+        """Record parts Telegram accepted, in one transaction; returns the ids recorded.
+
+        Parts no longer held by `owner` (taken back by a replan, or by another sender after the
+        lease ran out) are left alone and missing from the answer.
+        """
+        if not sent:
+            return set()
+        async with transaction(self._db):
+            rows = await self._db.execute_fetchall(
+                "UPDATE deliveries SET status = 'sent', message_id = json_extract(value, '$[1]'),"
+                " sent_at = json_extract(value, '$[2]') FROM json_each(:sent)"
+                " WHERE deliveries.id = json_extract(value, '$[0]') AND status = 'claimed'"
+                " AND claimed_by = :owner RETURNING deliveries.id",
+                {"sent": json.dumps([[s.id, s.message_id, _stamp(s.sent_at)] for s in sent]), "owner": owner},
+            )
+        return {row[0] for row in rows}
+
+    async def mark_failed(self, owner: str, part_id: int, error: str) -> bool:
         """Telegram refused this part for good (e.g. malformed HTML): never send it; the next may go."""
         async with transaction(self._db):
             cursor = await self._db.execute(
                 "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? "
-                "WHERE chat_id = ? AND announced = ? AND part = ? AND status = 'claimed' AND claimed_by = ?",
-                (error, chat_id, announced.isoformat(), part, owner),
+                "WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
+                (error, part_id, owner),
             )
         return cursor.rowcount == 1
 
@@ -262,7 +391,7 @@ class DeliveryLedger:
                                       THEN :error ELSE last_error END
                 FROM (SELECT id AS first_id FROM deliveries
                       WHERE chat_id = :chat AND status = 'claimed' AND claimed_by = :owner
-                      ORDER BY announced, part LIMIT 1) AS head
+                      ORDER BY announced, broadcast_id IS NOT NULL, broadcast_id, part LIMIT 1) AS head
                 WHERE chat_id = :chat AND status = 'claimed' AND claimed_by = :owner
                 """,
                 {"retry_at": _stamp(retry_at), "error": error, "chat": chat_id, "owner": owner},
@@ -279,19 +408,19 @@ class DeliveryLedger:
             cursor = await self._db.execute(
                 """
                 UPDATE deliveries SET status = 'failed', last_error = :reason
-                WHERE status = 'pending' AND announced < :announced
+                WHERE status = 'pending' AND announced < :announced AND broadcast_id IS NULL
                   AND NOT EXISTS (
                       SELECT 1 FROM deliveries AS started
                       WHERE started.chat_id = deliveries.chat_id AND started.announced = deliveries.announced
-                        AND started.status IN ('claimed', 'sent'))
+                        AND started.broadcast_id IS NULL AND started.status IN ('claimed', 'sent'))
                 """,
                 {"announced": announced.isoformat(), "reason": f"superseded by {announced.isoformat()}"},
             )
         return cursor.rowcount
 
     async def release_all(self, owner: str, retry_at: datetime) -> int:
-        """A sender stopping early (SIGTERM) hands back every claim it holds, so the next push need
-        not wait for the lease to run out. Returns how many parts were released."""
+        """A sender stopping early (SIGTERM), or found dead, hands back every claim it holds, so the
+        next push need not wait for the lease to run out. Returns how many parts were released."""
         async with transaction(self._db):
             cursor = await self._db.execute(
                 "UPDATE deliveries SET status = 'pending', due = ?"
@@ -345,9 +474,16 @@ class DeliveryLedger:
         return await self._backlogs(rows)
 
     async def backlog(self, now: datetime) -> Backlog:
-        """Chats with a part due now, and all their unsent parts: the work of a push started now."""
+        """Chats with a part due now and nobody holding them, and those parts: a push's work now."""
         rows = await self._db.execute_fetchall(_BACKLOG, {"now": _stamp(now)})
         return Backlog(chats=rows[0][0], parts=rows[0][1])
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest unsent part not held by a sender falls due."""
+        rows = await self._db.execute_fetchall(
+            "SELECT min(due) FROM deliveries INDEXED BY deliveries_queue WHERE status = 'pending'"
+        )
+        return datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
 
     async def pending_count(self) -> int:
         """Unsent parts, due or not, claimed or not."""
@@ -360,7 +496,8 @@ class DeliveryLedger:
         rows = await self._db.execute_fetchall(
             "SELECT COUNT(DISTINCT chat_id), COALESCE(SUM(status = 'pending'), 0), "
             "COALESCE(SUM(status = 'claimed'), 0), COALESCE(SUM(status = 'sent'), 0), "
-            "COALESCE(SUM(status = 'failed'), 0) FROM deliveries WHERE announced = ?",
+            "COALESCE(SUM(status = 'failed'), 0) FROM deliveries "
+            "WHERE announced = ? AND broadcast_id IS NULL",
             (announced.isoformat(),),
         )
         chats, pending, claimed, sent, failed = rows[0]
@@ -370,49 +507,63 @@ class DeliveryLedger:
         """True once every part planned for the chat and announcement was sent."""
         rows = await self._db.execute_fetchall(
             "SELECT COUNT(*), COALESCE(SUM(status = 'sent'), 0) FROM deliveries "
-            "WHERE chat_id = ? AND announced = ?",
+            "WHERE chat_id = ? AND announced = ? AND broadcast_id IS NULL",
             (chat_id, announced.isoformat()),
         )
         planned, sent = rows[0]
         return planned > 0 and planned == sent
 
     async def _backlogs(self, rows: Iterable[aiosqlite.Row]) -> list[ChatBacklog]:
-        """Group (chat_id, announced, part, content_id, attempts) rows by chat, in sending order.
+        """Group part rows (`_PART_COLUMNS`) by chat, in sending order.
 
         Each distinct content is read and parsed once, and shared by every part that sends it.
         """
-        ordered = sorted(rows, key=lambda row: (row[0], row[1], row[2]))
+        ordered = sorted(rows, key=lambda row: (row[1], row[2], row[3] or 0, row[4]))
         contents = {
             content_id: (text, json.loads(markup) if markup is not None else None)
             for content_id, text, markup in await self._db.execute_fetchall(
-                _CONTENTS, (_content_ids(ordered),)
+                _CONTENTS, (json.dumps(sorted({row[5] for row in ordered})),)
             )
         }
+        days: dict[str, date] = {}
         return [
             ChatBacklog(
                 chat_id=chat_id,
                 parts=tuple(
                     LedgerPart(
-                        announced=date.fromisoformat(row[1]),
-                        part=row[2],
-                        text=contents[row[3]][0],
-                        markup=contents[row[3]][1],
-                        attempts=row[4],
+                        id=row[0],
+                        announced=days.get(row[2]) or days.setdefault(row[2], date.fromisoformat(row[2])),
+                        part=row[4],
+                        text=contents[row[5]][0],
+                        markup=contents[row[5]][1],
+                        attempts=row[6],
+                        broadcast_id=row[3],
                     )
                     for row in chat_rows
                 ),
             )
-            for chat_id, chat_rows in groupby(ordered, key=lambda row: row[0])
+            for chat_id, chat_rows in groupby(ordered, key=lambda row: row[1])
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastOutcome:
+    id: int
+    report_to: int
+    sent: int
+    failed: int
+    deactivated: int  # not sent because the chat blocked or removed the bot
 
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _markup_json(markup: Mapping[str, Any] | None) -> str | None:
-    return None if markup is None else json.dumps(markup, separators=(",", ":"), ensure_ascii=False)
-
-
-def _content_ids(rows: Iterable[aiosqlite.Row]) -> str:
-    return json.dumps(sorted({row[3] for row in rows}))
+def _add_content(contents: dict[str, list[str | None]], part: PlannedPart) -> str:
+    """Add the part's text and buttons to `contents` (by hash, stored once); returns the hash."""
+    markup = None
+    if part.markup is not None:
+        markup = json.dumps(part.markup, separators=(",", ":"), ensure_ascii=False)
+    sha256 = hashlib.sha256(f"{part.text}\0{markup}".encode()).hexdigest()
+    contents.setdefault(sha256, [sha256, part.text, markup])
+    return sha256

@@ -23,6 +23,13 @@ class Subscriber:
     digest_size: int | None
 
 
+_SUBSCRIBERS = (
+    "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' ')"
+    " FROM chats c JOIN subscriptions s ON s.chat_id = c.id"
+    " WHERE c.active = 1 AND {chats} AND s.created <= ? GROUP BY c.id"
+)
+
+
 class SubscriptionRepository:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -80,23 +87,17 @@ class SubscriptionRepository:
     async def subscribers(self, subscribed_by: datetime, after: int | None, limit: int) -> list[Subscriber]:
         """Active chats by id after `after`, with the subscriptions they had at `subscribed_by`."""
         rows = await self._db.execute_fetchall(
-            "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' ')"
-            " FROM chats c JOIN subscriptions s ON s.chat_id = c.id"
-            " WHERE c.active = 1 AND c.id > ? AND s.created <= ?"
-            " GROUP BY c.id ORDER BY c.id LIMIT ?",
-            (after if after is not None else -(2**63), subscribed_by.astimezone(UTC).isoformat(), limit),
+            _SUBSCRIBERS.format(chats="c.id > ?") + " ORDER BY c.id LIMIT ?",
+            (after if after is not None else -(2**63), _stamp(subscribed_by), limit),
         )
-        return [
-            Subscriber(
-                chat_id=row[0],
-                chat_type=row[1],
-                categories=tuple(sorted(row[5].split())),
-                delivery_time=time.fromisoformat(row[2]) if row[2] else None,
-                timezone=row[3],
-                digest_size=row[4],
-            )
-            for row in rows
-        ]
+        return [_subscriber(row) for row in rows]
+
+    async def subscriber(self, chat_id: int, subscribed_by: datetime) -> Subscriber | None:
+        """The chat, if it is active and followed something at `subscribed_by` that it still follows."""
+        rows = await self._db.execute_fetchall(
+            _SUBSCRIBERS.format(chats="c.id = ?"), (chat_id, _stamp(subscribed_by))
+        )
+        return _subscriber(rows[0]) if rows else None
 
     async def category_sets(self) -> list[tuple[tuple[str, ...], int]]:
         """The distinct sets of categories active chats follow, most followed first, with their chats."""
@@ -131,3 +132,18 @@ class SubscriptionRepository:
             "SELECT category, COUNT(*) FROM subscriptions GROUP BY category ORDER BY category"
         ) as cursor:
             return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _subscriber(row: aiosqlite.Row) -> Subscriber:
+    return Subscriber(
+        chat_id=row[0],
+        chat_type=row[1],
+        categories=tuple(sorted(row[5].split())),
+        delivery_time=time.fromisoformat(row[2]) if row[2] else None,
+        timezone=row[3],
+        digest_size=row[4],
+    )

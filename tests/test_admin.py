@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import BotHarness, StartBot
+from bot.config import load_settings
+from tests.fakes.telegram import FakeTelegram
+from tests.harness import BotHarness, StartBot, make_harness
 
 OPERATOR = 7
 USER = 8
 BLOCKED = 9
+JITTER = 0.05  # scheduling jitter between the rate letting a send go and its arrival at the fake
 
 
 @pytest.fixture
@@ -65,3 +68,25 @@ async def test_broadcast_can_be_cancelled_and_only_by_an_operator(bot):
     await bot.press(OPERATOR, preview.message_id, cancel["callback_data"], user_id=OPERATOR)
     assert bot.current(preview).visible_text == "Broadcast cancelled."
     assert bot.telegram.sent_messages(USER) == []
+
+
+async def test_a_broadcast_goes_through_the_push_within_broadcast_rate(telegram: FakeTelegram, bot_env):
+    settings = load_settings({**bot_env, "ADMIN_IDS": str(OPERATOR), "BROADCAST_RATE": "10"}, env_file=None)
+    harness = make_harness(telegram, settings)
+    await harness.start()
+    try:
+        for chat_id in range(1001, 1025):
+            await harness.services.chats.register(chat_id, "private", None, None, harness.services.clock())
+        preview = await harness.send(OPERATOR, "/broadcast Read the changelog", user_id=OPERATOR)
+        assert preview.buttons[0]["text"] == "Send to 25 chats"
+        send = preview.buttons[0]["callback_data"]
+        await harness.press(OPERATOR, preview.message_id, send, user_id=OPERATOR)
+        [report] = await telegram.wait_for(
+            "sendMessage", chat_id=OPERATOR, predicate=lambda call: "done" in call.params["text"], timeout=15
+        )
+    finally:
+        await harness.stop()
+    assert report.params["text"].startswith("Broadcast done: 25 sent, 0 failed, 0 deactivated")
+    moments = [call.time for call in telegram.calls if call.params.get("text") == "Read the changelog"]
+    assert len(moments) == 25
+    assert max(sum(1 for m in moments if start <= m < start + 1.0 - JITTER) for start in moments) <= 10

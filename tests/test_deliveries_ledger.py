@@ -8,7 +8,15 @@ import aiosqlite
 import pytest
 
 from storage.chats import ChatRepository
-from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
+from storage.deliveries import (
+    BroadcastOutcome,
+    DateSummary,
+    DeliveryLedger,
+    Plan,
+    PlannedPart,
+    SentPart,
+    UnsentDigest,
+)
 from storage.subscriptions import SubscriptionRepository
 
 NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
@@ -37,8 +45,18 @@ def claimed_texts(backlogs) -> dict[int, list[str]]:
     return {backlog.chat_id: [part.text for part in backlog.parts] for backlog in backlogs}
 
 
-def sent(chat_id: int, announced: date, *numbers: int) -> list[SentPart]:
-    return [SentPart(chat_id, announced, number, 1000 + number, NOW) for number in numbers]
+async def part_ids(db: aiosqlite.Connection, chat_id: int, announced: date) -> dict[int, int]:
+    """The ledger rows of a chat's digest, by part number."""
+    rows = await db.execute_fetchall(
+        "SELECT part, id FROM deliveries WHERE chat_id = ? AND announced = ? AND broadcast_id IS NULL",
+        (chat_id, announced.isoformat()),
+    )
+    return {part: row_id for part, row_id in rows}
+
+
+async def sent(db: aiosqlite.Connection, chat_id: int, announced: date, *numbers: int) -> list[SentPart]:
+    ids = await part_ids(db, chat_id, announced)
+    return [SentPart(ids[number], 1000 + number, NOW) for number in numbers]
 
 
 async def test_planning_a_chat_and_date_twice_changes_nothing(db, ledger):
@@ -82,7 +100,7 @@ async def test_a_plan_can_be_due_at_the_chats_delivery_time(db, ledger):
     eight = NOW + timedelta(hours=12)
     await ledger.plan_many([Plan(1, DAY, parts("at eight"), due=eight), Plan(2, DAY, parts("at once"))], NOW)
     assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {2: ["at once"]}
-    await ledger.mark_sent("a", sent(2, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 2, DAY, 1))
     assert (await ledger.backlog(eight - timedelta(seconds=1))).chats == 0
     assert claimed_texts(await ledger.claim("a", eight, 10, LEASE)) == {1: ["at eight"]}
 
@@ -91,7 +109,7 @@ async def test_a_newer_announcement_supersedes_older_digests_nobody_started(db, 
     await register(db, 1, 2, 3)
     await ledger.plan_many([Plan(chat_id, DAY, parts("old 1", "old 2")) for chat_id in (1, 2, 3)], NOW)
     assert [b.chat_id for b in await ledger.claim("a", NOW, 1, LEASE)] == [1]
-    await ledger.mark_sent("a", sent(1, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
     assert [b.chat_id for b in await ledger.claim("b", NOW, 1, LEASE)] == [2]
     await ledger.release("a", 1, NOW)
     await ledger.plan_many([Plan(chat_id, NEXT_DAY, parts("new")) for chat_id in (1, 2, 3)], NOW)
@@ -130,7 +148,7 @@ async def test_parts_planned_while_a_chat_is_claimed_wait_for_that_claim(db, led
     await ledger.claim("a", NOW, 10, LEASE)
     await ledger.plan(1, NEXT_DAY, parts("n1"), NOW)
     assert await ledger.claim("b", NOW, 10, LEASE) == []
-    assert await ledger.mark_sent("a", sent(1, DAY, 1, 2)) == 2
+    assert len(await ledger.mark_sent("a", await sent(db, 1, DAY, 1, 2))) == 2
     assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {1: ["n1"]}
 
 
@@ -138,11 +156,11 @@ async def test_an_expired_claim_is_taken_over_at_the_first_unsent_part(db, ledge
     await register(db, 1)
     await ledger.plan(1, DAY, parts("p1", "p2", "p3"), NOW)
     await ledger.claim("crashed", NOW, 10, LEASE)
-    await ledger.mark_sent("crashed", sent(1, DAY, 1))
+    await ledger.mark_sent("crashed", await sent(db, 1, DAY, 1))
     assert await ledger.claim("b", NOW + LEASE - timedelta(seconds=1), 10, LEASE) == []
     assert claimed_texts(await ledger.claim("b", NOW + LEASE, 10, LEASE)) == {1: ["p2", "p3"]}
-    assert await ledger.mark_sent("crashed", sent(1, DAY, 2)) == 0
-    assert await ledger.mark_sent("b", sent(1, DAY, 2, 3)) == 2
+    assert await ledger.mark_sent("crashed", await sent(db, 1, DAY, 2)) == set()
+    assert len(await ledger.mark_sent("b", await sent(db, 1, DAY, 2, 3))) == 2
     assert await ledger.delivered(1, DAY)
 
 
@@ -158,7 +176,7 @@ async def test_release_holds_the_chat_back_and_records_the_error_on_its_first_pa
     await register(db, 1)
     await ledger.plan(1, DAY, parts("p1", "p2", "p3"), NOW)
     await ledger.claim("a", NOW, 10, LEASE)
-    await ledger.mark_sent("a", sent(1, DAY, 1))
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
     later = NOW + timedelta(minutes=10)
     assert await ledger.release("a", 1, later, "TimedOut: Timed out") == 2
     assert await ledger.claim("b", later - timedelta(seconds=1), 10, LEASE) == []
@@ -172,9 +190,10 @@ async def test_a_failed_part_is_never_sent_and_the_next_one_goes(db, ledger):
     await register(db, 1)
     await ledger.plan(1, DAY, parts("bad <b", "good"), NOW)
     await ledger.claim("a", NOW, 10, LEASE)
-    assert await ledger.mark_failed("a", 1, DAY, 1, "Can't parse entities") is True
-    assert await ledger.mark_failed("someone else", 1, DAY, 2, "no") is False
-    await ledger.mark_sent("a", sent(1, DAY, 2))
+    ids = await part_ids(db, 1, DAY)
+    assert await ledger.mark_failed("a", ids[1], "Can't parse entities") is True
+    assert await ledger.mark_failed("someone else", ids[2], "no") is False
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 2))
     summary = await ledger.summary(DAY)
     assert (summary.chats, summary.sent, summary.failed, summary.pending) == (1, 1, 1, 0)
     assert not await ledger.delivered(1, DAY)
@@ -290,9 +309,7 @@ async def test_claiming_reads_only_what_it_takes_however_long_the_backlog(db, le
     large = await claim_cost("second")
     for owner in ("drain-1", "drain-2"):
         taken = await ledger.claim(owner, NOW, 1000, LEASE)
-        await ledger.mark_sent(
-            owner, [s for b in taken for p in b.parts for s in sent(b.chat_id, DAY, p.part)]
-        )
+        await ledger.mark_sent(owner, [SentPart(p.id, 1, NOW) for b in taken for p in b.parts])
     drained = await claim_cost("third")
     assert large < small * 1.5
     assert drained < small * 1.5
@@ -309,3 +326,73 @@ async def test_release_all_hands_back_every_claim_of_one_sender(db):
     assert await ledger.release_all("stopping", NOW) == 4
     reclaimed = await ledger.claim("next", NOW, 10, timedelta(minutes=5))
     assert sorted(chat.chat_id for chat in reclaimed) == [1, 2]
+
+
+async def test_a_digest_nothing_was_sent_of_is_replanned_and_a_started_one_is_not(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(1, DAY, parts("a1", "a2")), Plan(2, DAY, parts("b1", "b2"))], NOW)
+    await ledger.claim("a", NOW, 1, LEASE)
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
+    assert await ledger.unsent_digests(1) == [UnsentDigest(DAY, started=True)]
+    assert await ledger.unsent_digests(2) == [UnsentDigest(DAY, started=False)]
+
+    assert await ledger.replan(Plan(1, DAY, parts("x")), NOW) is False
+    later = NOW + timedelta(hours=3)
+    assert await ledger.replan(Plan(2, DAY, parts("c1"), due=later), NOW) is True
+    assert await ledger.claim("b", NOW, 10, LEASE) == []
+    assert claimed_texts(await ledger.claim("b", later, 10, LEASE)) == {1: ["a2"], 2: ["c1"]}
+    assert await ledger.summary(DAY) == DateSummary(chats=2, pending=0, claimed=2, sent=1, failed=0)
+
+
+async def test_parts_taken_back_from_their_sender_are_not_recorded_as_its_sends(db, ledger):
+    await register(db, 1)
+    await ledger.plan(1, DAY, parts("a1", "a2"), NOW)
+    [backlog] = await ledger.claim("a", NOW, 10, LEASE)
+    assert await ledger.replan(Plan(1, DAY, parts("b1")), NOW) is True
+    assert await ledger.mark_sent("a", [SentPart(backlog.parts[0].id, 7, NOW)]) == set()
+    assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {1: ["b1"]}
+
+
+async def test_dropping_a_digest_fails_its_unsent_parts_claimed_or_not(db, ledger):
+    await register(db, 1)
+    await ledger.plan(1, DAY, parts("a1", "a2", "a3"), NOW)
+    await ledger.plan(1, NEXT_DAY, parts("n1"), NOW)
+    await ledger.claim("a", NOW, 10, LEASE)
+    await ledger.mark_sent("a", await sent(db, 1, DAY, 1))
+    assert await ledger.drop(1, DAY, "dropped: unsubscribed") == 2
+    assert await ledger.summary(DAY) == DateSummary(chats=1, pending=0, claimed=0, sent=1, failed=2)
+    assert await ledger.unsent_digests(1) == [UnsentDigest(NEXT_DAY, started=False)]
+
+
+async def test_a_broadcast_goes_to_every_active_chat_once_and_is_reported_when_all_went(db, ledger):
+    await register(db, 1, 2, 3)
+    await ChatRepository(db).set_active(3, False)
+    await ledger.plan(1, DAY, parts("digest"), NOW)
+    broadcast_id, chats = await ledger.plan_broadcast("Maintenance", 99, 1, NOW)
+    assert chats == 2
+    assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {
+        1: ["digest", "Maintenance"],
+        2: ["Maintenance"],
+    }
+    assert await ledger.finished_broadcasts() == []
+    rows = await db.execute_fetchall(
+        "SELECT id, chat_id FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
+    )
+    ids = dict((chat_id, row_id) for row_id, chat_id in rows)
+    await ledger.mark_sent("a", [SentPart(ids[1], 5, NOW)])
+    await ChatRepository(db).set_active(2, False)
+    await ledger.skip_chat("a", 2, "Forbidden: bot was blocked by the user")
+    assert await ledger.finished_broadcasts() == [
+        BroadcastOutcome(broadcast_id, 1, sent=1, failed=0, deactivated=1)
+    ]
+    await ledger.mark_reported(broadcast_id, NOW)
+    assert await ledger.finished_broadcasts() == []
+    assert await ledger.summary(DAY) == DateSummary(chats=1, pending=0, claimed=1, sent=0, failed=0)
+
+
+async def test_holders_are_the_owners_of_live_claims(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(chat_id, DAY, parts("p")) for chat_id in (1, 2)], NOW)
+    await ledger.claim("early", NOW - LEASE, 1, LEASE)
+    await ledger.claim("now", NOW, 1, LEASE)
+    assert await ledger.holders(NOW) == ["now"]

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +20,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.push.broadcaster import Broadcaster, PushReport
+from bot.push.broadcaster import Broadcaster, PushReport, owner_is_gone
 from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
 from bot.push.transport import push_bot
 from storage import db as database
@@ -295,7 +299,7 @@ async def test_a_crashed_pushers_chats_resume_at_the_first_unrecorded_part(teleg
     await plan(db, ledger, [101, 102, 103], parts=2, now=earlier)
     lease = timedelta(minutes=5)
     [crashed_mid_chat] = await ledger.claim("crashed", NOW - timedelta(hours=1), 1, lease)
-    await ledger.mark_sent("crashed", [SentPart(crashed_mid_chat.chat_id, DAY, 1, 1, NOW)])
+    await ledger.mark_sent("crashed", [SentPart(crashed_mid_chat.parts[0].id, 1, NOW)])
     [crashed_early] = await ledger.claim("crashed", NOW - timedelta(hours=1), 1, lease)
     [alive] = await ledger.claim("alive", NOW - timedelta(hours=1), 1, timedelta(hours=2))
 
@@ -331,3 +335,54 @@ def test_chat_pacer_spaces_a_chat_and_windows_only_groups():
     assert group.ready_at() == 60.0
     group.record(60.0)
     assert group.ready_at() == 61.0
+
+
+async def until_sent(telegram: FakeTelegram, chat_id: int, count: int, within: float = 10.0) -> None:
+    """Until `count` sendMessage requests for the chat reached the fake (answered or not)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while len(telegram.send_times(chat_id)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} sends to {chat_id} never arrived"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_chat_replanned_while_its_parts_go_out_stops_after_the_part_in_flight(
+    telegram, pusher, db, ledger
+):
+    await plan(db, ledger, [101], parts=3)
+    telegram.set_delay("sendMessage", 0.5)  # the first part is in flight while the chat changes
+    pushing = asyncio.create_task(broadcaster(pusher, db, ledger).run())
+    await until_sent(telegram, 101, 1)
+    assert await ledger.replan(Plan(101, DAY, [PlannedPart("<b>Digest</b> as wanted now")]), NOW)
+    report = await pushing
+    assert report.sent == 2  # the part in flight, then the new digest, claimed by the same push
+    assert received(telegram, 101) == [texts(101, 3)[0], "<b>Digest</b> as wanted now"]
+    assert await ledger.delivered(101, DAY)
+
+
+def a_gone_pid() -> int:
+    """The pid of a process that has exited (and been reaped): nothing answers to it now."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    return int(finished.stdout)
+
+
+def test_an_owner_is_gone_only_when_its_process_on_this_host_is():
+    host = socket.gethostname()
+    assert owner_is_gone(f"{host}:{a_gone_pid()}:abcd1234")
+    assert not owner_is_gone(f"{host}:{os.getpid()}:abcd1234")  # alive
+    assert not owner_is_gone(f"another-host:{a_gone_pid()}:abcd1234")  # cannot be told from here
+    assert not owner_is_gone("crashed")
+
+
+async def test_a_gone_process_claims_are_taken_over_at_once_and_a_live_or_distant_ones_wait(
+    telegram, pusher, db, ledger
+):
+    await plan(db, ledger, [101, 102, 103, 104], parts=1)
+    host, hour = socket.gethostname(), timedelta(hours=1)
+    [gone] = await ledger.claim(f"{host}:{a_gone_pid()}:dead0000", NOW, 1, hour)
+    [distant] = await ledger.claim(f"another-host:{a_gone_pid()}:far00000", NOW, 1, hour)
+    [alive] = await ledger.claim(f"{host}:{os.getpid()}:live0000", NOW, 1, hour)
+    report = await broadcaster(pusher, db, ledger).run()
+    assert (report.taken_over, report.sent) == (1, 2)
+    assert received(telegram, gone.chat_id) == texts(gone.chat_id, 1)
+    assert received(telegram, distant.chat_id) == received(telegram, alive.chat_id) == []
+    assert (await ledger.summary(DAY)).claimed == 2

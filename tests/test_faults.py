@@ -28,7 +28,7 @@ from bot.core.render import Format, render_digest
 from bot.jobs import POLL_JOB, poll_arxiv, run_ingest
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import ChatLimits, SendRetry
-from bot.push.planning import run_push
+from bot.push.planning import BROADCASTER_KEY, run_push
 from bot.push.transport import push_bot
 from bot.reading import load_digest, with_full_papers
 from bot.services import Services
@@ -337,24 +337,40 @@ async def test_a_reply_hit_by_flood_control_still_arrives(bot: BotHarness):
 
 
 @pytest.fixture
-async def operator_bot(start_bot: StartBot) -> BotHarness:
-    return await start_bot(ADMIN_IDS=str(OPERATOR))
+async def operator_bot(start_bot: StartBot, clock: SteppingClock) -> BotHarness:
+    return await start_bot(clock=clock, ADMIN_IDS=str(OPERATOR))
 
 
-async def test_a_broadcast_accounts_for_a_chat_lost_to_a_flood_storm(operator_bot: BotHarness):
+async def test_a_broadcast_holds_a_chat_lost_to_a_flood_storm_for_later_and_reports_once_done(
+    operator_bot: BotHarness, clock: SteppingClock
+):
     bot = operator_bot
     for chat_id in (USER, OPERATOR):
         await bot.send(chat_id, "/start", user_id=chat_id)
     preview = await bot.send(OPERATOR, "/broadcast Maintenance tonight", user_id=OPERATOR)
     bot.telegram.fail_next("sendMessage", error_code=429, retry_after=1, times=None, chat_id=USER)
+    mark = bot.telegram.mark()
     await bot.press(OPERATOR, preview.message_id, preview.buttons[0]["callback_data"], user_id=OPERATOR)
-    [done] = await bot.telegram.wait_for(
-        "sendMessage",
-        chat_id=OPERATOR,
-        predicate=lambda call: "Broadcast done" in call.params["text"],
-        timeout=10,
-    )
-    assert done.params["text"].startswith("Broadcast done: 1 sent, 1 failed, 0 deactivated")
+    refused = await bot.telegram.wait_for("sendMessage", chat_id=USER, count=4, after=mark, timeout=15)
+    assert all(call.error_code == 429 for call in refused)
+
+    async def held_back() -> bool:
+        rows = await bot.services.db.execute_fetchall(
+            "SELECT status, last_error FROM deliveries WHERE chat_id = ? AND broadcast_id IS NOT NULL",
+            (USER,),
+        )
+        pushing = bot.services.push_lock.locked()
+        return not pushing and rows[0][0] == "pending" and rows[0][1].startswith("RetryAfter")
+
+    await wait_until(held_back, "the flooded chat's broadcast was not held back for later")
+    assert [m.visible_text for m in bot.telegram.sent_messages(OPERATOR)][-1] == "Maintenance tonight"
+
+    bot.telegram.clear_faults()
+    clock.advance(minutes=10)
+    await run_push(bot.services, bot.application.bot_data[BROADCASTER_KEY])
+    [report] = [m.visible_text for m in bot.telegram.sent_messages(OPERATOR) if "done" in m.visible_text]
+    assert report == "Broadcast done: 2 sent, 0 failed, 0 deactivated (bot blocked or removed)."
+    assert [m.visible_text for m in bot.telegram.sent_messages(USER)][-1] == "Maintenance tonight"
 
 
 # --- the bot crashing mid-ingest -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -159,3 +159,119 @@ async def test_the_push_job_catches_up_after_downtime_instead_of_skipping(bot):
     assert job.job.coalesce is True
     assert job.job.misfire_grace_time >= 3600
     assert job.job.max_instances == 1
+
+
+# --- what a chat changes after planning applies until its digest leaves ------------------------
+
+AT_TEN_FIFTY_EIGHT = datetime(2026, 11, 24, 10, 58, tzinfo=UTC)
+
+
+async def planned_for_later(bot: BotHarness, arxiv: FakeArxiv, clock: SteppingClock) -> None:
+    """Ingest the day and plan its push while every subscribed chat's digest is due later."""
+    seed_day(arxiv)
+    clock.advance(minutes=10)
+    await ingest_now(bot)
+    outcome = await push(bot)
+    assert outcome.planned is not None and outcome.delivered.sent == 0
+
+
+async def unsent(bot: BotHarness, chat_id: int) -> list[tuple[str, str | None]]:
+    rows = await bot.services.db.execute_fetchall(
+        "SELECT status, last_error FROM deliveries WHERE chat_id = ? ORDER BY id", (chat_id,)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_an_unsubscribe_before_delivery_time_stops_the_digest_and_others_still_get_theirs(
+    bot, arxiv, clock
+):
+    for chat_id in (USER, OTHER):
+        await bot.send(chat_id, "/subscribe IR", user_id=chat_id)
+        await bot.send(chat_id, "/time 10:58", user_id=chat_id)
+    await planned_for_later(bot, arxiv, clock)
+    clock.set(AT_TEN_FIFTY_EIGHT - timedelta(minutes=3))
+    await bot.send(USER, "/unsubscribe all", user_id=USER)
+    assert await unsent(bot, USER) == [("failed", "dropped: the chat is inactive or follows nothing")]
+
+    clock.set(AT_TEN_FIFTY_EIGHT)
+    assert (await push(bot)).delivered.sent == 1
+    assert digests(bot.telegram, USER) == []
+    assert len(digests(bot.telegram, OTHER)) == 1
+
+
+async def test_unsubscribing_some_categories_renders_the_unsent_digest_again(bot, arxiv, clock):
+    await bot.send(USER, "/subscribe IR LG", user_id=USER)
+    await bot.send(OTHER, "/subscribe IR CV", user_id=OTHER)  # nothing in CV today
+    for chat_id in (USER, OTHER):
+        await bot.send(chat_id, "/time 10:58", user_id=chat_id)
+    await planned_for_later(bot, arxiv, clock)
+    await bot.send(USER, "/unsubscribe LG", user_id=USER)
+    await bot.send(OTHER, "/unsubscribe IR", user_id=OTHER)
+
+    clock.set(AT_TEN_FIFTY_EIGHT)
+    await push(bot)
+    [digest] = digests(bot.telegram, USER)
+    assert digest.visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · IR 16\n")
+    assert [button["text"] for button in digest.buttons] == ["All IR (16)"]
+    assert digests(bot.telegram, OTHER) == []
+    assert await unsent(bot, OTHER) == [("failed", "dropped: the chat follows none of its categories")]
+
+
+async def test_a_changed_size_renders_the_unsent_digest_again(bot, arxiv, clock):
+    await bot.send(USER, "/subscribe IR", user_id=USER)
+    await bot.send(USER, "/size 3", user_id=USER)
+    await bot.send(USER, "/time 10:58", user_id=USER)
+    await planned_for_later(bot, arxiv, clock)
+    await bot.send(USER, "/size 10", user_id=USER)
+
+    clock.set(AT_TEN_FIFTY_EIGHT)
+    await push(bot)
+    [digest] = digests(bot.telegram, USER)
+    assert "\n10. [IR]" in digest.visible_text and "\n11. " not in digest.visible_text
+    assert "+6 more" in digest.visible_text
+
+
+async def test_time_now_sends_a_digest_waiting_for_the_evening_at_once(bot, arxiv, clock):
+    await bot.send(USER, "/subscribe IR", user_id=USER)
+    await bot.send(USER, "/time 23:00", user_id=USER)
+    await planned_for_later(bot, arxiv, clock)
+    mark = bot.telegram.mark()
+    await bot.send(USER, "/time now", user_id=USER)
+    # No push is called here: the change asks the running bot for one.
+    await bot.telegram.wait_for(
+        "sendMessage",
+        chat_id=USER,
+        after=mark,
+        predicate=lambda call: "arXiv digest" in call.params["text"],
+        timeout=10,
+    )
+    assert len(digests(bot.telegram, USER)) == 1
+
+
+async def test_a_changed_time_zone_moves_the_unsent_digest(bot, arxiv, clock):
+    await bot.send(USER, "/subscribe IR", user_id=USER)
+    await bot.send(USER, "/time 18:00", user_id=USER)  # UTC: 18:00 UTC
+    await planned_for_later(bot, arxiv, clock)
+    await bot.send(USER, "/timezone Asia/Shanghai", user_id=USER)  # 18:00 in Shanghai: 10:00 UTC
+
+    clock.set(datetime(2026, 11, 24, 9, 59, tzinfo=UTC))
+    assert (await push(bot)).delivered.sent == 0
+    clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    assert (await push(bot)).delivered.sent == 1
+    assert len(digests(bot.telegram, USER)) == 1
+
+
+async def test_a_chat_that_blocks_the_bot_before_delivery_gets_nothing_sent(bot, arxiv, clock):
+    for chat_id in (USER, OTHER):
+        await bot.send(chat_id, "/subscribe IR", user_id=chat_id)
+        await bot.send(chat_id, "/time 10:58", user_id=chat_id)
+    await planned_for_later(bot, arxiv, clock)
+    bot.telegram.block_chat(USER)
+    blocked = bot.telegram.push_update(bot.telegram.my_chat_member_update(USER, "member", "kicked"))
+    await bot.handled(blocked["update_id"])
+    assert await unsent(bot, USER) == [("failed", "dropped: the chat is inactive or follows nothing")]
+
+    clock.set(AT_TEN_FIFTY_EIGHT)
+    mark = bot.telegram.mark()
+    assert (await push(bot)).delivered.sent == 1
+    assert [call.chat_id for call in bot.telegram.calls[mark:] if call.method == "sendMessage"] == [OTHER]

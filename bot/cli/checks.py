@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.log import REDACTED
+from bot.log import redact
 
 
 class Verdict(StrEnum):
@@ -34,10 +34,6 @@ def summary(checks: list[Check]) -> str:
     return f"Verdict: {worst(checks)}, {failed} failed and {warned} with warnings of {len(checks)} checks."
 
 
-def redacted(check: Check, *secrets: str | None) -> Check:
+def redacted(check: Check, *secrets: str) -> Check:
     """Library error messages may quote a secret (PTB's InvalidToken does); none reaches the screen."""
-    detail = check.detail
-    for secret in secrets:
-        if secret:
-            detail = detail.replace(secret, REDACTED)
-    return check if detail == check.detail else Check(check.name, check.verdict, detail)
+    return Check(check.name, check.verdict, redact(check.detail, secrets))

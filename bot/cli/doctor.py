@@ -29,6 +29,7 @@ from bot.cli import console
 from bot.cli.checks import Check, Verdict, redacted, summary, worst
 from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_check
 from bot.config import Settings, load_settings
+from bot.log import settings_secrets
 from storage import db as database
 from storage.papers import PaperRepository
 
@@ -47,7 +48,7 @@ async def diagnose(settings: Settings) -> list[Check]:
     )
     checks = [settings_check(settings), *database_rows, *telegram_row, *arxiv_rows]
     checks.append(await llm_check(settings))
-    return [redacted(check, settings.telegram_bot_token, settings.llm_api_key) for check in checks]
+    return [redacted(check, *settings_secrets(settings)) for check in checks]
 
 
 # Settings

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from datetime import date
 
+from bot.cli.failures import explain
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.categories import CategoryError, parse_category
-from bot.log import configure_logging
+from bot.log import configure_logging, redact, settings_secrets
+
+logger = logging.getLogger("bot")
 
 
 class UsageError(Exception):
@@ -18,21 +22,31 @@ class UsageError(Exception):
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_application
+    from bot.app import build_application, wait_for_telegram
     from bot.jobs import cancel_running_work
     from bot.services import FATAL_KEY
 
     application = build_application(settings)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    waiting = loop.create_task(wait_for_telegram(settings))
 
     def stop() -> None:
         """SIGINT/SIGTERM: cut long jobs short (they are safe to interrupt), then stop as PTB does."""
+        if not waiting.done():
+            waiting.cancel()
+            return
         cancel_running_work(application)
         application.stop_running()
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop)
+    try:
+        loop.run_until_complete(waiting)
+    except asyncio.CancelledError:
+        logger.info("Stopped before Telegram could be reached")
+        loop.close()
+        return 0
     application.run_polling(allowed_updates=None, stop_signals=None)
     fatal = application.bot_data.get(FATAL_KEY)
     if fatal:
@@ -180,14 +194,29 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; whatever ends it, the secrets stay out of what it prints."""
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, [settings.telegram_bot_token, settings.llm_api_key])
-        return args.handler(settings, args)
-    except (ConfigError, UsageError) as error:
+    except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    secrets = settings_secrets(settings)
+    configure_logging(settings.log_level, secrets)
+    try:
+        return args.handler(settings, args)
+    except (ConfigError, UsageError) as error:
+        print(f"error: {redact(str(error), secrets)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        failure = explain(error, settings.telegram_api_base_url, settings.database_path)
+        if failure is None:
+            logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log
+            return 1
+        print(f"error: {redact(failure.line, secrets)}", file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":

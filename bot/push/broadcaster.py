@@ -1,34 +1,41 @@
 """Pushes planned messages to Telegram within its broadcast limits, resuming where a push stopped.
 
-The ledger (`storage.deliveries`) holds every message part to send. A push claims chats in batches
-and delivers many chats at once, each chat's parts in order by one task, so a slow chat holds up only
-itself. Telegram's limits: about 30 messages a second for the whole bot (up to 1000 with paid
-broadcasts), one a second per chat, 20 a minute per group. A 429 pauses every send for as long as
-Telegram asks, because flood control counts the whole bot.
+The ledger (`storage.deliveries`) holds every message part to send. A push claims chats in small
+batches and delivers many chats at once, each chat's parts in order by one task, so a slow chat holds
+up only itself. Telegram's limits: about 30 messages a second for the whole bot (up to 1000 with
+paid broadcasts), one a second per chat, 20 a minute per group. A 429 pauses every send for as long
+as Telegram asks, because flood control counts the whole bot.
 
-Each sent part is recorded (in batches) before the chat's next part goes out, so a crash repeats
-at most the one part that was in flight per chat.
+No send goes out without its record following: each sent part is recorded (in batches) before the
+chat's next part goes out, and at most `unrecorded` sends are ever out without a record. When the
+database cannot be written (locked by another process, disk full, read-only, I/O errors), sending
+stops at once and the writes are retried with backoff for as long as the push's claims are provably
+its own (the lease); if the database does not come back by then, the push stops with `PushStopped`.
+So whatever ends a push, a crash or a storage fault, only those unrecorded sends can repeat.
+
+A push claimed by a process that is gone (same host, its pid no longer exists) is taken over at once
+instead of after its lease.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.core.clock import Clock, Monotonic, Sleep, utc_now
+from bot.log import redact, secrets_in
 from bot.push.limits import (
     FREE_RATE,
     PAID_RATE,
@@ -42,14 +49,26 @@ from bot.push.limits import (
 )
 from bot.push.transport import CONNECTIONS
 from storage.chats import ChatRepository
+from storage.db import StorageFault, StorageUnavailable, storage_fault
 from storage.deliveries import ChatBacklog, DeliveryLedger, LedgerPart, SentPart
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OnPushProgress = Callable[["PushReport"], None]
 
 RECORD_EVERY = 0.05
 """Seconds between the transactions that record sent parts."""
+RECORD_STALLED = 0.25
+"""Seconds a record may take before no new send starts until it is done (a lock held elsewhere)."""
+UNRECORDED_PER_CONNECTION = 2
+"""Sends out without a record, per connection: all that a crash or a storage fault can repeat."""
+LEASE = timedelta(seconds=30)
+BATCH = (10, 200)
+"""Chats claimed at once: about a second of sending at the push's rate, within these bounds."""
+STORAGE_RETRY = (0.1, 2.0)
+"""Seconds before retrying a write the database refused, doubling up to the second figure."""
 
 SEND_MESSAGE = "sendmessage"
 """Sent with `Bot.do_api_request`, which hands back Telegram's JSON as it is: building a Message from
@@ -60,7 +79,7 @@ PTB does not warn that `send_message` exists."""
 @dataclass(slots=True)
 class PushReport:
     chats_due: int = 0  # chats with a part due when the push started
-    messages_due: int = 0  # their unsent parts
+    messages_due: int = 0  # their parts due
     sent: int = 0
     skipped: int = 0  # not sent: the chat blocked the bot or no longer exists
     deactivated: int = 0
@@ -68,6 +87,7 @@ class PushReport:
     failed: int = 0  # refused by Telegram (bad request): never retried
     retried: int = 0  # sends repeated after flood control or a network error
     released: int = 0  # parts left for a later push after repeated errors
+    taken_over: int = 0  # parts held by a push whose process is gone, taken over at once
     elapsed: float = 0.0
     dry_run: bool = False
 
@@ -77,9 +97,44 @@ class PushReport:
         return self.sent + self.skipped + self.failed + self.released
 
 
+class PushStopped(StorageUnavailable):
+    """The ledger could not be written for as long as the push's claims lasted: it stopped sending."""
+
+    def __init__(
+        self, fault: StorageFault, error: BaseException, report: PushReport, unrecorded: int
+    ) -> None:
+        super().__init__(
+            fault,
+            str(error),
+            f"the push stopped after {report.sent} messages, at most {unrecorded} of them sent but not "
+            "recorded (the next push may send those again)",
+        )
+        self.report = report
+        self.unrecorded = unrecorded
+
+
 def default_owner() -> str:
     """Who holds a claim: host and process, plus a random part so a restarted process is new."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True when `owner` (from `default_owner`) is a process of this host that no longer exists.
+
+    A holder on another host, or a pid that exists (possibly reused), is not provably gone: its
+    claims are left to run out.
+    """
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class Broadcaster:
@@ -99,8 +154,8 @@ class Broadcaster:
         paid: bool = False,
         chat_limits: ChatLimits = ChatLimits(),
         retry: SendRetry = SendRetry(),
-        lease: timedelta = timedelta(minutes=5),
-        batch: int = 200,
+        lease: timedelta = LEASE,
+        batch: int | None = None,
         connections: int = CONNECTIONS,
         clock: Clock = utc_now,
         monotonic: Monotonic = time.monotonic,
@@ -120,16 +175,20 @@ class Broadcaster:
         self.chat_limits = chat_limits
         self.retry = retry
         self.lease = lease
-        self.batch = batch
+        self.batch = batch or min(BATCH[1], max(BATCH[0], math.ceil(rate)))
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
         # Shared with the application's limiter when given: replies and the push share one budget.
         self.send_rate = send_rate or SendRate(rate * RATE_MARGIN, monotonic, sleep)
         self.requests = asyncio.Semaphore(connections)
+        self.unrecorded = UNRECORDED_PER_CONNECTION * connections
         # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
         # and to keep sending while the next batch is claimed.
-        self.chats_in_flight = max(2 * batch, math.ceil(2 * rate * chat_limits.interval))
+        self.chats_in_flight = max(2 * self.batch, math.ceil(2 * rate * chat_limits.interval))
+        # Claims stop being trusted this long before their lease runs out (clocks, a send under way).
+        self.margin = min(lease / 4, timedelta(seconds=2))
+        self.secrets = secrets_in(bot.token)
 
     async def run(
         self, owner: str | None = None, *, dry_run: bool = False, progress: OnPushProgress | None = None
@@ -174,23 +233,47 @@ class _GaveUp(Exception):
     """A part kept hitting flood control or network errors for this push."""
 
 
+class _ClaimsRanOut(Exception):
+    """The lease ran out before it could be renewed: another push may hold these chats now."""
+
+
+class _StorageGaveUp(Exception):
+    """The database kept refusing a write until the claims could run out."""
+
+    def __init__(self, fault: StorageFault, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.fault = fault
+
+
 class _SentLog:
     """Records sent parts in one transaction every RECORD_EVERY seconds instead of one per message.
 
-    `add` returns a future that resolves once the part is recorded: a chat's next part waits for
-    it, which is what limits a crash to repeating one part per chat.
+    `add` returns a future that resolves, once the part is recorded, to the ids recorded with it: a
+    chat's next part waits for it, which is what limits a crash to repeating one part per chat, and
+    a part missing from it was taken back (the chat's digest was replanned) so the chat stops.
     """
 
-    def __init__(self, ledger: DeliveryLedger, owner: str) -> None:
-        self._ledger = ledger
-        self._owner = owner
+    def __init__(self, push: _Push) -> None:
+        self._push = push
         self._batch: list[SentPart] = []
-        self._recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._recorded: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
         self._waiting = asyncio.Event()
         self._closing = False
+        self._flushing_since: float | None = None
+        self._flushed = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
-    def add(self, sent: SentPart) -> asyncio.Future[None]:
+    def stalled(self) -> bool:
+        """A record has been under way for more than RECORD_STALLED."""
+        started = self._flushing_since
+        return started is not None and self._push.broadcaster.monotonic() - started > RECORD_STALLED
+
+    async def caught_up(self) -> None:
+        """Return at once, unless the record under way stalled: then once it is done."""
+        if self.stalled():
+            await self._flushed.wait()
+
+    def add(self, sent: SentPart) -> asyncio.Future[set[int]]:
         self._batch.append(sent)
         self._waiting.set()
         return self._recorded
@@ -214,12 +297,20 @@ class _SentLog:
         self._waiting.clear()
         batch, recorded = self._batch, self._recorded
         self._batch, self._recorded = [], asyncio.get_running_loop().create_future()
+        push = self._push
+        self._flushing_since = push.broadcaster.monotonic()
+        self._flushed.clear()
         try:
-            await self._ledger.mark_sent(self._owner, batch)
+            ids = await push.write(push.broadcaster.ledger.mark_sent, push.owner, batch)
         except BaseException as error:
             recorded.set_exception(error)
+            recorded.exception()  # retrieved: the chats waiting for it may all be gone
             raise
-        recorded.set_result(None)
+        finally:
+            self._flushing_since = None
+            self._flushed.set()
+        push.recorded(len(batch))
+        recorded.set_result(ids)
 
 
 @dataclass
@@ -230,63 +321,161 @@ class _Push:
     owner: str
     progress: OnPushProgress | None
     report: PushReport = field(default_factory=PushReport)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    tasks: dict[asyncio.Task[None], datetime] = field(default_factory=dict)  # chats in hand: when claimed
     freed: asyncio.Event = field(default_factory=asyncio.Event)
     failure: BaseException | None = None
     exhausted: bool = False  # the last claim found less than asked: wait for the chats in hand
+    renewed_at: datetime = field(init=False)  # the claims held then run out a lease later
+    writable: asyncio.Event = field(default_factory=asyncio.Event)  # cleared while writes fail
+    trouble_since: datetime | None = None
+    fault: StorageFault | None = None  # the last trouble the database gave
+    window: asyncio.Semaphore = field(init=False)  # a slot per send out without a record
+    outstanding: int = 0  # sends holding a slot
+
+    def __post_init__(self) -> None:
+        self.renewed_at = self.broadcaster.clock()
+        self.window = asyncio.Semaphore(self.broadcaster.unrecorded)
+        self.writable.set()
 
     async def drain(self) -> PushReport:
         b = self.broadcaster
+        await self._take_over_from_the_gone()
         backlog = await b.ledger.backlog(b.clock())
         self.report.chats_due, self.report.messages_due = backlog.chats, backlog.parts
-        renew_at = b.clock() + b.lease / 3
         refill = max(1, b.batch // 2)  # claim in batches, not one chat per finished chat
-        log = _SentLog(b.ledger, self.owner)
+        log = _SentLog(self)
+        keeper = self._watch(asyncio.create_task(self._keep_claims()))
         try:
             while True:
                 room = b.chats_in_flight - len(self.tasks)
                 if not self.tasks or (not self.exhausted and room >= refill):
                     wanted = min(room, b.batch)
-                    claimed = await b.ledger.claim(self.owner, b.clock(), wanted, b.lease)
+                    claimed_at, claimed = await self._claim(wanted)
                     for chat in claimed:
-                        self._start(chat, log)
+                        self._start(chat, log, claimed_at)
                     if not self.tasks:
                         break
                     self.exhausted = len(claimed) < wanted
                     if not self.exhausted:
                         continue
                 await self._wait_for_room()
-                if b.clock() >= renew_at:
-                    await b.ledger.renew(self.owner, b.clock(), b.lease)
-                    renew_at = b.clock() + b.lease / 3
-        except BaseException:
+            if self.failure is not None:
+                raise self.failure
+            await log.close()
+        except BaseException as error:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            await log.close()
-            # Stopped early (cancelled, or a failure): what was sent is recorded above; hand the
-            # rest back at once instead of leaving it to the lease.
-            await b.ledger.release_all(self.owner, b.clock())
+            await self._wind_down(log)
+            if isinstance(error, _StorageGaveUp | _ClaimsRanOut):
+                fault = error.fault if isinstance(error, _StorageGaveUp) else self.fault or StorageFault.BUSY
+                raise PushStopped(fault, error, self.report, self.outstanding) from None
             raise
-        await log.close()
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         return self.report
 
-    def _start(self, chat: ChatBacklog, log: _SentLog) -> None:
-        task = asyncio.create_task(self._deliver(chat, log))
-        self.tasks.add(task)
+    async def write(self, operation: Callable[..., Awaitable[T]], *arguments: Any) -> T:
+        """A ledger write, retried while the database refuses it for a reason that passes.
+
+        While it fails no new send starts; it gives up a lease after the trouble began (by then the
+        claims may have run out, and sending could not go on anyway).
+        """
+        b = self.broadcaster
+        delay = STORAGE_RETRY[0]
+        while True:
+            try:
+                result = await operation(*arguments)
+            except Exception as error:
+                fault = storage_fault(error)
+                if fault is None or not fault.passes:
+                    raise
+                self.fault = fault
+                if self.writable.is_set():
+                    self.writable.clear()
+                    self.trouble_since = b.clock()
+                    logger.warning("push: the database is %s (%s); sending paused, retrying", fault, error)
+                if b.clock() + timedelta(seconds=delay) >= (self.trouble_since or b.clock()) + b.lease:
+                    raise _StorageGaveUp(fault, error) from None
+                await b.sleep(delay)
+                delay = min(2 * delay, STORAGE_RETRY[1])
+                continue
+            if not self.writable.is_set():
+                logger.warning(
+                    "push: the database is writable again after %.1f s; sending resumes",
+                    (b.clock() - (self.trouble_since or b.clock())).total_seconds(),
+                )
+                self.writable.set()
+                self.trouble_since = None
+            return result
+
+    def recorded(self, count: int) -> None:
+        """`count` sends were recorded: their slots in the window are free."""
+        self.outstanding -= count
+        for _ in range(count):
+            self.window.release()
+
+    async def _claim(self, wanted: int) -> tuple[datetime, list[ChatBacklog]]:
+        """(the moment the claims count from, the chats claimed)."""
+        b = self.broadcaster
+        await self.writable.wait()
+        now = b.clock()
+        return now, await self.write(b.ledger.claim, self.owner, now, wanted, b.lease)
+
+    def _runs_out(self, claimed_at: datetime) -> datetime:
+        """When a claim made at `claimed_at` runs out, with the renewals so far."""
+        return max(claimed_at, self.renewed_at) + self.broadcaster.lease
+
+    async def _take_over_from_the_gone(self) -> None:
+        b = self.broadcaster
+        for holder in await b.ledger.holders(b.clock()):
+            if owner_is_gone(holder):
+                now = b.clock()
+                released = await self.write(b.ledger.release_all, holder, now)
+                logger.info("push: took over %d part(s) from %s, whose process is gone", released, holder)
+                self.report.taken_over += released
+
+    async def _keep_claims(self) -> None:
+        """Renew the claims every third of the lease; a renewal that ends too late stops the push."""
+        b = self.broadcaster
+        while True:
+            await asyncio.sleep(b.lease.total_seconds() / 3)
+            moment = b.clock()
+            await self.write(b.ledger.renew, self.owner, moment, b.lease)
+            first = min(self.tasks.values(), default=None)
+            if first is not None and b.clock() >= self._runs_out(first) - b.margin:
+                raise _ClaimsRanOut(f"the claims could not be renewed before {self._runs_out(first)}")
+            self.renewed_at = moment
+
+    async def _wind_down(self, log: _SentLog) -> None:
+        """Stopped early: record what was sent, hand the rest back, as far as the database lets us."""
+        b = self.broadcaster
+        try:
+            await log.close()
+        except Exception as error:
+            logger.warning("push: could not record the last %d send(s): %s", self.outstanding, error)
+        try:
+            await self.write(b.ledger.release_all, self.owner, b.clock())
+        except Exception as error:
+            logger.warning("push: could not hand back its claims (%s); they run out with the lease", error)
+
+    def _start(self, chat: ChatBacklog, log: _SentLog, claimed_at: datetime) -> None:
+        self.tasks[self._watch(asyncio.create_task(self._deliver(chat, log, claimed_at)))] = claimed_at
+
+    def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
+        self.tasks.pop(task, None)
         if not task.cancelled() and task.exception() is not None and self.failure is None:
             self.failure = task.exception()
         self.freed.set()
 
     async def _wait_for_room(self) -> None:
-        """Until a chat is done, or a third of the lease passed (time to renew the claims)."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.broadcaster.lease.total_seconds() / 3):
-                await self.freed.wait()
+        """Until a chat is done, or something failed."""
+        await self.freed.wait()
         self.freed.clear()
         if self.failure is not None:
             raise self.failure
@@ -295,16 +484,38 @@ class _Push:
         if self.progress is not None:
             self.progress(self.report)
 
-    async def _deliver(self, chat: ChatBacklog, log: _SentLog) -> None:
+    async def _slot(self, claimed_at: datetime, log: _SentLog) -> None:
+        """A moment to send within the rate, with the database keeping up and the claim still ours.
+
+        Checked again once the rate gives the slot: sends queued for the rate must not go out after
+        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst.
+        """
+        while True:
+            await log.caught_up()
+            await self.writable.wait()
+            await self.broadcaster.send_rate.acquire()
+            if self._clear(claimed_at, log):
+                return
+
+    def _clear(self, claimed_at: datetime, log: _SentLog) -> bool:
+        """Whether a send may start now; raises once the claim may have run out."""
+        b = self.broadcaster
+        if b.clock() >= self._runs_out(claimed_at) - b.margin:
+            raise _ClaimsRanOut(f"a claim ran out at {self._runs_out(claimed_at)}")
+        return self.writable.is_set() and not log.stalled()
+
+    async def _deliver(self, chat: ChatBacklog, log: _SentLog, claimed_at: datetime) -> None:
         b = self.broadcaster
         chat_id = chat.chat_id
         pacer = ChatPacer(chat_id, b.chat_limits)
-        recorded: asyncio.Future[None] | None = None
+        last: tuple[int, asyncio.Future[set[int]]] | None = None  # the part sent before, its record
         for part in chat.parts:
-            if recorded is not None:
-                await asyncio.shield(recorded)  # shared by every chat: cancelling one must not cancel it
+            # The record is shared by every chat: cancelling one must not cancel it.
+            if last is not None and last[0] not in await asyncio.shield(last[1]):
+                logger.info("chat %s: parts replanned or dropped while sending; stopping", chat_id)
+                return
             try:
-                message_id = await self._send(chat_id, part, pacer)
+                message_id = await self._send(chat_id, part, pacer, claimed_at, log)
             except ChatMigrated as moved:
                 await self._migrate(chat_id, moved.new_chat_id)
                 return
@@ -312,26 +523,28 @@ class _Push:
                 if chat_is_gone(refused):
                     await self._deactivate(chat_id, refused)
                     return
-                logger.warning(
-                    "chat %s refused part %s of %s: %s", chat_id, part.part, part.announced, refused
-                )
-                await b.ledger.mark_failed(self.owner, chat_id, part.announced, part.part, refused.message)
+                reason = redact(refused.message, b.secrets)
+                logger.warning("chat %s refused part %s: %s", chat_id, part.part, reason)
+                await self.write(b.ledger.mark_failed, self.owner, part.id, reason)
                 self.report.failed += 1
                 self._advance()
                 continue
             except _GaveUp as given_up:
                 retry_at = b.clock() + b.retry.later
-                released = await b.ledger.release(self.owner, chat_id, retry_at, str(given_up))
-                logger.warning("chat %s: %s; %d part(s) wait until %s", chat_id, given_up, released, retry_at)
+                reason = redact(str(given_up), b.secrets)
+                released = await self.write(b.ledger.release, self.owner, chat_id, retry_at, reason)
+                logger.warning("chat %s: %s; %d part(s) wait until %s", chat_id, reason, released, retry_at)
                 self.report.released += released
                 self._advance()
                 return
-            recorded = log.add(SentPart(chat_id, part.announced, part.part, message_id, b.clock()))
+            last = part.id, log.add(SentPart(part.id, message_id, b.clock()))
             self.report.sent += 1
             self._advance()
 
-    async def _send(self, chat_id: int, part: LedgerPart, pacer: ChatPacer) -> int:
-        """Send one part; Telegram's message id."""
+    async def _send(
+        self, chat_id: int, part: LedgerPart, pacer: ChatPacer, claimed_at: datetime, log: _SentLog
+    ) -> int:
+        """Send one part; Telegram's message id. The send holds a slot of the window until recorded."""
         b = self.broadcaster
         arguments = b.send_arguments(chat_id, part)
         attempt = 1
@@ -340,7 +553,13 @@ class _Push:
             if wait > 0:
                 await b.sleep(wait)
             async with b.requests:
-                await b.send_rate.acquire()
+                await self.window.acquire()
+                try:
+                    await self._slot(claimed_at, log)
+                except BaseException:
+                    self.window.release()
+                    raise
+                self.outstanding += 1
                 pacer.record(b.monotonic())
                 try:
                     sent = await b.bot.do_api_request(SEND_MESSAGE, api_kwargs=arguments)
@@ -350,10 +569,15 @@ class _Push:
                     problem: TelegramError = error
                     backoff = 0.0
                 except (BadRequest, Forbidden, ChatMigrated, InvalidToken):
+                    self.recorded(1)
                     raise
                 except TelegramError as error:  # timeouts, network errors, Telegram's 5xx
                     problem = error
                     backoff = b.retry.backoff * 2 ** (attempt - 1)
+                except BaseException:
+                    self.recorded(1)
+                    raise
+                self.recorded(1)  # nothing went out
             if attempt == b.retry.sends:
                 raise _GaveUp(f"{type(problem).__name__}: {problem.message}")
             logger.info("chat %s: %s; trying again (%d of %d)", chat_id, problem, attempt + 1, b.retry.sends)
@@ -364,9 +588,10 @@ class _Push:
 
     async def _deactivate(self, chat_id: int, refused: TelegramError) -> None:
         b = self.broadcaster
-        logger.info("chat %s is gone (%s); deactivating it", chat_id, refused)
-        await b.chats.set_active(chat_id, False)
-        self.report.skipped += await b.ledger.skip_chat(self.owner, chat_id, refused.message)
+        reason = redact(refused.message, b.secrets)
+        logger.info("chat %s is gone (%s); deactivating it", chat_id, reason)
+        await self.write(b.chats.set_active, chat_id, False)
+        self.report.skipped += await self.write(b.ledger.skip_chat, self.owner, chat_id, reason)
         self.report.deactivated += 1
         self._advance()
 
@@ -374,7 +599,7 @@ class _Push:
         """Move the chat, and hand its parts back due now: this push claims them under the new id."""
         b = self.broadcaster
         logger.info("chat %s became supergroup %s; moving it", old_id, new_id)
-        await b.ledger.move_chat(old_id, new_id)
-        await b.ledger.release(self.owner, new_id, b.clock())
+        await self.write(b.ledger.move_chat, old_id, new_id)
+        await self.write(b.ledger.release, self.owner, new_id, b.clock())
         self.exhausted = False
         self.report.migrated += 1

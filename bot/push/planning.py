@@ -5,17 +5,22 @@ Planning happens once per announcement, after its papers had their chance at aff
 the time of the ingest gets its digest written into the delivery ledger, due at once or at the
 chat's preferred local time. Chats following the same categories with the same size share one
 rendering. The `Broadcaster` then sends what is due.
+
+What a chat changes afterwards applies until its digest leaves: `replan_chat` renders a digest
+nothing was sent of again (other categories, size, time, time zone), and drops what the chat no
+longer wants (it follows none of the digest's categories, or blocked the bot).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.callbacks import OpenCategory
 from bot.core.digest import Digest, build_digest, cut_categories, select_for_push, with_generated
@@ -33,6 +38,8 @@ from storage.subscriptions import Subscriber
 logger = logging.getLogger(__name__)
 
 PAGE = 1000  # subscribers read and planned per batch: bounds memory at any number of chats
+BROADCASTER_KEY = "broadcaster"
+"""Where the running bot keeps its Broadcaster (application.bot_data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,8 @@ async def run_push(
         announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
         planned = await plan_push(services, announced, dry_run=dry_run) if announced else None
         delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
+        if not dry_run:
+            await report_broadcasts(services, broadcaster)
     if not dry_run and (delivered.chats_due or planned):
         logger.info(
             "push: %d chats due, %d sent, %d skipped, %d deactivated, %d failed, %d left for later, %.1f s",
@@ -182,19 +191,23 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
     renderings = _Renderings(rows, announced, await services.texts.accepted(paper_ids, Language.EN))
-    chats = messages = without_news = 0
-    after: int | None = None
-    while page := await services.subscriptions.subscribers(ingested, after, PAGE):
-        after = page[-1].chat_id
-        plans = []
-        for subscriber in page:
-            plan = _plan(services, subscriber, renderings, announced, ingested)
-            if plan is None:
-                without_news += 1
-                continue
-            plans.append(plan)
-            messages += len(plan.parts)
-        chats += len(plans) if dry_run else await services.ledger.plan_many(plans, services.clock())
+    messages = without_news = 0
+
+    async def pages() -> AsyncIterator[list[Plan]]:
+        nonlocal messages, without_news
+        after: int | None = None
+        while page := await services.subscriptions.subscribers(ingested, after, PAGE):
+            after = page[-1].chat_id
+            plans = [_plan(services, subscriber, renderings, announced, ingested) for subscriber in page]
+            without_news += plans.count(None)
+            planned = [plan for plan in plans if plan is not None]
+            messages += sum(len(plan.parts) for plan in planned)
+            yield planned
+
+    if dry_run:
+        chats = sum([len(page) async for page in pages()])
+    else:
+        chats = await services.ledger.plan_pages(pages(), services.clock())
     if dry_run:
         return PushPlanReport(announced, chats, messages, without_news)
     await services.ledger.supersede(announced)
@@ -212,10 +225,68 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
 def _plan(
     services: Services, subscriber: Subscriber, renderings: _Renderings, announced: date, ingested: datetime
 ) -> Plan | None:
-    wanted = [name for name in subscriber.categories if name in services.settings.categories]
-    parts = renderings.parts(wanted, subscriber.digest_size)
+    parts = renderings.parts(_offered(services, subscriber), subscriber.digest_size)
     if parts is None:
         return None
+    return Plan(subscriber.chat_id, announced, parts, due=_due(services, subscriber, ingested))
+
+
+def _offered(services: Services, subscriber: Subscriber) -> list[str]:
+    return [name for name in subscriber.categories if name in services.settings.categories]
+
+
+def _due(services: Services, subscriber: Subscriber, ingested: datetime) -> datetime:
     zone = _zone(subscriber.timezone, services.settings.timezone)
-    due = delivery_moment(ingested, subscriber.delivery_time, zone)
-    return Plan(subscriber.chat_id, announced, parts, due=due)
+    return delivery_moment(ingested, subscriber.delivery_time, zone)
+
+
+async def replan_chat(services: Services, chat_id: int) -> None:
+    """Bring the chat's digests not sent yet in line with what it follows and wants now.
+
+    A digest nothing was sent of is rendered again (categories, size) and moved (time, time zone);
+    one the chat no longer wants (it follows none of its categories, or is inactive) is dropped,
+    also when it was started. Called after every change a chat makes; a digest now due is pushed soon.
+    """
+    due_now = False
+    for unsent in await services.ledger.unsent_digests(chat_id):
+        announced = unsent.announced
+        ingested = await services.papers.first_ingested(announced)
+        subscriber = await services.subscriptions.subscriber(chat_id, ingested) if ingested else None
+        if subscriber is None or ingested is None:
+            await services.ledger.drop(chat_id, announced, "dropped: the chat is inactive or follows nothing")
+            continue
+        wanted = _offered(services, subscriber)
+        digest = build_digest(await services.papers.listings(wanted, announced), wanted, announced)
+        featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
+        digest = with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
+        if not digest.entries:
+            await services.ledger.drop(chat_id, announced, "dropped: the chat follows none of its categories")
+        elif not unsent.started:  # a digest started is finished as planned, not redone halfway
+            due = _due(services, subscriber, ingested)
+            parts = push_parts(digest, subscriber.digest_size)
+            await services.ledger.replan(Plan(chat_id, announced, parts, due=due), services.clock())
+            due_now = due_now or due <= services.clock()
+    if due_now:
+        services.push_soon()
+
+
+async def report_broadcasts(services: Services, broadcaster: Broadcaster) -> None:
+    """Tell each operator how their broadcast went, once every chat's message went or was given up."""
+    for outcome in await services.ledger.finished_broadcasts():
+        text = (
+            f"Broadcast done: {outcome.sent} sent, {outcome.failed} failed, "
+            f"{outcome.deactivated} deactivated (bot blocked or removed)."
+        )
+        try:
+            await broadcaster.bot.send_message(outcome.report_to, text)
+        except (Forbidden, BadRequest) as refused:
+            logger.warning(
+                "broadcast %d: chat %s refused the report: %s", outcome.id, outcome.report_to, refused
+            )
+        except TelegramError as error:
+            logger.warning(
+                "broadcast %d: report not sent (%s); trying after the next push", outcome.id, error
+            )
+            continue
+        logger.info("%s (broadcast %d)", text, outcome.id)
+        await services.ledger.mark_reported(outcome.id, services.clock())
