@@ -11,9 +11,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.core.callbacks import CategoryPage, OpenCategory
 from bot.core.categories import CategoryError, category, parse_category
 from bot.core.digest import category_page
+from bot.core.generated import Language
 from bot.core.preferences import digest_limit
-from bot.core.render import render_digest, render_page, tag_label
-from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
+from bot.core.render import FEATURED, render_digest, render_page, tag_label
+from bot.reading import (
+    latest_announcement,
+    load_digest,
+    page_with_full_papers,
+    with_full_papers,
+    with_generated_texts,
+)
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
@@ -44,6 +51,7 @@ async def today(update: Update, context: BotContext) -> None:
     limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
     digest = await load_digest(services.papers, subscribed, announced)
     digest = await with_full_papers(services.papers, digest, limit)
+    digest = await with_generated_texts(services.texts, digest, Language.EN, FEATURED)
     for text in render_digest(digest, limit=limit):
         await message.reply_text(text)
 
