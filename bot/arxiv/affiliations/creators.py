@@ -13,6 +13,7 @@ from bot.arxiv.affiliations.classify import (
     _clean_name,
     _is_affiliation_text,
     _is_names_line,
+    _is_person_name,
     _split_typed_marks,
 )
 from bot.arxiv.affiliations.institutions import _collapse, _Kind, _segment_kind, _strip_contacts
@@ -24,7 +25,15 @@ from bot.arxiv.affiliations.markup import (
     _classes,
     _emit_children,
 )
-from bot.arxiv.affiliations.tokens import _Line, _line_text, _Mark, _mark_values, _starts_with_mark, _Stream
+from bot.arxiv.affiliations.tokens import (
+    _MARK_TEXT,
+    _Line,
+    _line_text,
+    _Mark,
+    _mark_values,
+    _starts_with_mark,
+    _Stream,
+)
 from bot.core.names import NAME_SUFFIXES, name_tokens
 
 
@@ -124,7 +133,7 @@ def _read_block(lines: list[_Line]) -> _Group:
         else:
             address_lines.append(line)
     names, stray = _names(name_lines)
-    return _Group(names, [_Address((), text) for text in stray] + _addresses(address_lines), [])
+    return _Group(names, stray + _addresses(address_lines), [])
 
 
 def _addresses(lines: list[_Line]) -> list[_Address]:
@@ -144,53 +153,92 @@ def _addresses(lines: list[_Line]) -> list[_Address]:
     return [address for address in addresses if address.text.strip(" \n,;")]
 
 
-def _names(lines: list[_Line]) -> tuple[list[_Name], list[str]]:
-    """Names with their marks. Marks usually follow a name ("A¹ B²" is two names), but when the block
-    opens with one they precede it ("¹A, ²B"). Institutions on the line are stray addresses."""
+@dataclass(slots=True)
+class _Piece:
+    """Text between separators and marks on a names line, read as a name, an address or a note."""
+
+    kind: str  # "name", "address", "suffix" or "other"
+    text: str
+    marks: list[str] = field(default_factory=list)
+
+
+def _names(lines: list[_Line]) -> tuple[list[_Name], list[_Address]]:
+    """Names with their marks, and addresses written on the same lines (a legend: "†Univ A; ‡Univ B").
+
+    Marks usually follow a name ("A¹ B²" is two names), but when the block opens with one they precede
+    it ("¹A, ²B"). Between a name and an address, the last mark is the address's own; once an address
+    has been read, marks point forward to what follows them.
+    """
     leading = bool(lines) and _starts_with_mark(lines[0])
-    names: list[_Name] = []
-    stray: list[str] = []
-    text = ""
-    marks: list[str] = []
-    marked = False
-
-    def finish() -> None:
-        nonlocal text, marks, marked
-        for inner in _PARENTHETICAL.findall(text):
-            if _is_affiliation_text(inner):
-                stray.append(inner)
-        bare, typed_marks = _split_typed_marks(_PARENTHETICAL.sub(" ", text))
-        marks = marks + typed_marks
-        name = _clean_name(bare)
-        if name.casefold() in NAME_SUFFIXES and names:
-            names[-1].text += f" {name}"
-            names[-1].marks.extend(marks)
-        elif name and _is_affiliation_text(name):
-            stray.append(name)
-        elif name and _segment_kind(name) is _Kind.UNKNOWN:
-            names.append(_Name(name, marks))
-        elif not name and marks and names:
-            names[-1].marks.extend(marks)
-        text, marks, marked = "", [], False
-
+    sequence: list[_Piece | _Mark] = []
+    stray: list[_Address] = []
     for line in lines:
-        for token in line:
+        for token in _joined(line):
             if isinstance(token, _Mark):
-                if leading:
-                    if text.strip():
-                        finish()
-                    marks.extend(token.values)
-                elif text.strip():
-                    marks.extend(token.values)
-                    marked = True
-                elif names and not marks:
-                    names[-1].marks.extend(token.values)
-                else:
-                    marks.extend(token.values)
+                sequence.append(token)
                 continue
-            for index, piece in enumerate(_NAME_SEPARATOR.split(_strip_contacts(token))):
-                if index or (marked and piece.strip()):
-                    finish()
-                text += piece
-        finish()
+            for piece in _NAME_SEPARATOR.split(_strip_contacts(token)):
+                inner = _PARENTHETICAL.findall(piece)
+                stray.extend(_Address((), text) for text in inner if _is_affiliation_text(text))
+                sequence.extend(_read_piece(_PARENTHETICAL.sub(" ", piece)))
+    for index, item in enumerate(sequence):
+        if isinstance(item, _Mark):
+            owner = _owner(sequence, index, leading)
+            if owner is not None:
+                owner.marks.extend(item.values)
+    names: list[_Name] = []
+    for piece in (item for item in sequence if isinstance(item, _Piece)):
+        if piece.kind == "suffix" and names:
+            names[-1].text += f" {piece.text}"
+            names[-1].marks.extend(piece.marks)
+        elif piece.kind == "name":
+            names.append(_Name(piece.text, piece.marks))
+        elif piece.kind == "address":
+            stray.append(_Address(tuple(piece.marks), piece.text))
     return names, stray
+
+
+def _owner(sequence: list[_Piece | _Mark], index: int, leading: bool) -> _Piece | None:
+    """The piece the mark at `index` belongs to (see `_names`)."""
+    before = next((item for item in reversed(sequence[:index]) if isinstance(item, _Piece)), None)
+    after = next((item for item in sequence[index + 1 :] if isinstance(item, _Piece)), None)
+    if before is None or after is None:
+        return before or after
+    if leading or before.kind in ("address", "other"):
+        return after
+    if after.kind in ("address", "other"):
+        last_of_run = not isinstance(sequence[index + 1], _Mark)
+        if last_of_run and isinstance(sequence[index - 1], _Mark):
+            return after
+    return before
+
+
+def _read_piece(text: str) -> list[_Piece | _Mark]:
+    """A piece of a names line, with marks typed as plain digits ("Alice Smith1,2") split off."""
+    if not text.strip():
+        return []
+    bare, typed = _split_typed_marks(text)
+    name = _clean_name(bare)
+    if not name:
+        values = _mark_values(text) if _MARK_TEXT.fullmatch(text.strip()) else ()
+        return [_Mark(values)] if values else []
+    if name.casefold() in NAME_SUFFIXES:
+        kind = "suffix"
+    elif _segment_kind(name) is _Kind.UNKNOWN or _is_person_name(name):
+        kind = "name"
+    elif _is_affiliation_text(name):
+        kind = "address"
+    else:
+        kind = "other"
+    return [_Piece(kind, name), *([_Mark(tuple(typed))] if typed else [])]
+
+
+def _joined(line: _Line) -> list[str | _Mark]:
+    """The line with neighbouring text tokens joined, so a name split across elements stays whole."""
+    joined: list[str | _Mark] = []
+    for token in line:
+        if isinstance(token, str) and joined and isinstance(joined[-1], str):
+            joined[-1] += token
+        else:
+            joined.append(token)
+    return joined

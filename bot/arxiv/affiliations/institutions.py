@@ -17,14 +17,26 @@ def _word_list(text: str) -> frozenset[str]:
 
 
 def _unique(institutions: Iterable[str]) -> tuple[str, ...]:
+    """Each institution once; "MIT" and "Massachusetts Institute of Technology" are the same one."""
     seen: set[str] = set()
-    unique = []
+    unique: list[str] = []
     for institution in institutions:
         key = _institution_key(institution)
-        if key and key not in seen:
+        if key and key not in seen and not any(_abbreviates(a, b) for b in unique for a in (institution, b)):
             seen.add(key)
             unique.append(institution)
     return tuple(unique)
+
+
+_MINOR_WORDS = frozenset({"of", "the", "for", "and", "at", "in", "on", "de", "di", "du", "des", "la", "le"})
+
+
+def _abbreviates(acronym: str, name: str) -> bool:
+    """ "MIT" abbreviates "Massachusetts Institute of Technology": the initials of its main words."""
+    if not re.fullmatch(r"[A-Z]{2,8}", acronym) or acronym == name:
+        return False
+    initials = "".join(word[0] for word in re.findall(r"[^\W\d_]+", name) if word.lower() not in _MINOR_WORDS)
+    return initials.upper() == acronym
 
 
 def _institution_key(institution: str) -> str:
@@ -60,6 +72,7 @@ _NOTE = re.compile(
     r"project\s+lead|co-?first|first\s+authors?|these\s+authors|senior\s+author|\bauthors?\b|"
     r"supported\s+(?:by|in\s+part)|\bfunded\b|\bgrants?\b|\bnow\s+(?:at|with)\b|preprint|under\s+review|"
     r"accepted\s+(?:at|to|by|in)|proceedings|copyright|technical\s+report|\bdraft\b|\bworkshop\b|"
+    r"\bfellow(?:ship)?s?\b|\bscholar(?:ship)?s?\b|"
     r"\bconference\b|\bsubmitted\b|\bcode\b|github|homepage|website|project\s+page|e-?mail|\bcontact\b|orcid",
     re.IGNORECASE,
 )
@@ -171,7 +184,7 @@ def _segments(address: str) -> list[str]:
     text = _strip_contacts(address)
     text = _TEX_LEFTOVER.sub(" ", text)
     segments: list[str] = []
-    for part in re.split(r"[,;\n|·•]+|\s+/\s+", text):
+    for part in re.split(r"[,;\n·•]+|\s+/\s+", text):
         cleaned = _clean_segment(part)
         if segments and _LEGAL_FORM_ONLY.match(part.strip()):
             segments[-1] += f", {part.strip()}"

@@ -65,6 +65,8 @@ _SKIPPED_CLASSES = frozenset(
         "ltx_role_affiliationmark",
         "ltx_role_dedicatory",
         "ltx_role_mobile",
+        "ltx_contact_name",  # the 2026 renderer's labels: "Affiliation:", "Email:"
+        "ltx_font_typewriter",  # e-mail addresses and URLs, set in \\texttt
         *_AFFILIATION_ROLES,  # read separately, as the creator's contacts
     }
 )
@@ -149,7 +151,8 @@ def _emit_superscript(element: etree._Element, stream: _Stream) -> None:
 
 
 def _is_contact_link(href: str) -> bool:
-    return href.startswith("mailto:") or "orcid.org" in href
+    """A mailto link holds an address; an ORCID link may hold the author's name, so it is read."""
+    return href.startswith("mailto:")
 
 
 def _emit_table(table: etree._Element, stream: _Stream) -> None:
