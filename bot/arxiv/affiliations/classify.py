@@ -16,7 +16,7 @@ from bot.arxiv.affiliations.institutions import (
 from bot.arxiv.affiliations.tokens import _TEX_LEFTOVER, _Line, _Mark, _starts_with_mark
 from bot.core.names import PARTICLES
 
-_NAME_SEPARATOR = re.compile(r"\s*(?:[,;，、]|\band\b|&|[\u2000-\u200a\u3000]|\u00a0{2,})\s*")
+_NAME_SEPARATOR = re.compile(r"\s*(?:[,;，、]|\band\b|&|[\u2000-\u200a\u3000]|\u00a0{2,}|\s{3,})\s*")
 _PARENTHETICAL = re.compile(r"\(([^()]*)\)")
 _TRAILING_NUMBERS = re.compile(r"[\d\s,]+$")
 

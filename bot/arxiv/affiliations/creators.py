@@ -16,7 +16,13 @@ from bot.arxiv.affiliations.classify import (
     _is_person_name,
     _split_typed_marks,
 )
-from bot.arxiv.affiliations.institutions import _collapse, _Kind, _segment_kind, _strip_contacts
+from bot.arxiv.affiliations.institutions import (
+    _collapse,
+    _Kind,
+    _names_institution,
+    _segment_kind,
+    _strip_contacts,
+)
 from bot.arxiv.affiliations.markup import (
     _CONTACTS,
     _NOTE_CONTENT,
@@ -71,6 +77,7 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         contact_stream = _Stream()
         _emit_children(contact, contact_stream)
         contacts.extend(_addresses(contact_stream.lines()))
+    contacts = _continued(contacts)
     groups = [_read_block(lines) for lines in stream.block_lines()] or [_Group([], [], [])]
     if not any(name.marks for group in groups for name in group.names):
         contacts = [_Address((), address.text) for address in contacts]
@@ -80,6 +87,25 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         group.addresses += marked
         group.contacts = unmarked
     return groups
+
+
+def _continued(addresses: list[_Address]) -> list[_Address]:
+    """One address written over several entries (arXiv's 2026 renderer gives each line of an
+    `\\affiliation` its own): an entry that names no institution continues the one before, or leads
+    into the next ("Computer Science" / "X Institute of Technology" / "Deggendorf, Germany")."""
+    merged: list[_Address] = []
+    for address in addresses:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and not address.marks
+            and not previous.marks
+            and not (_names_institution(previous.text) and _names_institution(address.text))
+        ):
+            merged[-1] = _Address((), f"{previous.text}\n{address.text}")
+        else:
+            merged.append(address)
+    return merged
 
 
 def _read_institute_note(note: etree._Element) -> list[_Address]:
@@ -224,13 +250,18 @@ def _read_piece(text: str) -> list[_Piece | _Mark]:
         return [_Mark(values)] if values else []
     if name.casefold() in NAME_SUFFIXES:
         kind = "suffix"
-    elif _segment_kind(name) is _Kind.UNKNOWN or _is_person_name(name):
+    elif _is_person_name(name) or (_segment_kind(name) is _Kind.UNKNOWN and _is_name_length(name)):
         kind = "name"
     elif _is_affiliation_text(name):
         kind = "address"
     else:
         kind = "other"
     return [_Piece(kind, name), *([_Mark(tuple(typed))] if typed else [])]
+
+
+def _is_name_length(text: str) -> bool:
+    """A name has at most five words: more are names run together, which cannot be told apart."""
+    return len(text.split()) <= 5
 
 
 def _joined(line: _Line) -> list[str | _Mark]:

@@ -58,6 +58,7 @@ class _Kind(Enum):
 _AFFILIATION_KINDS = frozenset(
     {_Kind.DEPARTMENT, _Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE, _Kind.LOCATION}
 )
+_INSTITUTION_KINDS = frozenset({_Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE})
 _EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|(?<![\w.+\-])[\w.+\-]++)\s*@\s*[\w\-]++(?:\.[\w\-]++)+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _ORCID = re.compile(r"\b\d{4}-\d{4}-\d{4}-\d{3}[\dX]\b")
@@ -178,6 +179,11 @@ def _institutions(address: str) -> tuple[str, ...]:
         unknown = [s for s, kind in zip(segments, kinds, strict=True) if kind is _Kind.UNKNOWN]
         chosen = units[-1:] or unknown[:1]
     return _unique(_TRAILING_LEGAL_FORM.sub("", institution) or institution for institution in chosen)
+
+
+def _names_institution(address: str) -> bool:
+    """Whether an address names an organisation, institute or lab (not only a place or a department)."""
+    return any(_segment_kind(segment) in _INSTITUTION_KINDS for segment in _segments(address) if segment)
 
 
 def _segments(address: str) -> list[str]:

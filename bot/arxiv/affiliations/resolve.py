@@ -29,8 +29,16 @@ def _resolve(
     groups: list[_Group], notes: list[_Address], statements: list[tuple[tuple[str, ...] | None, str]]
 ) -> list[AuthorAffiliations]:
     """Each name gets the addresses its marks point at (its own block's first), else the lines under it;
-    plus its creator's contacts. Names left with nothing fall back to \\thanks statements, then to
-    addresses that belong to nobody in particular (an unmarked institute note, a block without names)."""
+    plus its creator's contacts. Names left with nothing fall back to \\thanks statements, then, when
+    no author got anything at all, to addresses that belong to nobody in particular (an unmarked
+    institute note, a block without names).
+
+    When nothing on the page says who is where, nobody gets a guess: several names written together
+    without marks share their lines and contacts only when these name one place.
+    """
+    if not any(name.marks for group in groups for name in group.names):
+        groups = [_unmarked(group) for group in groups]
+        notes = [_Address((), note.text) for note in notes]
     marked, shared = _mark_table(groups, notes)
     resolved = []
     for group in groups:
@@ -39,22 +47,36 @@ def _resolve(
             for mark in address.marks:
                 local.setdefault(mark, []).append(address.text)
         lines = [address.text for address in group.addresses if not address.marks]
-        contacts = _institutions_of(address.text for address in group.contacts)
+        unmarked = [text for text in [" \n ".join(lines)] if _institutions_of([text])] + [
+            address.text for address in group.contacts if _institutions_of([address.text])
+        ]
+        ambiguous = len(group.names) > 1 and len(unmarked) > 1
+        contacts = [] if ambiguous else _institutions_of(address.text for address in group.contacts)
         for name in group.names:
             by_mark = _institutions_of(
                 text for mark in name.marks for text in local.get(mark) or marked.get(mark, [])
             )
-            from_lines = _institutions_of(lines) if not by_mark or len(group.names) == 1 else []
+            lines_count = not ambiguous and (not by_mark or len(group.names) == 1)
+            from_lines = _institutions_of(lines) if lines_count else []
             found = by_mark + from_lines + contacts
             resolved.append(_Resolved(name.text, found, bool(from_lines) and found == from_lines))
     _share_last_line(resolved)
-    common = _institutions_of(shared)
+    common = [] if any(item.institutions for item in resolved) else _institutions_of(shared)
     return [
         AuthorAffiliations(
             item.name, _unique(item.institutions or _stated_for(item.name, statements) or common)
         )
         for item in resolved
     ]
+
+
+def _unmarked(group: _Group) -> _Group:
+    """Marks mean nothing when no name carries one: every address is then an unmarked line."""
+    return _Group(
+        group.names,
+        [_Address((), address.text) for address in group.addresses],
+        [_Address((), address.text) for address in group.contacts],
+    )
 
 
 def _mark_table(groups: list[_Group], notes: list[_Address]) -> tuple[dict[str, list[str]], list[str]]:
