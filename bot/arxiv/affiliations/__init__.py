@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.arxiv.affiliations.creators import _read_creator, _read_institute_note, _with_statements
+from bot.arxiv.affiliations.creators import (
+    _centred_title_block,
+    _read_creator,
+    _read_institute_note,
+    _with_statements,
+)
 from bot.arxiv.affiliations.institutions import _institutions, _unique
 from bot.arxiv.affiliations.markup import (
     _AUTHOR_BLOCKS,
@@ -33,10 +38,13 @@ def parse_author_affiliations(html: str | bytes) -> list[AuthorAffiliations]:
     if root is None:
         return []
     blocks = _AUTHOR_BLOCKS(root)
-    if not blocks:
+    if blocks:
+        creators = _CREATORS(blocks[0]) or _PERSONNAMES(blocks[0])
+        groups = [group for creator in creators for group in _read_creator(creator)]
+    else:
+        groups = _centred_title_block(root)
+    if not groups:
         return []
-    creators = _CREATORS(blocks[0]) or _PERSONNAMES(blocks[0])
-    groups = [group for creator in creators for group in _read_creator(creator)]
     notes = [address for note in _INSTITUTE_NOTES(root) for address in _read_institute_note(note)]
     statements = [statement for note in _THANKS_NOTES(root) for statement in _with_statements(note)]
     return _resolve(groups, notes, statements)

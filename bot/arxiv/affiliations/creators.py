@@ -24,12 +24,15 @@ from bot.arxiv.affiliations.institutions import (
     _strip_contacts,
 )
 from bot.arxiv.affiliations.markup import (
+    _CENTRED_PARAGRAPHS,
     _CONTACTS,
+    _CREATOR_NOTES,
     _NOTE_CONTENT,
     _NOTE_MARK,
     _PERSONNAMES,
     _classes,
     _emit_children,
+    _note_key,
 )
 from bot.arxiv.affiliations.tokens import (
     _MARK_TEXT,
@@ -41,6 +44,8 @@ from bot.arxiv.affiliations.tokens import (
     _Stream,
 )
 from bot.core.names import NAME_SUFFIXES, name_tokens
+
+_MAX_CENTRED_PARAGRAPHS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,7 @@ class _Group:
 def _read_creator(creator: etree._Element) -> list[_Group]:
     """The creator's name blocks; its contacts count by mark only when its names carry marks."""
     personname = creator if "ltx_personname" in _classes(creator) else next(iter(_PERSONNAMES(creator)), None)
-    stream = _Stream()
+    stream = _Stream(collect_notes=True)
     if personname is not None:
         _emit_children(personname, stream)
     contacts = []
@@ -78,15 +83,57 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         _emit_children(contact, contact_stream)
         contacts.extend(_addresses(contact_stream.lines()))
     contacts = _continued(contacts)
+    if personname is not creator:
+        contacts += [_Address((), text) for note in _CREATOR_NOTES(creator) for text in _note_addresses(note)]
     groups = [_read_block(lines) for lines in stream.block_lines()] or [_Group([], [], [])]
+    notes = [
+        _Address((_note_key(index),), text)
+        for index, note in enumerate(stream.notes or ())
+        for text in _note_addresses(note)
+    ]
+    _drop_empty_note_marks(groups, {mark for note in notes for mark in note.marks})
     if not any(name.marks for group in groups for name in group.names):
         contacts = [_Address((), address.text) for address in contacts]
-    marked = [address for address in contacts if address.marks]
+    marked = notes + [address for address in contacts if address.marks]
     unmarked = [address for address in contacts if not address.marks]
     for group in groups:
         group.addresses += marked
         group.contacts = unmarked
     return groups
+
+
+def _centred_title_block(root: etree._Element) -> list[_Group]:
+    """A title block set by hand (`\\begin{center}`, no `\\author`): centred paragraphs, one of names
+    written in full, then the centred lines after it, up to the abstract."""
+    lines: list[_Line] = []
+    for paragraph in _CENTRED_PARAGRAPHS(root)[:_MAX_CENTRED_PARAGRAPHS]:
+        stream = _Stream()
+        _emit_children(paragraph, stream)
+        paragraph_lines = stream.lines()
+        if lines or (paragraph_lines and _is_names_line(paragraph_lines[0], first=False)):
+            lines += paragraph_lines
+    group = _read_block(lines)
+    return [group] if group.names else []
+
+
+def _note_addresses(note: etree._Element) -> list[str]:
+    """A \\thanks or footnote that gives an address ("Univ Rennes, CNRS, F-35000 Rennes, France");
+    notes about contributions or funding, and IEEE's "X is with Y" sentences (read for every author
+    they name), give none."""
+    content = next(iter(_NOTE_CONTENT(note)), note)
+    stream = _Stream()
+    _emit_children(content, stream)
+    text = "\n".join(_line_text(line) for line in stream.lines())
+    if _WITH_STATEMENT.search(_collapse(text.replace("\n", " "))) or not _names_institution(text):
+        return []
+    return [text]
+
+
+def _drop_empty_note_marks(groups: list[_Group], kept: set[str]) -> None:
+    """Marks standing for notes that give no address would make unmarked names look marked."""
+    for group in groups:
+        for name in group.names:
+            name.marks = [mark for mark in name.marks if mark in kept or not mark.startswith("note ")]
 
 
 def _continued(addresses: list[_Address]) -> list[_Address]:

@@ -62,9 +62,15 @@ def _resolve(
             resolved.append(_Resolved(name.text, found, bool(from_lines) and found == from_lines))
     _share_last_line(resolved)
     common = [] if any(item.institutions for item in resolved) else _institutions_of(shared)
+    authors = {tuple(sorted(name_tokens(item.name))) for item in resolved}
     return [
         AuthorAffiliations(
-            item.name, _unique(item.institutions or _stated_for(item.name, statements) or common)
+            item.name,
+            _unique(
+                institution
+                for institution in item.institutions or _stated_for(item.name, statements) or common
+                if tuple(sorted(name_tokens(institution))) not in authors  # a co-author listed in an entry
+            ),
         )
         for item in resolved
     ]
