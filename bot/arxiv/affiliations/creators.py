@@ -103,10 +103,10 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
 
 
 def _centred_title_block(root: etree._Element) -> list[_Group]:
-    """A title block set by hand (`\\begin{center}`, no `\\author`): centred paragraphs, one of names
-    written in full, then the centred lines after it, up to the abstract."""
+    """A title block set by hand (`\\begin{center}`, no `\\author`): centred paragraphs, the title
+    first, then one of names written in full, then the centred lines after it, up to the abstract."""
     lines: list[_Line] = []
-    for paragraph in _CENTRED_PARAGRAPHS(root)[:_MAX_CENTRED_PARAGRAPHS]:
+    for paragraph in _CENTRED_PARAGRAPHS(root)[1:_MAX_CENTRED_PARAGRAPHS]:
         stream = _Stream()
         _emit_children(paragraph, stream)
         paragraph_lines = stream.lines()
@@ -254,9 +254,21 @@ def _names(lines: list[_Line]) -> tuple[list[_Name], list[_Address]]:
                 inner = _PARENTHETICAL.findall(piece)
                 stray.extend(_Address((), text) for text in inner if _is_affiliation_text(text))
                 sequence.extend(_read_piece(_PARENTHETICAL.sub(" ", piece)))
+    _read_legend(sequence)
+    before: list[_Piece | None] = []
+    for item in sequence:
+        before.append(item if isinstance(item, _Piece) else (before[-1] if before else None))
+    after: list[_Piece | None] = []
+    for item in reversed(sequence):
+        after.append(item if isinstance(item, _Piece) else (after[-1] if after else None))
+    after.reverse()
     for index, item in enumerate(sequence):
         if isinstance(item, _Mark):
-            owner = _owner(sequence, index, leading)
+            neighbours = (
+                before[index - 1] if index else None,
+                after[index + 1] if index + 1 < len(after) else None,
+            )
+            owner = _owner(sequence, index, neighbours, leading)
             if owner is not None:
                 owner.marks.extend(item.values)
     names: list[_Name] = []
@@ -271,10 +283,27 @@ def _names(lines: list[_Line]) -> tuple[list[_Name], list[_Address]]:
     return names, stray
 
 
-def _owner(sequence: list[_Piece | _Mark], index: int, leading: bool) -> _Piece | None:
-    """The piece the mark at `index` belongs to (see `_names`)."""
-    before = next((item for item in reversed(sequence[:index]) if isinstance(item, _Piece)), None)
-    after = next((item for item in sequence[index + 1 :] if isinstance(item, _Piece)), None)
+def _read_legend(sequence: list[_Piece | _Mark]) -> None:
+    """Once a marked address was read on the names lines, a legend has begun: what follows a mark is
+    an address too ("†University of London; ‡Bletchley Park")."""
+    legend = False
+    for index, item in enumerate(sequence):
+        if not isinstance(item, _Piece) or not index or not isinstance(sequence[index - 1], _Mark):
+            continue
+        if item.kind == "address":
+            legend = True
+        elif legend and item.kind == "name":
+            item.kind = "address"
+
+
+def _owner(
+    sequence: list[_Piece | _Mark],
+    index: int,
+    neighbours: tuple[_Piece | None, _Piece | None],
+    leading: bool,
+) -> _Piece | None:
+    """The piece the mark at `index` belongs to, of the pieces before and after it (see `_names`)."""
+    before, after = neighbours
     if before is None or after is None:
         return before or after
     if leading or before.kind in ("address", "other"):
