@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,8 @@ class Settings:
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
     push_lease: float = 120.0
+    arxiv_page_delay: float = 0.0  # at least this between arxiv.org pages; robots.txt's crawl delay wins
+    arxiv_contact: str | None = None  # e-mail or URL in the User-Agent, so arXiv can reach the operator
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -89,6 +92,18 @@ def _seconds_up_to(limit: float) -> Callable[[str], float]:
         return seconds
 
     return parse
+
+
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+
+def _contact(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if _EMAIL.fullmatch(value) or (urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc):
+        return value
+    raise ValueError(f"expected an e-mail address or an http(s) URL where arXiv can reach you, got {value!r}")
 
 
 def _attempts(value: str) -> int:
@@ -194,6 +209,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "120", _lease),
+        arxiv_page_delay=_read(merged, "ARXIV_PAGE_DELAY", "0", _seconds_up_to(3600)),
+        arxiv_contact=_read(merged, "ARXIV_CONTACT", "", _contact),
     )
     if settings.broadcast_rate > FREE_BROADCAST_RATE and not settings.paid_broadcast:
         raise ConfigError(

@@ -18,7 +18,7 @@ from bot.arxiv.affiliations import (
 )
 from bot.arxiv.affiliations.markup import MAX_FRONT_MATTER
 from bot.core.names import fold
-from storage.models import Author
+from storage.models import AffiliationSource, Author
 from tests import support
 
 FIXTURES = support.FIXTURES / "affiliations"
@@ -355,7 +355,7 @@ def test_deep_nesting_and_huge_author_lists_are_survived():
     assert len(many) > MAX_FRONT_MATTER
     found = parse_author_affiliations(many)
     assert 0 < len(found) < 3000  # read up to the bound, the rest cut off
-    assert found[0] == AuthorAffiliations("Given FamilyAA", ("University 0",))
+    assert (found[0].name, found[0].affiliations) == ("Given FamilyAA", ("University 0",))
 
 
 @pytest.mark.parametrize(
@@ -472,7 +472,7 @@ def test_paper_affiliations_keeps_first_appearance_once():
 def test_merge_pairs_spelling_variants_of_a_name(api_name: str, html_name: str):
     api = [Author("Somebody Else"), Author(api_name)]
     html = [AuthorAffiliations(html_name, ("Stanford University",))]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("Somebody Else"),
         Author(api_name, ("Stanford University",)),
     )
@@ -485,7 +485,7 @@ def test_merge_keeps_api_names_and_order_and_pairs_one_to_one():
         AuthorAffiliations("John Smith", ("Stanford University",)),
         AuthorAffiliations("Jonathan Doe", ("MIT",)),
     ]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("John Smith", ("Stanford University",)),
         Author("Jane Smith", ("Google Research",)),
         Author("J. Doe", ("MIT",)),
@@ -501,7 +501,7 @@ def test_merge_lets_the_api_affiliation_win_when_it_names_an_institution():
         AuthorAffiliations("Ada Byron", ("Google",)),
         AuthorAffiliations("Alan Turing", ("Bletchley Park",)),
     ]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("Ada Byron", ("University of London",)),
         Author("Alan Turing", ("Bletchley Park",)),
     )
@@ -513,7 +513,7 @@ def test_merge_falls_back_to_position_only_when_the_counts_match():
         AuthorAffiliations("A. B.", ("University of London",)),
         AuthorAffiliations("?", ("Google",)),
     ]
-    assert merge_affiliations(api, unreadable) == (
+    assert plain(merge_affiliations(api, unreadable)) == plain(
         Author("Ada Byron", ("University of London",)),
         Author("Alan Turing", ("Google",)),
     )
@@ -527,9 +527,77 @@ def test_merge_falls_back_to_position_only_when_the_counts_match():
 def test_merge_position_fallback_never_reuses_an_author_paired_by_name():
     api = [Author("Ada Byron"), Author("Unknown Person")]
     html = [AuthorAffiliations("Alan Turing", ("Google",)), AuthorAffiliations("Ada Byron", ("UCL",))]
-    assert merge_affiliations(api, html) == (Author("Ada Byron", ("UCL",)), Author("Unknown Person"))
+    assert plain(merge_affiliations(api, html)) == plain(
+        Author("Ada Byron", ("UCL",)), Author("Unknown Person")
+    )
 
 
 def test_merge_without_html_authors_changes_nothing():
-    api = (Author("Ada Byron"), Author("Alan Turing", ("University of Manchester",)))
+    api = (Author("Ada Byron"), Author("Alan Turing", ("University of Manchester",), (API,)))
     assert merge_affiliations(api, []) == api
+
+
+def plain(*authors: Author | tuple[Author, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """Names and institutions, sources aside: what the pairing tests are about. Takes authors, or one
+    tuple of them."""
+    listed = authors[0] if len(authors) == 1 and isinstance(authors[0], tuple) else authors
+    return [(author.name, author.affiliations) for author in listed]
+
+
+API, BLOCK, NOTE = AffiliationSource.API, AffiliationSource.HTML_AUTHORS, AffiliationSource.HTML_NOTE
+
+
+@pytest.mark.parametrize(
+    ("held", "found", "kept"),
+    [
+        pytest.param(
+            Author("A B"), AuthorAffiliations("A B", ("X",), (NOTE,)), ("X", NOTE), id="note over nothing"
+        ),
+        pytest.param(
+            Author("A B", ("X",), (NOTE,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("Y", BLOCK),
+            id="author block over note",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("Y", BLOCK),
+            id="a later read of the same source",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", ("Y",), (NOTE,)),
+            ("X", BLOCK),
+            id="a note never over the author block",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (API,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("X", API),
+            id="the API over the page",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", (), ()),
+            ("X", BLOCK),
+            id="nothing found keeps what is held",
+        ),
+    ],
+)
+def test_a_better_source_replaces_a_weaker_one(held: Author, found: AuthorAffiliations, kept: tuple):
+    (merged,) = merge_affiliations([held], [found])
+    assert list(zip(merged.affiliations, merged.sources, strict=True)) == [kept]
+
+
+def test_the_page_tells_author_block_from_notes():
+    page = (
+        author_block(f'Ada Byron, Alan Turing{thanks("University of Manchester, UK")}<br class="ltx_break"/>')
+        + ""
+    )
+    found = {
+        a.name: list(zip(a.affiliations, a.sources, strict=True)) for a in parse_author_affiliations(page)
+    }
+    assert found == {"Ada Byron": [], "Alan Turing": [("University of Manchester", NOTE)]}
+    page = creators(("Ada Byron", contact("University of London")))
+    assert [a.sources for a in parse_author_affiliations(page)] == [(BLOCK,)]

@@ -29,7 +29,7 @@ from bot.arxiv.affiliations.markup import (
 )
 from bot.arxiv.affiliations.resolve import AuthorAffiliations, _resolve
 from bot.core.names import name_tokens, pair_by_name
-from storage.models import Author
+from storage.models import AffiliationSource, Author
 
 
 def parse_author_affiliations(html: str | bytes) -> list[AuthorAffiliations]:
@@ -68,8 +68,10 @@ def merge_affiliations(
     """The API's author list with affiliations filled in from the HTML authors.
 
     Authors are paired by name (accents, initials, word order and TeX leftovers do not matter), and
-    by position only for those left unpaired when both lists have the same length. An author's own
-    `arxiv:affiliation` wins when it names an institution; names always stay as the API spells them.
+    by position only for those left unpaired when both lists have the same length. What an author
+    has is replaced only by a source at least as good (`AffiliationSource`): the API's own
+    `arxiv:affiliation` (also when its provenance was not recorded) wins over the page's author block,
+    which wins over a note on the page. Names always stay as the API spells them.
     """
     pairs = pair_by_name(
         [name_tokens(a.name) for a in api_authors], [name_tokens(h.name) for h in html_authors]
@@ -81,11 +83,26 @@ def merge_affiliations(
                 pairs[index] = index
     merged = []
     for index, author in enumerate(api_authors):
-        own = _unique(institution for text in author.affiliations for institution in _institutions(text))
-        if own:
-            merged.append(Author(author.name, own))
-        elif index in pairs:
-            merged.append(Author(author.name, html_authors[pairs[index]].affiliations))
+        held = _held(author)
+        found = html_authors[pairs[index]] if index in pairs else None
+        if (
+            found is not None
+            and found.affiliations
+            and (not held.affiliations or _best(found.sources).rank >= _best(held.sources).rank)
+        ):
+            merged.append(Author(author.name, found.affiliations, found.sources))
         else:
-            merged.append(author)
+            merged.append(held)
     return tuple(merged)
+
+
+def _held(author: Author) -> Author:
+    """An author's affiliations as institutions with their sources; unrecorded ones came from the API."""
+    if author.sources:
+        return author
+    own = _unique(institution for text in author.affiliations for institution in _institutions(text))
+    return Author(author.name, own, (AffiliationSource.API,) * len(own))
+
+
+def _best(sources: Sequence[AffiliationSource]) -> AffiliationSource:
+    return max(sources, key=lambda source: source.rank, default=AffiliationSource.HTML_NOTE)

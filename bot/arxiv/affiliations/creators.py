@@ -50,10 +50,12 @@ _MAX_CENTRED_PARAGRAPHS = 12
 
 @dataclass(frozen=True, slots=True)
 class _Address:
-    """An address as written; marks say which names it belongs to (none: the names it is written under)."""
+    """An address as written; marks say which names it belongs to (none: the names it is written under).
+    `note`: read from a \\thanks or footnote rather than the author block itself."""
 
     marks: tuple[str, ...]
     text: str
+    note: bool = False
 
 
 @dataclass(slots=True)
@@ -84,16 +86,20 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         contacts.extend(_addresses(contact_stream.lines()))
     contacts = _continued(contacts)
     if personname is not creator:
-        contacts += [_Address((), text) for note in _CREATOR_NOTES(creator) for text in _note_addresses(note)]
+        contacts += [
+            _Address((), text, note=True)
+            for note in _CREATOR_NOTES(creator)
+            for text in _note_addresses(note)
+        ]
     groups = [_read_block(lines) for lines in stream.block_lines()] or [_Group([], [], [])]
     notes = [
-        _Address((_note_key(index),), text)
+        _Address((_note_key(index),), text, note=True)
         for index, note in enumerate(stream.notes or ())
         for text in _note_addresses(note)
     ]
     _drop_empty_note_marks(groups, {mark for note in notes for mark in note.marks})
     if not any(name.marks for group in groups for name in group.names):
-        contacts = [_Address((), address.text) for address in contacts]
+        contacts = [_Address((), address.text, address.note) for address in contacts]
     marked = notes + [address for address in contacts if address.marks]
     unmarked = [address for address in contacts if not address.marks]
     for group in groups:
@@ -149,7 +155,7 @@ def _continued(addresses: list[_Address]) -> list[_Address]:
             and not previous.marks
             and not (_names_institution(previous.text) and _names_institution(address.text))
         ):
-            merged[-1] = _Address((), f"{previous.text}\n{address.text}")
+            merged[-1] = _Address((), f"{previous.text}\n{address.text}", previous.note and address.note)
         else:
             merged.append(address)
     return merged
