@@ -38,6 +38,7 @@ class Services:
     arxiv: ArxivClients
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    enrich_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one enrichment pass at a time
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod

@@ -164,17 +164,6 @@ class PaperRepository:
                 (give_up_after, self._timestamp(), arxiv_id),
             )
 
-    async def missing_affiliations_among(self, categories: Sequence[str], announced: date) -> int:
-        """How many of an announcement's papers still wait for their affiliations."""
-        marks = _marks(list(categories))
-        async with self._db.execute(
-            f"SELECT COUNT(DISTINCT p.arxiv_id) FROM listings l JOIN papers p ON p.arxiv_id = l.arxiv_id"
-            f" WHERE l.category IN ({marks}) AND l.announced = ? AND p.affiliations_fetched_at IS NULL",
-            (*categories, announced.isoformat()),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0])
-
     async def awaiting_affiliations(self, arxiv_ids: Iterable[str], *, complete: bool = False) -> list[str]:
         """Those of `arxiv_ids`, in their order, whose affiliations were not looked for yet; with
         `complete`, only those whose metadata is complete (the ones enrichment can do now)."""
@@ -189,6 +178,19 @@ class PaperRepository:
             )
             waiting.update(row[0] for row in rows)
         return [arxiv_id for arxiv_id in ids if arxiv_id in waiting]
+
+    async def with_affiliations(self, arxiv_ids: Iterable[str]) -> int:
+        """How many of `arxiv_ids` have an affiliation for at least one author."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        count = 0
+        for chunk in _chunks(ids):
+            rows = await self._db.execute_fetchall(
+                f"SELECT COUNT(DISTINCT arxiv_id) FROM authors WHERE arxiv_id IN ({_marks(chunk)})"
+                " AND affiliations != '[]'",
+                chunk,
+            )
+            count += int(rows[0][0])
+        return count
 
     async def papers_with_affiliations_by_source(self) -> dict[str, int]:
         """How many papers have at least one affiliation from each source ('' where not recorded)."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from bot.arxiv.affiliations import merge_affiliations, parse_author_affiliations
 from bot.arxiv.html import HtmlClient
@@ -31,12 +31,16 @@ PARSE_TIMEOUT = 10.0  # seconds; the parser reads at most MAX_FRONT_MATTER, so t
 
 @dataclass(slots=True)
 class EnrichReport:
-    looked_at: int = 0
     with_affiliations: int = 0
     without_html: int = 0
     failed: int = 0
     unreadable: int = 0  # pages the parser could not read in time, or at all
     refused: bool = False  # arXiv refused us: the pass ended early
+    tried: list[str] = field(default_factory=list)  # the papers looked at, in order
+
+    @property
+    def looked_at(self) -> int:
+        return len(self.tried)
 
 
 OnEnrichProgress = Callable[[int, int], None]
@@ -47,13 +51,15 @@ async def enrich_affiliations(
     papers: PaperRepository,
     *,
     first: Sequence[str] = (),
+    skip: Collection[str] = frozenset(),
     limit: int = PASS_LIMIT,
     on_progress: OnEnrichProgress | None = None,
 ) -> EnrichReport:
     """Fill in affiliations for complete papers not looked at yet: those of `first` in its order, then
-    the others newest first, `limit` pages at most."""
+    the others newest first, `limit` pages at most; papers in `skip` wait for another pass."""
     waiting = await papers.awaiting_affiliations(first, complete=True)
-    ids = list(dict.fromkeys([*waiting, *await papers.ids_missing_affiliations(limit)]))[:limit]
+    queued = await papers.ids_missing_affiliations(limit + len(skip))
+    ids = [arxiv_id for arxiv_id in dict.fromkeys([*waiting, *queued]) if arxiv_id not in skip][:limit]
     report = EnrichReport()
     if on_progress:
         on_progress(0, len(ids))
@@ -64,7 +70,7 @@ async def enrich_affiliations(
             report.refused = True
             logger.warning("affiliations: pass ended after %d papers: %s", report.looked_at, error)
             break
-        report.looked_at += 1
+        report.tried.append(arxiv_id)
         if on_progress:
             on_progress(report.looked_at, len(ids))
     if ids:

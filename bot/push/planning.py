@@ -1,7 +1,7 @@
 """The daily push: which chats get an announcement's digest, what it says, and when it is due.
 
-Planning happens once per announcement, after its papers had their chance at affiliations (at most
-`AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
+Planning happens once per announcement, after the papers it features had their chance at affiliations
+(at most `AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
 the time of the ingest gets its digest written into the delivery ledger, due at once or at the
 chat's preferred local time. Chats following the same categories with the same size share one
 rendering. The `Broadcaster` then sends what is due.
@@ -23,7 +23,7 @@ from bot.core.preferences import digest_limit
 from bot.core.render import render_digest, tag_label
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.push.limits import SendRate
-from bot.reading import latest_announcement
+from bot.reading import enrichment_priority_of, latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Listing, Paper
@@ -40,6 +40,8 @@ class PushPlanReport:
     chats: int
     messages: int
     without_news: int  # subscribed chats whose categories had nothing in this announcement
+    featured: int = 0  # papers featured at the top of a digest
+    featured_with_affiliations: int = 0
 
 
 def delivery_moment(ingested: datetime, preferred: time | None, zone: ZoneInfo) -> datetime:
@@ -148,8 +150,17 @@ class _Renderings:
         return self._parts[key]
 
 
+async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
+    """The papers the push of `announced` features: the top of every digest it will send."""
+    offered = services.settings.categories
+    return (
+        await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+    ).featured
+
+
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
-    """The latest announcement, if its push is not planned yet and its affiliations had their time."""
+    """The latest announcement, if its push is not planned yet and the papers it features had their
+    time for affiliations."""
     announced = await latest_announcement(services.papers, services.settings.categories)
     if announced is None or await services.push_runs.get(announced) is not None:
         return None
@@ -158,7 +169,7 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     if (
         wait_for_affiliations
         and not waited_enough
-        and await services.papers.missing_affiliations_among(services.settings.categories, announced)
+        and await services.papers.awaiting_affiliations(await featured_papers(services, announced))
     ):
         return None
     return announced
@@ -190,18 +201,26 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
             plans.append(plan)
             messages += len(plan.parts)
         chats += len(plans) if dry_run else await services.ledger.plan_many(plans, services.clock())
+    featured = await featured_papers(services, announced)
+    with_affiliations = await services.papers.with_affiliations(featured)
+    report = PushPlanReport(announced, chats, messages, without_news, len(featured), with_affiliations)
     if dry_run:
-        return PushPlanReport(announced, chats, messages, without_news)
+        return report
     await services.ledger.supersede(announced)
-    await services.push_runs.record(announced, services.clock(), chats, messages)
+    await services.push_runs.record(
+        announced, services.clock(), chats, messages, featured=(len(featured), with_affiliations)
+    )
     logger.info(
-        "push planned: announcement %s, %d chats, %d messages, %d chats without news",
+        "push planned: announcement %s, %d chats, %d messages, %d chats without news,"
+        " featured papers with affiliations %d/%d",
         announced,
         chats,
         messages,
         without_news,
+        with_affiliations,
+        len(featured),
     )
-    return PushPlanReport(announced, chats, messages, without_news)
+    return report
 
 
 def _plan(
