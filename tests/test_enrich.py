@@ -232,3 +232,65 @@ async def test_a_slow_page_times_out_and_counts_as_a_failure(arxiv, clients, db)
     report = await enrich_affiliations(clients.html, repo)
     assert report.failed == 1
     assert len(await repo.ids_missing_affiliations(10)) == 1
+
+
+def family(number: int) -> str:
+    return f"Family{chr(65 + number // 26 % 26)}{chr(97 + number % 26)}"
+
+
+HOSTILE = {
+    "2611.00101": "\x00\x01<<<garbage>>>" * 50_000,
+    "2611.00102": '<article class="ltx_document"><div class="ltx_authors">'
+    + '<span class="ltx_creator ltx_role_author"><span class="ltx_personname">Ada Lovelace</span>'
+    + '<span class="ltx_contact ltx_role_affiliation">University of London</span></span></div>'
+    + "<section>"
+    + "<p>Several megabytes of body.</p>" * 200_000
+    + "</section></article>",
+    "2611.00103": '<article class="ltx_document"><div class="ltx_authors">'
+    + "".join(
+        f'<span class="ltx_creator ltx_role_author"><span class="ltx_personname">Grace {family(i)}</span>'
+        f'<span class="ltx_contact ltx_role_affiliation">Institute {i}, University {i % 7}</span></span>'
+        for i in range(900)
+    )
+    + "</div></article>",
+    "2611.00104": '<article class="ltx_document"><div class="ltx_authors"><span class="ltx_personname">'
+    + "<span>" * 100_000
+    + "Ada Lovelace"
+    + "</span>" * 100_000
+    + "</span></div></article>",
+}
+
+
+async def test_hostile_pages_are_read_within_bounds_or_skipped_and_the_pass_goes_on(arxiv, clients, db):
+    """Garbage, megabytes, hundreds of authors, deep nesting, latin-1: every paper is looked at once."""
+    for arxiv_id, page in HOSTILE.items():
+        arxiv.add_paper(arxiv_id, authors=["Ada Lovelace", f"Grace {family(3)}"])
+        arxiv.set_html(f"{arxiv_id}v1", page)
+    arxiv.add_paper("2611.00105", authors=["Jürgen Müller"])
+    latin1 = '<meta charset="iso-8859-1"><article class="ltx_document"><div class="ltx_authors">'
+    latin1 += '<span class="ltx_creator ltx_role_author"><span class="ltx_personname">Jürgen Müller'
+    latin1 += '</span><span class="ltx_contact ltx_role_affiliation">Universität Zürich</span></span></div>'
+    arxiv.set_html_bytes("2611.00105v1", latin1.encode("iso-8859-1"))
+    arxiv.set_announcement("cs.IR", DAY, [(arxiv_id, "new") for arxiv_id in [*HOSTILE, "2611.00105"]])
+    repo = PaperRepository(db)
+    await ingest(["cs.IR"], clients, repo)
+
+    report = await enrich_affiliations(clients.html, repo)
+
+    assert report.looked_at == 5 and report.failed == 0
+    assert await repo.ids_missing_affiliations(10) == []
+    assert (await repo.paper("2611.00102")).authors[0].affiliations == ("University of London",)
+    assert (await repo.paper("2611.00103")).authors[1].affiliations == ("University 3",)
+    assert (await repo.paper("2611.00105")).authors[0].affiliations == ("Universität Zürich",)
+
+
+async def test_a_parser_failure_on_one_page_is_logged_and_skipped(arxiv, clients, db, monkeypatch, caplog):
+    def broken(page: bytes) -> list:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("bot.arxiv.enrich.parse_author_affiliations", broken)
+    repo = PaperRepository(db)
+    await ingest(["cs.IR"], clients, repo)
+    report = await enrich_affiliations(clients.html, repo)
+    assert report.unreadable == 3 and report.looked_at == 5  # the three papers with a page
+    assert sum("not readable (RecursionError)" in record.message for record in caplog.records) == 3

@@ -122,7 +122,7 @@ class FakeArxiv:
         self._stopping = threading.Event()
         self._papers: dict[str, FakePaper] = {}
         self._feeds: dict[str, _Feed] = {}
-        self._html: dict[str, str] = {}
+        self._html: dict[str, str | bytes] = {}
         self._faults: dict[str, deque[tuple[Fault, int | None]]] = {
             FEED: deque(),
             API: deque(),
@@ -257,6 +257,11 @@ class FakeArxiv:
         with self._lock:
             self._html[versioned_id] = body
 
+    def set_html_bytes(self, versioned_id: str, body: bytes) -> None:
+        """Serve `body` as it is, whatever its encoding (a page that is not UTF-8)."""
+        with self._lock:
+            self._html[versioned_id] = body
+
     # Faults
 
     def inject(self, endpoint: str, fault: Fault, *, times: int | None = 1) -> None:
@@ -349,7 +354,7 @@ class FakeArxiv:
             if endpoint == HTML:
                 page = self._html_page(path.removeprefix(_HTML_PREFIX))
                 if page is not None:
-                    return 200, "text/html; charset=utf-8", page.encode()
+                    return 200, "text/html", page if isinstance(page, bytes) else page.encode()
             if endpoint == ROBOTS and self._robots is not None:
                 return 200, "text/plain; charset=utf-8", self._robots.encode()
         return 404, "text/plain", b"Not Found\n"
@@ -402,7 +407,7 @@ class FakeArxiv:
         terms = [_parse_term(term) for term in re.split(r"\s+AND\s+", query.strip())]
         return [(paper, version) for paper, version in candidates if all(_matches(paper, t) for t in terms)]
 
-    def _html_page(self, name: str) -> str | None:
+    def _html_page(self, name: str) -> str | bytes | None:
         if name in self._html:
             return self._html[name]
         paper = self._papers.get(name)
