@@ -44,10 +44,6 @@ class Author:
     affiliations: tuple[str, ...] = ()
     sources: tuple[AffiliationSource, ...] = ()  # one per affiliation; empty when not recorded
 
-    @property
-    def best_source(self) -> AffiliationSource | None:
-        return max(self.sources, key=lambda source: source.rank, default=None)
-
 
 @dataclass(frozen=True, slots=True)
 class Paper:

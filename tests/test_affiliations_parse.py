@@ -532,6 +532,11 @@ def test_merge_position_fallback_never_reuses_an_author_paired_by_name():
     )
 
 
+def test_parsed_authors_without_sources_count_as_the_author_block():
+    (merged,) = merge_affiliations([Author("Ada Byron")], [AuthorAffiliations("Ada Byron", ("UCL", "MIT"))])
+    assert merged.sources == (BLOCK, BLOCK)
+
+
 def test_merge_without_html_authors_changes_nothing():
     api = (Author("Ada Byron"), Author("Alan Turing", ("University of Manchester",), (API,)))
     assert merge_affiliations(api, []) == api

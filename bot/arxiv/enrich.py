@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = 3
 PASS_LIMIT = 1500  # pages per pass: a day's announcement; at 15 s a page, about six hours
-PARSE_TIMEOUT = 10.0  # seconds; the parser reads at most MAX_FRONT_MATTER, so this is never reached
+PARSE_TIMEOUT = 10.0  # seconds: a safety net, as the parser reads at most MAX_FRONT_MATTER of a page
 
 
 @dataclass(slots=True)

@@ -85,12 +85,16 @@ def merge_affiliations(
     for index, author in enumerate(api_authors):
         held = _held(author)
         found = html_authors[pairs[index]] if index in pairs else None
+        # Parsed authors built without sources (a caller's own list) count as read from the author block.
+        sources = (
+            (found.sources or (AffiliationSource.HTML_AUTHORS,) * len(found.affiliations)) if found else ()
+        )
         if (
             found is not None
             and found.affiliations
-            and (not held.affiliations or _best(found.sources).rank >= _best(held.sources).rank)
+            and (not held.affiliations or _best(sources).rank >= _best(held.sources).rank)
         ):
-            merged.append(Author(author.name, found.affiliations, found.sources))
+            merged.append(Author(author.name, found.affiliations, sources))
         else:
             merged.append(held)
     return tuple(merged)
