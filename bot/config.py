@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ class Settings:
     paid_broadcast: bool = False
     push_lease: float = 30.0
     database_busy_timeout: float = 10.0
+    arxiv_page_delay: float = 0.0  # at least this between arxiv.org pages; robots.txt's crawl delay wins
+    arxiv_contact: str | None = None  # e-mail or URL in the User-Agent, so arXiv can reach the operator
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
@@ -99,6 +102,18 @@ def _seconds_up_to(limit: float) -> Callable[[str], float]:
         return seconds
 
     return parse
+
+
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+
+def _contact(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if _EMAIL.fullmatch(value) or (urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc):
+        return value
+    raise ValueError(f"expected an e-mail address or an http(s) URL where arXiv can reach you, got {value!r}")
 
 
 def _attempts(value: str) -> int:
@@ -218,6 +233,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "30", _lease),
+        arxiv_page_delay=_read(merged, "ARXIV_PAGE_DELAY", "0", _seconds_up_to(3600)),
+        arxiv_contact=_read(merged, "ARXIV_CONTACT", "", _contact),
         database_busy_timeout=_read(merged, "DATABASE_BUSY_TIMEOUT", "10", _seconds_up_to(600)),
         llm_base_url=_read(merged, "LLM_BASE_URL", "", _optional_url),
         llm_api_key=_read(merged, "LLM_API_KEY", "", _optional),

@@ -1,8 +1,10 @@
 """Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
 
-Each poll ingests the polled categories and enriches the new papers with affiliations, then
-schedules the next poll with `bot.arxiv.schedule`, so the bot polls every few minutes while an
-announcement is due and rests in between.
+Each poll ingests the polled categories, schedules the next poll with `bot.arxiv.schedule` (so the bot
+polls every few minutes while an announcement is due and rests in between), then enriches the new
+papers with affiliations in priority order: the papers the next push features first, then the rest
+of its first messages, then the remainder. At arxiv.org's crawl delay a day's remainder takes hours,
+which holds up neither the next poll nor the push job.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import timedelta
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
+from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
@@ -26,12 +28,13 @@ from bot.core.render import FEATURED
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push
-from bot.reading import latest_announcement, shown_first
+from bot.reading import enrichment_priority_of, latest_announcement, shown_first
 from bot.services import BotContext, Services
 
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll-arxiv"
+ENRICH_CHUNK = 20  # pages between two looks at what matters most: 5 minutes at arxiv.org's pace
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
@@ -54,13 +57,18 @@ async def run_ingest(
     categories: list[str],
     on_progress: OnIngestProgress | None = None,
     on_enrich: OnEnrichProgress | None = None,
+    *,
+    enrich: bool = True,
 ) -> IngestReport:
-    """Ingest, look for the new papers' affiliations, then have the model (if any) write what the
-    digests show first; one such pass at a time per process, which the push waits for (bounded)."""
+    """Ingest, have the model (if any) write what the digests show first, then (unless the caller
+    enriches elsewhere) look for the new papers' affiliations, in priority order; one ingest at a
+    time per process, which the push waits for (bounded)."""
     async with services.ingest_lock:
         report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
-        await enrich_affiliations(services.arxiv.html, services.papers, on_progress=on_enrich)
         await write_generated(services)
+    if enrich:
+        async with services.enrich_lock:
+            await enrich_in_priority_order(services, on_progress=on_enrich)
     announced = sorted({str(item.announced) for item in report.categories if item.announced})
     logger.info(
         "ingest: %d categories, announcements %s, %d listings stored, metadata %d/%d, %d errors",
@@ -103,6 +111,42 @@ async def write_generated(services: Services) -> None:
         )
 
 
+async def enrich_in_priority_order(
+    services: Services,
+    *,
+    limit: int | None = None,
+    skip: frozenset[str] = frozenset(),
+    on_progress: OnEnrichProgress | None = None,
+) -> EnrichReport:
+    """One enrichment pass of at most `limit` pages: the papers the latest announcement's push will
+    feature first, then the rest of its first messages, then the others newest first."""
+    order: tuple[str, ...] = ()
+    offered = services.settings.categories
+    announced = await latest_announcement(services.papers, offered)
+    if announced is not None:
+        priority = await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+        order = priority.order
+    options = {"limit": limit} if limit is not None else {}
+    return await enrich_affiliations(
+        services.arxiv.html, services.papers, first=order, skip=skip, on_progress=on_progress, **options
+    )
+
+
+async def enrich_until_done(services: Services) -> None:
+    """Enrich a chunk at a time, so a newer announcement or new subscribers reorder what comes next,
+    until every paper was tried once in this run (failures wait for the next poll's run). A run
+    already at it makes this one a no-op."""
+    if services.enrich_lock.locked():
+        return
+    async with services.enrich_lock:
+        tried: set[str] = set()
+        while True:
+            report = await enrich_in_priority_order(services, limit=ENRICH_CHUNK, skip=frozenset(tried))
+            tried.update(report.tried)
+            if len(report.tried) < ENRICH_CHUNK or report.refused:
+                return
+
+
 @contextmanager
 def cancelled_on_stop(context: BotContext) -> Iterator[None]:
     """Mark the running job as work that a stopping bot cancels rather than waits for.
@@ -110,9 +154,9 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
     PTB waits for running jobs when it stops; a push or an enrichment pass can take an hour, and
     both are safe to cut short (sent parts are recorded, claims released, transactions rolled back).
     """
-    running: set[asyncio.Task] = context.bot_data.setdefault(RUNNING_KEY, set())
+    running: dict[asyncio.Task, str] = context.bot_data.setdefault(RUNNING_KEY, {})
     task = asyncio.current_task()
-    running.add(task)
+    running[task] = context.job.name if context.job else "job"
     try:
         yield
     except asyncio.CancelledError:
@@ -120,23 +164,29 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
         task.uncancel()
         logger.info("%s: cut short because the bot is stopping", context.job.name if context.job else "job")
     finally:
-        running.discard(task)
+        running.pop(task, None)
 
 
 def cancel_running_work(application: Application) -> None:
-    for task in application.bot_data.get(RUNNING_KEY, ()):
+    for task in list(application.bot_data.get(RUNNING_KEY, ())):
         task.cancel()
 
 
 async def poll_arxiv(context: BotContext) -> None:
+    """Ingest, plan the next poll, then enrich: the enrichment holds up neither that poll nor a push."""
+    with cancelled_on_stop(context):
+        if await _ingest_and_plan_next_poll(context) is not None:
+            await enrich_until_done(context.services)
+
+
+async def _ingest_and_plan_next_poll(context: BotContext) -> IngestReport | None:
     services = context.services
     categories: list[str] = []
     report: IngestReport | None = None
     refused = False  # the database refused the poll's work: try again soon
     try:
-        with cancelled_on_stop(context):
-            categories = await polled_categories(services)
-            report = await run_ingest(services, categories)
+        categories = await polled_categories(services)
+        report = await run_ingest(services, categories, enrich=False)
     except Exception as error:
         if not services.storage_trouble("arXiv poll", error):
             raise
@@ -154,6 +204,7 @@ async def poll_arxiv(context: BotContext) -> None:
             poll_arxiv, when=when - now, name=POLL_JOB, data=when, job_kwargs=LATE_IS_FINE
         )
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
+    return report
 
 
 async def push_due(context: BotContext) -> None:

@@ -10,17 +10,41 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from bot.core.digest import Digest, DigestEntry, Page, build_digest, with_generated
+from bot.core.digest import (
+    Digest,
+    DigestEntry,
+    EnrichmentPriority,
+    Page,
+    build_digest,
+    enrichment_priority,
+    with_generated,
+)
 from bot.core.generated import Language
+from bot.core.preferences import digest_limit
 from storage.generated import GeneratedTextRepository
 from storage.models import Paper
 from storage.papers import PaperRepository
+from storage.subscriptions import SubscriptionRepository
 
 
 async def latest_announcement(papers: PaperRepository, categories: Sequence[str]) -> date | None:
     """The newest announcement stored for any of `categories` (a quiet category may lag behind)."""
     latest = await papers.latest_announcements(categories)
     return max(latest.values(), default=None)
+
+
+async def enrichment_priority_of(
+    papers: PaperRepository, subscriptions: SubscriptionRepository, offered: Sequence[str], announced: date
+) -> EnrichmentPriority:
+    """The papers of `announced` a push is about to feature, then the rest of its first messages: over
+    the digest of every distinct choice of categories and size among active chats."""
+    outlines = await papers.outlines(offered, announced)
+    digests = []
+    for categories, size in await subscriptions.digest_choices():
+        wanted = [name for name in categories if name in offered]
+        if wanted:
+            digests.append((build_digest(outlines, wanted, announced), digest_limit(size)))
+    return enrichment_priority(digests)
 
 
 async def load_digest(papers: PaperRepository, categories: Sequence[str], announced: date) -> Digest:

@@ -47,6 +47,7 @@ class Services:
     llm: LlmClient | None  # None: no model configured
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    enrich_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one enrichment pass at a time
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_soon: Callable[[], None] = lambda: None
     """Ask for a push now rather than at the next minute's (the running bot sets it; elsewhere no-op)."""

@@ -15,6 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import BroadcastChoice
 from bot.core.categories import category
+from bot.core.render import affiliation_share
 from bot.reading import latest_announcement
 from bot.services import BotContext, Services
 from handlers.commands import command
@@ -63,6 +64,9 @@ async def stats_text(services: Services) -> str:
             f"{run.chats} chats, {run.messages} messages: {summary.sent} sent, {summary.pending} waiting, "
             f"{summary.claimed} sending, {summary.failed} failed"
         )
+        if run.featured is not None:
+            share = affiliation_share(run.featured, run.featured_with_affiliations or 0)
+            lines.append(f"Featured papers with affiliations: {share}")
     return "\n".join(lines)
 
 

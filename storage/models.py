@@ -25,10 +25,24 @@ class AnnounceType(StrEnum):
         return self in (AnnounceType.NEW, AnnounceType.CROSS)
 
 
+class AffiliationSource(StrEnum):
+    """Where an affiliation was read, best first: a better source replaces what a weaker one gave."""
+
+    API = "api"  # the export API's arxiv:affiliation, typed by the submitter
+    HTML_AUTHORS = "html-authors"  # the author block of arXiv's HTML page
+    HTML_NOTE = "html-note"  # a \\thanks or footnote on that page
+
+    @property
+    def rank(self) -> int:
+        """Higher is better."""
+        return -list(AffiliationSource).index(self)
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
     name: str
     affiliations: tuple[str, ...] = ()
+    sources: tuple[AffiliationSource, ...] = ()  # one per affiliation; empty when not recorded
 
 
 @dataclass(frozen=True, slots=True)

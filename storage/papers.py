@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 import aiosqlite
 
 from storage.db import transaction
-from storage.models import AnnounceType, Author, Listing, Paper
+from storage.models import AffiliationSource, AnnounceType, Author, Listing, Paper
 
 _CHUNK = 500  # ids per `IN (...)`, far below SQLite's limit on bound variables
 _NEWS = (AnnounceType.NEW.value, AnnounceType.CROSS.value)
@@ -151,10 +151,7 @@ class PaperRepository:
                 if cursor.rowcount == 0:
                     return False
             await self._db.execute("DELETE FROM authors WHERE arxiv_id = ?", (arxiv_id,))
-            await self._db.executemany(
-                "INSERT INTO authors (arxiv_id, position, name, affiliations) VALUES (?, ?, ?, ?)",
-                _author_rows(arxiv_id, authors),
-            )
+            await self._db.executemany(_INSERT_AUTHOR, _author_rows(arxiv_id, authors))
         return True
 
     async def record_affiliation_failure(self, arxiv_id: str, give_up_after: int) -> None:
@@ -167,16 +164,42 @@ class PaperRepository:
                 (give_up_after, self._timestamp(), arxiv_id),
             )
 
-    async def missing_affiliations_among(self, categories: Sequence[str], announced: date) -> int:
-        """How many of an announcement's papers still wait for their affiliations."""
-        marks = _marks(list(categories))
-        async with self._db.execute(
-            f"SELECT COUNT(DISTINCT p.arxiv_id) FROM listings l JOIN papers p ON p.arxiv_id = l.arxiv_id"
-            f" WHERE l.category IN ({marks}) AND l.announced = ? AND p.affiliations_fetched_at IS NULL",
-            (*categories, announced.isoformat()),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0])
+    async def awaiting_affiliations(self, arxiv_ids: Iterable[str], *, complete: bool = False) -> list[str]:
+        """Those of `arxiv_ids`, in their order, whose affiliations were not looked for yet; with
+        `complete`, only those whose metadata is complete (the ones enrichment can do now)."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        only_complete = " AND metadata_complete = 1" if complete else ""
+        waiting: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = await self._db.execute_fetchall(
+                f"SELECT arxiv_id FROM papers WHERE arxiv_id IN ({_marks(chunk)})"
+                f" AND affiliations_fetched_at IS NULL{only_complete}",
+                chunk,
+            )
+            waiting.update(row[0] for row in rows)
+        return [arxiv_id for arxiv_id in ids if arxiv_id in waiting]
+
+    async def with_affiliations(self, arxiv_ids: Iterable[str]) -> int:
+        """How many of `arxiv_ids` have an affiliation for at least one author."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        count = 0
+        for chunk in _chunks(ids):
+            rows = await self._db.execute_fetchall(
+                f"SELECT COUNT(DISTINCT arxiv_id) FROM authors WHERE arxiv_id IN ({_marks(chunk)})"
+                " AND affiliations != '[]'",
+                chunk,
+            )
+            count += int(rows[0][0])
+        return count
+
+    async def papers_with_affiliations_by_source(self) -> dict[str, int]:
+        """How many papers have at least one affiliation from each source ('' where not recorded)."""
+        rows = await self._db.execute_fetchall(
+            "SELECT coalesce(s.value, ''), COUNT(DISTINCT a.arxiv_id) FROM authors a"
+            " LEFT JOIN json_each(a.affiliation_sources) s"
+            " WHERE a.affiliations != '[]' GROUP BY coalesce(s.value, '')"
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
     async def first_ingested(self, announced: date) -> datetime | None:
         """When the first category's feed of an announcement was stored."""
@@ -287,12 +310,12 @@ class PaperRepository:
             ) as cursor:
                 rows.extend(await cursor.fetchall())
             async with self._db.execute(
-                f"SELECT arxiv_id, name, affiliations FROM authors WHERE arxiv_id IN ({_marks(chunk)})"
-                " ORDER BY arxiv_id, position",
+                "SELECT arxiv_id, name, affiliations, affiliation_sources FROM authors"
+                f" WHERE arxiv_id IN ({_marks(chunk)}) ORDER BY arxiv_id, position",
                 chunk,
             ) as cursor:
-                for arxiv_id, name, affiliations in await cursor.fetchall():
-                    authors.setdefault(arxiv_id, []).append(Author(name, tuple(json.loads(affiliations))))
+                for arxiv_id, name, affiliations, sources in await cursor.fetchall():
+                    authors.setdefault(arxiv_id, []).append(_author(name, affiliations, sources))
         return {
             row[0]: Paper(
                 arxiv_id=row[0],
@@ -344,7 +367,7 @@ class PaperRepository:
         """Write the authors of new papers, and replace those of papers stored before."""
         await self._db.executemany("DELETE FROM authors WHERE arxiv_id = ?", [(p.arxiv_id,) for p in replace])
         await self._db.executemany(
-            "INSERT INTO authors (arxiv_id, position, name, affiliations) VALUES (?, ?, ?, ?)",
+            _INSERT_AUTHOR,
             [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
         )
 
@@ -366,11 +389,23 @@ def _paper_values(paper: Paper) -> tuple[object, ...]:
     )
 
 
-def _author_rows(arxiv_id: str, authors: Sequence[Author]) -> list[tuple[str, int, str, str]]:
+_INSERT_AUTHOR = (
+    "INSERT INTO authors (arxiv_id, position, name, affiliations, affiliation_sources) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _author_rows(arxiv_id: str, authors: Sequence[Author]) -> list[tuple[str, int, str, str, str]]:
     return [
-        (arxiv_id, position, author.name, _json(author.affiliations))
+        (arxiv_id, position, author.name, _json(author.affiliations), _json(author.sources))
         for position, author in enumerate(authors)
     ]
+
+
+def _author(name: str, affiliations: str, sources: str) -> Author:
+    """An author as stored; provenance counts only when it was recorded for every affiliation."""
+    institutions = tuple(json.loads(affiliations))
+    recorded = tuple(AffiliationSource(source) for source in json.loads(sources))
+    return Author(name, institutions, recorded if len(recorded) == len(institutions) else ())
 
 
 def _json(values: Sequence[str]) -> str:

@@ -16,6 +16,8 @@ class PushRun:
     planned_at: datetime
     chats: int
     messages: int
+    featured: int | None = None  # papers featured at the top of a digest; None before it was counted
+    featured_with_affiliations: int | None = None
 
 
 class PushRunRepository:
@@ -24,27 +26,39 @@ class PushRunRepository:
 
     async def get(self, announced: date) -> PushRun | None:
         rows = await self._db.execute_fetchall(
-            "SELECT announced, planned_at, chats, messages FROM push_runs WHERE announced = ?",
+            f"SELECT {_COLUMNS} FROM push_runs WHERE announced = ?",
             (announced.isoformat(),),
         )
         return _run(rows[0]) if rows else None
 
     async def latest(self) -> PushRun | None:
         rows = await self._db.execute_fetchall(
-            "SELECT announced, planned_at, chats, messages FROM push_runs ORDER BY announced DESC LIMIT 1"
+            f"SELECT {_COLUMNS} FROM push_runs ORDER BY announced DESC LIMIT 1"
         )
         return _run(rows[0]) if rows else None
 
-    async def record(self, announced: date, planned_at: datetime, chats: int, messages: int) -> bool:
-        """Record a planned push; False if another process recorded this announcement first."""
+    async def record(
+        self,
+        announced: date,
+        planned_at: datetime,
+        chats: int,
+        messages: int,
+        *,
+        featured: tuple[int, int] | None = None,
+    ) -> bool:
+        """Record a planned push, with (featured papers, how many of them have affiliations); False if
+        another process recorded this announcement first."""
+        counts = featured or (None, None)
         async with transaction(self._db):
             cursor = await self._db.execute(
-                "INSERT INTO push_runs (announced, planned_at, chats, messages) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (announced.isoformat(), planned_at.astimezone(UTC).isoformat(), chats, messages),
+                f"INSERT INTO push_runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (announced.isoformat(), planned_at.astimezone(UTC).isoformat(), chats, messages, *counts),
             )
         return cursor.rowcount == 1
 
 
+_COLUMNS = "announced, planned_at, chats, messages, featured, featured_with_affiliations"
+
+
 def _run(row: aiosqlite.Row) -> PushRun:
-    return PushRun(date.fromisoformat(row[0]), datetime.fromisoformat(row[1]), row[2], row[3])
+    return PushRun(date.fromisoformat(row[0]), datetime.fromisoformat(row[1]), row[2], row[3], row[4], row[5])

@@ -119,6 +119,17 @@ class SubscriptionRepository:
         )
         return {row[0]: row[1] for row in rows}
 
+    async def digest_choices(self) -> list[tuple[tuple[str, ...], int | None]]:
+        """The distinct (categories, digest size) that active chats follow: one digest each."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.digest_size, group_concat(s.category, ' ') FROM chats c"
+            " JOIN subscriptions s ON s.chat_id = c.id WHERE c.active = 1 GROUP BY c.id"
+        )
+        return sorted(
+            {(tuple(sorted(row[1].split())), row[0]) for row in rows},
+            key=lambda choice: (choice[0], -1 if choice[1] is None else choice[1]),
+        )
+
     async def active_categories(self) -> list[str]:
         """Categories that at least one active chat follows: the ones worth polling."""
         async with self._db.execute(

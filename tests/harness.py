@@ -17,6 +17,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.jobs import cancel_running_work
 from bot.services import SERVICES_KEY, Services
 from tests.fakes.telegram import Call, FakeTelegram, SentMessage
 
@@ -37,6 +38,8 @@ class BotHarness:
         await self.application.start()
 
     async def stop(self) -> None:
+        """Stop as `python -m bot run` does on SIGTERM: long jobs (a push, enrichment) are cut short."""
+        cancel_running_work(self.application)
         if self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 import aiosqlite
 
-from bot.jobs import POLL_JOB
+from bot.jobs import POLL_JOB, RUNNING_KEY
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.subscriptions import SubscriptionRepository
@@ -58,7 +58,7 @@ def wait_until_sync(
 
 async def ingested(bot: BotHarness, *categories: str, day: date = DAY) -> None:
     """Wait until the running bot stored `day`'s announcement of each category (cs.IR if none named)
-    and its ingest pass is over."""
+    and its poll is over: the ingest, then the enrichment it starts once the next poll is planned."""
     papers = bot.services.papers
     for category in categories or ("cs.IR",):
 
@@ -66,8 +66,18 @@ async def ingested(bot: BotHarness, *categories: str, day: date = DAY) -> None:
             return await papers.latest_announcement(category) == day
 
         await wait_until(stored, f"the ingest did not store {category}'s announcement of {day}")
-    async with bot.services.ingest_lock:
-        pass
+    await polls_done(bot)
+
+
+async def polls_done(bot: BotHarness) -> None:
+    """Wait until no poll (ingest, then enrichment) runs or is about to."""
+
+    async def done() -> bool:
+        running = bot.application.bot_data.get(RUNNING_KEY, {})
+        due = [job for job in bot.application.job_queue.get_jobs_by_name(POLL_JOB) if job.data is None]
+        return POLL_JOB not in running.values() and not due
+
+    await wait_until(done, "a poll did not finish")
 
 
 async def planned_poll(bot: BotHarness) -> datetime:

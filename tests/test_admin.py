@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from bot.config import load_settings
@@ -36,6 +38,16 @@ async def test_stats_counts_chats_and_subscriptions(bot):
     assert "IR (cs.IR): 2" in text and "LG (cs.LG): 1" in text
     assert "Latest announcement ingested: none yet" in text
     assert "Last push\nnone yet" in text
+
+
+async def test_stats_tell_how_many_featured_papers_went_out_with_affiliations(bot):
+    planned = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
+    await bot.services.push_runs.record(date(2026, 11, 23), planned, 3, 4)  # before featured were counted
+    assert "Featured papers" not in (await bot.send(OPERATOR, "/stats", user_id=OPERATOR)).visible_text
+    await bot.services.push_runs.record(date(2026, 11, 24), planned, 3, 4, featured=(27, 25))
+    text = (await bot.send(OPERATOR, "/stats", user_id=OPERATOR)).visible_text
+    assert "Last push (2026-11-24, planned 2026-11-24 01:30 UTC)" in text
+    assert "Featured papers with affiliations: 25 of 27 (93%)" in text
 
 
 async def test_broadcast_previews_then_sends_to_every_active_chat(bot):

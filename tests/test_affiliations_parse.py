@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -15,11 +16,17 @@ from bot.arxiv.affiliations import (
     paper_affiliations,
     parse_author_affiliations,
 )
-from storage.models import Author
+from bot.arxiv.affiliations.markup import MAX_FRONT_MATTER
+from bot.core.names import fold
+from storage.models import AffiliationSource, Author
 from tests import support
 
 FIXTURES = support.FIXTURES / "affiliations"
 EXPECTED: dict[str, list[dict]] = json.loads((FIXTURES / "expected.json").read_text("utf-8"))
+REAL = FIXTURES / "real"
+REAL_EXPECTED: dict[str, dict[str, list[str]]] = json.loads((REAL / "expected.json").read_text("utf-8"))
+# Kept apart so their benchmark figure stays a measure of unseen pages; no test looks at them either.
+HELD_OUT = set((REAL / "HELD_OUT").read_text("utf-8").split())
 
 # Where the parser is known to fall short of the ground truth, it must give exactly this instead, so the
 # gap stays visible (benchmarks/affiliations.py counts it) and any other change is caught.
@@ -45,6 +52,33 @@ def test_fixture_matches_expected(name: str):
         for author in EXPECTED[name]
     ]
     assert as_plain(parse_author_affiliations((FIXTURES / name).read_bytes())) == expected
+
+
+def folded_pairs(authors: dict[str, list[str]] | list[AuthorAffiliations]) -> set[tuple[str, str]]:
+    """(author, institution) pairs compared as the benchmark does: folded, trailing legal forms aside."""
+    items = authors.items() if isinstance(authors, dict) else [(a.name, a.affiliations) for a in authors]
+    return {(_key(name), _key(institution)) for name, institutions in items for institution in institutions}
+
+
+def _key(text: str) -> str:
+    words = re.sub(r"[^\w]+", " ", fold(text)).split()
+    while len(words) > 1 and words[-1] in {"inc", "co", "ltd", "llc", "gmbh", "corp", "limited"}:
+        words.pop()
+    return " ".join(words)
+
+
+def test_every_real_page_has_an_expectation_and_a_source():
+    pages = sorted(path.name for path in REAL.glob("*.html"))
+    assert pages == sorted(REAL_EXPECTED)
+    assert set(pages) > HELD_OUT
+    sources = (REAL / "SOURCES.md").read_text("utf-8")
+    assert all(f"| {page} |" in sources for page in pages)
+
+
+@pytest.mark.parametrize("name", sorted(set(REAL_EXPECTED) - HELD_OUT))
+def test_real_page_matches_what_a_reader_sees(name: str):
+    found = parse_author_affiliations((REAL / name).read_bytes())
+    assert folded_pairs(found) == folded_pairs(REAL_EXPECTED[name])
 
 
 def test_text_and_bytes_give_the_same_authors():
@@ -151,6 +185,179 @@ def test_author_block_shapes(html: str, expected: list[tuple[str, tuple[str, ...
     assert [(a.name, a.affiliations) for a in parse_author_affiliations(html)] == expected
 
 
+def creators(*blocks: tuple[str, str]) -> str:
+    """A 2026-style author block: one creator per (personname, author notes) pair."""
+    spans = "".join(
+        f'<span class="ltx_creator ltx_role_author"><span class="ltx_personname">{name}</span>'
+        f'<span class="ltx_author_notes"><span class="ltx_author_notes_content">{notes}</span></span></span>'
+        for name, notes in blocks
+    )
+    return f'<article class="ltx_document"><div class="ltx_authors">{spans}</div></article>'
+
+
+def contact(text: str) -> str:
+    return (
+        '<span class="ltx_contact ltx_role_affiliation"><span class="ltx_contact_name">Affiliation: </span>'
+        f"{text}</span>"
+    )
+
+
+def thanks(text: str) -> str:
+    return (
+        '<span class="ltx_note ltx_role_thanks"><sup class="ltx_note_mark">†</sup>'
+        '<span class="ltx_note_outer"><span class="ltx_note_content"><sup class="ltx_note_mark">†</sup>'
+        f'<span class="ltx_note_type">thanks: </span>{text}</span></span></span>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            creators(
+                (
+                    "Ada Byron",
+                    contact("Computer Science")
+                    + contact("Deggendorf Institute of Technology")
+                    + contact("Deggendorf, Germany"),
+                )
+            ),
+            [("Ada Byron", ("Deggendorf Institute of Technology",))],
+            id="one affiliation split over several entries by the 2026 renderer",
+        ),
+        pytest.param(
+            creators(
+                (
+                    "Ada Byron",
+                    contact("NVIDIA") + contact("Santa Clara, California") + contact("United States"),
+                )
+            ),
+            [("Ada Byron", ("NVIDIA",))],
+            id="place lines of a split affiliation are no institution",
+        ),
+        pytest.param(
+            creators(("Ada Byron", contact("Affiliation") + contact("")), ("Alan Turing", contact("Google"))),
+            [("Ada Byron", ()), ("Alan Turing", ("Google",))],
+            id="empty entries and bare labels",
+        ),
+        pytest.param(
+            creators(("Ada Byron", contact("Alan Turing")), ("Alan Turing", contact("Google"))),
+            [("Ada Byron", ()), ("Alan Turing", ("Google",))],
+            id="a co-author's name in an affiliation entry",
+        ),
+        pytest.param(
+            creators(("Ada Byron, Alan Turing", contact("University of London") + contact("Google"))),
+            [("Ada Byron", ()), ("Alan Turing", ())],
+            id="several names and several places without marks: no guess",
+        ),
+        pytest.param(
+            creators(("Ada Byron, Alan Turing", contact("University of London"))),
+            [("Ada Byron", ("University of London",)), ("Alan Turing", ("University of London",))],
+            id="several names and one place: shared",
+        ),
+        pytest.param(
+            author_block(
+                "Ada Byron<sup>†</sup>, Alan Turing<sup>‡</sup><sup>†</sup>University of London; "
+                "<sup>‡</sup>Bletchley Park"
+            ),
+            [("Ada Byron", ("University of London",)), ("Alan Turing", ("Bletchley Park",))],
+            id="a legend on the names line",
+        ),
+        pytest.param(
+            author_block(
+                f"Ada Byron{thanks('University of London, UK')}, Alan Turing{thanks('Equal contribution')}"
+            ),
+            [("Ada Byron", ("University of London",)), ("Alan Turing", ())],
+            id="a thanks note with an address on one of several names",
+        ),
+        pytest.param(
+            author_block("Ada Byron", thanks("Univ Rennes, CNRS, IRMAR - UMR 6625, F-35000 Rennes, France")),
+            [("Ada Byron", ("Univ Rennes", "CNRS"))],
+            id="a thanks note with an address on the creator",
+        ),
+        pytest.param(
+            author_block("Ada Byron", thanks("Work done while at Google. Supported by NSF grant 123.")),
+            [("Ada Byron", ())],
+            id="a thanks note about work and funding",
+        ),
+        pytest.param(
+            author_block(
+                'Ada Byron<br class="ltx_break"/>ada@example.org'
+                '<br class="ltx_break"/><sup>1</sup>Abecedarian, LLC'
+                '<br class="ltx_break"/><sup>2</sup>Northeastern University'
+            ),
+            [("Ada Byron", ("Abecedarian", "Northeastern University"))],
+            id="marks mean nothing when no name carries one",
+        ),
+        pytest.param(
+            author_block(
+                'Huawei Zhang<br class="ltx_break"/>Carnegie <span class="ltx_text">Mellon</span> University'
+            ),
+            [("Huawei Zhang", ("Carnegie Mellon University",))],
+            id="a company's name as a given name; words split across elements joined with their space",
+        ),
+        pytest.param(
+            '<article class="ltx_document">'
+            '<div class="ltx_para"><p class="ltx_p ltx_align_center">A Title</p></div>'
+            '<div class="ltx_para"><p class="ltx_p ltx_align_center">Ada Byron, Alan Turing</p>'
+            '<p class="ltx_p ltx_align_center">Department of Mathematics</p>'
+            '<p class="ltx_p ltx_align_center">Milwaukee School of Engineering</p>'
+            '<p class="ltx_p ltx_align_center">Milwaukee, WI US</p></div>'
+            '<div class="ltx_abstract"><p class="ltx_p ltx_align_center">Work with Google Research.</p></div>'
+            "</article>",
+            [
+                ("Ada Byron", ("Milwaukee School of Engineering",)),
+                ("Alan Turing", ("Milwaukee School of Engineering",)),
+            ],
+            id="a title block set by hand in centred paragraphs",
+        ),
+    ],
+)
+def test_real_page_shapes(html: str, expected: list[tuple[str, tuple[str, ...]]]):
+    assert [(a.name, a.affiliations) for a in parse_author_affiliations(html)] == expected
+
+
+@pytest.mark.parametrize(
+    ("encoded", "codec"),
+    [
+        pytest.param("\ufeff", "utf-8", id="utf-8 with a byte-order mark"),
+        pytest.param("\ufeff", "utf-16-le", id="utf-16 with a byte-order mark"),
+        pytest.param('<meta charset="iso-8859-1">', "iso-8859-1", id="declared latin-1"),
+        pytest.param(
+            '<meta http-equiv="content-type" content="text/html; charset=windows-1252">',
+            "cp1252",
+            id="declared windows-1252",
+        ),
+    ],
+)
+def test_pages_in_other_encodings_are_read(encoded: str, codec: str):
+    page = encoded + author_block('Jürgen Müller<br class="ltx_break"/>Universität Zürich')
+    assert [(a.name, a.affiliations) for a in parse_author_affiliations(page.encode(codec))] == [
+        ("Jürgen Müller", ("Universität Zürich",))
+    ]
+
+
+def test_undecodable_bytes_and_unknown_charsets_do_not_stop_the_parser():
+    page = author_block("Ada Byron<br class='ltx_break'/>University of London").encode()
+    assert parse_author_affiliations(b'<meta charset="x-no-such-codec">' + page)[0].name == "Ada Byron"
+    assert parse_author_affiliations(page.replace(b"London", b"Lon\xff\xfedon"))[0].name == "Ada Byron"
+
+
+def test_deep_nesting_and_huge_author_lists_are_survived():
+    nested = author_block("<span>" * 50_000 + "Ada Byron" + "</span>" * 50_000)
+    assert all(isinstance(author, AuthorAffiliations) for author in parse_author_affiliations(nested))
+    many = creators(
+        *(
+            (f"Given Family{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}", contact(f"University {i}"))
+            for i in range(3000)
+        )
+    )
+    assert len(many) > MAX_FRONT_MATTER
+    found = parse_author_affiliations(many)
+    assert 0 < len(found) < 3000  # read up to the bound, the rest cut off
+    assert (found[0].name, found[0].affiliations) == ("Given FamilyAA", ("University 0",))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -196,6 +403,32 @@ def test_author_block_shapes(html: str, expected: list[tuple[str, tuple[str, ...
         ("https://github.com/example/project", None),
         ("Department of Computer Science", None),
         ("Beijing, China", None),
+        ("Bologna, 40126, Italy", None),
+        ("Wageningen, The Netherlands", None),
+        ("Santa Clara, California", None),
+        ("Bd de l’Observatoire, CS 34229, 06304 Nice Cedex 4, France", None),
+        ("Computer Science", None),
+        ("Electrical and Computer Engineering", None),
+        ("NSF Graduate Research Fellow", None),
+        ("Prophesee, Paris, France", "Prophesee"),
+        ("Stanford", "Stanford"),
+        ("University at Buffalo, SUNY", "University at Buffalo, SUNY"),
+        (
+            "Harvard T.H. Chan School of Public Health, Boston, MA",
+            "Harvard T.H. Chan School of Public Health",
+        ),
+        (
+            "Paul G. Allen School of Computer Science & Engineering, University of Washington",
+            "University of Washington",
+        ),
+        (
+            "European Southern Observatory, Alonso de Córdova 3107, Vitacura, Santiago, Chile",
+            "European Southern Observatory",
+        ),
+        (
+            "Center for Astrophysics | Harvard & Smithsonian",
+            "Center for Astrophysics | Harvard & Smithsonian",
+        ),
         ("", None),
         ("∗†", None),
     ],
@@ -217,6 +450,9 @@ def test_paper_affiliations_keeps_first_appearance_once():
         "the University of Tokyo",
     )
     assert paper_affiliations([]) == ()
+    assert paper_affiliations(
+        [AuthorAffiliations("A", ("Massachusetts Institute of Technology", "MIT", "University of Bath"))]
+    ) == ("Massachusetts Institute of Technology", "University of Bath")
 
 
 @pytest.mark.parametrize(
@@ -236,7 +472,7 @@ def test_paper_affiliations_keeps_first_appearance_once():
 def test_merge_pairs_spelling_variants_of_a_name(api_name: str, html_name: str):
     api = [Author("Somebody Else"), Author(api_name)]
     html = [AuthorAffiliations(html_name, ("Stanford University",))]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("Somebody Else"),
         Author(api_name, ("Stanford University",)),
     )
@@ -249,7 +485,7 @@ def test_merge_keeps_api_names_and_order_and_pairs_one_to_one():
         AuthorAffiliations("John Smith", ("Stanford University",)),
         AuthorAffiliations("Jonathan Doe", ("MIT",)),
     ]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("John Smith", ("Stanford University",)),
         Author("Jane Smith", ("Google Research",)),
         Author("J. Doe", ("MIT",)),
@@ -265,7 +501,7 @@ def test_merge_lets_the_api_affiliation_win_when_it_names_an_institution():
         AuthorAffiliations("Ada Byron", ("Google",)),
         AuthorAffiliations("Alan Turing", ("Bletchley Park",)),
     ]
-    assert merge_affiliations(api, html) == (
+    assert plain(merge_affiliations(api, html)) == plain(
         Author("Ada Byron", ("University of London",)),
         Author("Alan Turing", ("Bletchley Park",)),
     )
@@ -277,7 +513,7 @@ def test_merge_falls_back_to_position_only_when_the_counts_match():
         AuthorAffiliations("A. B.", ("University of London",)),
         AuthorAffiliations("?", ("Google",)),
     ]
-    assert merge_affiliations(api, unreadable) == (
+    assert plain(merge_affiliations(api, unreadable)) == plain(
         Author("Ada Byron", ("University of London",)),
         Author("Alan Turing", ("Google",)),
     )
@@ -291,9 +527,82 @@ def test_merge_falls_back_to_position_only_when_the_counts_match():
 def test_merge_position_fallback_never_reuses_an_author_paired_by_name():
     api = [Author("Ada Byron"), Author("Unknown Person")]
     html = [AuthorAffiliations("Alan Turing", ("Google",)), AuthorAffiliations("Ada Byron", ("UCL",))]
-    assert merge_affiliations(api, html) == (Author("Ada Byron", ("UCL",)), Author("Unknown Person"))
+    assert plain(merge_affiliations(api, html)) == plain(
+        Author("Ada Byron", ("UCL",)), Author("Unknown Person")
+    )
+
+
+def test_parsed_authors_without_sources_count_as_the_author_block():
+    (merged,) = merge_affiliations([Author("Ada Byron")], [AuthorAffiliations("Ada Byron", ("UCL", "MIT"))])
+    assert merged.sources == (BLOCK, BLOCK)
 
 
 def test_merge_without_html_authors_changes_nothing():
-    api = (Author("Ada Byron"), Author("Alan Turing", ("University of Manchester",)))
+    api = (Author("Ada Byron"), Author("Alan Turing", ("University of Manchester",), (API,)))
     assert merge_affiliations(api, []) == api
+
+
+def plain(*authors: Author | tuple[Author, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """Names and institutions, sources aside: what the pairing tests are about. Takes authors, or one
+    tuple of them."""
+    listed = authors[0] if len(authors) == 1 and isinstance(authors[0], tuple) else authors
+    return [(author.name, author.affiliations) for author in listed]
+
+
+API, BLOCK, NOTE = AffiliationSource.API, AffiliationSource.HTML_AUTHORS, AffiliationSource.HTML_NOTE
+
+
+@pytest.mark.parametrize(
+    ("held", "found", "kept"),
+    [
+        pytest.param(
+            Author("A B"), AuthorAffiliations("A B", ("X",), (NOTE,)), ("X", NOTE), id="note over nothing"
+        ),
+        pytest.param(
+            Author("A B", ("X",), (NOTE,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("Y", BLOCK),
+            id="author block over note",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("Y", BLOCK),
+            id="a later read of the same source",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", ("Y",), (NOTE,)),
+            ("X", BLOCK),
+            id="a note never over the author block",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (API,)),
+            AuthorAffiliations("A B", ("Y",), (BLOCK,)),
+            ("X", API),
+            id="the API over the page",
+        ),
+        pytest.param(
+            Author("A B", ("X",), (BLOCK,)),
+            AuthorAffiliations("A B", (), ()),
+            ("X", BLOCK),
+            id="nothing found keeps what is held",
+        ),
+    ],
+)
+def test_a_better_source_replaces_a_weaker_one(held: Author, found: AuthorAffiliations, kept: tuple):
+    (merged,) = merge_affiliations([held], [found])
+    assert list(zip(merged.affiliations, merged.sources, strict=True)) == [kept]
+
+
+def test_the_page_tells_author_block_from_notes():
+    page = (
+        author_block(f'Ada Byron, Alan Turing{thanks("University of Manchester, UK")}<br class="ltx_break"/>')
+        + ""
+    )
+    found = {
+        a.name: list(zip(a.affiliations, a.sources, strict=True)) for a in parse_author_affiliations(page)
+    }
+    assert found == {"Ada Byron": [], "Alan Turing": [("University of Manchester", NOTE)]}
+    page = creators(("Ada Byron", contact("University of London")))
+    assert [a.sources for a in parse_author_affiliations(page)] == [(BLOCK,)]

@@ -12,13 +12,15 @@ import pytest
 
 from bot.arxiv.api import ArxivApi, ArxivApiError
 from bot.arxiv.http import (
+    REFUSAL_PAUSE,
     ArxivPacer,
+    ArxivRefusedError,
     ArxivRetry,
     ArxivUnavailableError,
     retry_after_seconds,
     with_retries,
 )
-from storage.models import Author
+from storage.models import AffiliationSource, Author
 from tests.clock import VirtualClock
 from tests.fakes.arxiv_server import API, HTML, FakeArxiv
 
@@ -55,9 +57,10 @@ async def test_metadata_has_everything_the_feed_lacks(arxiv, api):
     assert paper.version == 2
     assert paper.title == "Scaling Retrieval"
     assert paper.abstract == "We scale retrieval."
+    api = AffiliationSource.API
     assert paper.authors == (
-        Author("Petra Baltescu", ("Pinterest",)),
-        Author("Hao Chen", ("Microsoft Research", "Aalto University")),
+        Author("Petra Baltescu", ("Pinterest",), (api,)),
+        Author("Hao Chen", ("Microsoft Research", "Aalto University"), (api, api)),
     )
     assert paper.primary_category == "cs.IR"
     assert paper.categories == ("cs.IR", "cs.LG")
@@ -108,13 +111,43 @@ async def test_server_errors_are_retried_by_us_not_by_the_package(arxiv, api, vi
     assert virtual_clock.sleeps == [5.0, 10.0]
 
 
-async def test_429_retry_after_is_honoured(arxiv, api, virtual_clock):
+async def test_a_retry_after_on_a_server_error_is_honoured(arxiv, api, virtual_clock):
     arxiv.add_paper("2508.00001")
-    arxiv.fail(API, 429, retry_after="17")
+    arxiv.fail(API, 503, retry_after="17")
 
     await api.fetch(["2508.00001"])
 
     assert virtual_clock.sleeps == [17.0]
+
+
+@pytest.mark.parametrize("status", [403, 429])
+async def test_a_refusal_is_never_retried_and_pauses_the_host_for_long(
+    arxiv, api, virtual_clock, status, caplog
+):
+    arxiv.add_paper("2508.00001")
+    arxiv.fail(API, status, retry_after="17")
+
+    with pytest.raises(ArxivRefusedError, match=f"HTTP {status}"):
+        await api.fetch(["2508.00001"])
+    assert len(arxiv.requests_to(API)) == 1
+    assert any(r.levelname == "ERROR" and "REFUSED" in r.message for r in caplog.records)
+
+    virtual_clock.now += REFUSAL_PAUSE - 1
+    with pytest.raises(ArxivRefusedError, match="paused"):
+        await api.fetch(["2508.00001"])
+    assert len(arxiv.requests_to(API)) == 1  # nothing was sent while the pause lasts
+    virtual_clock.now += 1
+    assert len((await api.fetch(["2508.00001"])).papers) == 1
+
+
+async def test_a_longer_retry_after_on_a_refusal_is_honoured(arxiv, api, virtual_clock):
+    arxiv.fail(API, 429, retry_after=str(int(REFUSAL_PAUSE * 3)))
+    with pytest.raises(ArxivRefusedError):
+        await api.fetch(["2508.00001"])
+    virtual_clock.now += REFUSAL_PAUSE * 2
+    with pytest.raises(ArxivRefusedError):
+        await api.fetch(["2508.00001"])
+    assert len(arxiv.requests_to(API)) == 1
 
 
 async def test_a_slow_api_times_out_and_gives_up_after_the_last_attempt(arxiv, api):

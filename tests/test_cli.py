@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from tests.fakes.arxiv_server import API, FEED, FakeArxiv
-from tests.support import run_cli
+from tests.support import run_cli, subscribe_chats
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +85,20 @@ def test_unknown_category_and_bad_date_are_usage_errors(env, tmp_path):
     result = run_cli(env, "digest", "IR", "--date", "yesterday", cwd=tmp_path)
     assert result.returncode == 2
     assert "expected a date as YYYY-MM-DD" in result.stderr
+
+
+def test_a_dry_run_push_says_how_many_featured_papers_have_affiliations(env, arxiv, telegram, tmp_path):
+    arxiv.set_html(
+        "2611.00001v1",
+        '<article class="ltx_document"><div class="ltx_authors"><span class="ltx_creator ltx_role_author">'
+        '<span class="ltx_personname">Alan Turing</span><span class="ltx_contact ltx_role_affiliation">'
+        "University of Manchester</span></span></div></article>",
+    )
+    asyncio.run(
+        subscribe_chats(Path(env["DATABASE_PATH"]), [1], ["cs.IR"], datetime(2026, 11, 1, tzinfo=UTC))
+    )
+    assert run_cli(env, "fetch", cwd=tmp_path).returncode == 0
+    result = run_cli({**env, "TELEGRAM_API_BASE_URL": telegram.base_url}, "push", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if "featured papers with affiliations" in line]
+    assert "1 of 2 (50%)" in row  # 2611.00002's page is missing

@@ -49,6 +49,12 @@ def test_values_are_parsed_forgivingly():
     assert settings.timezone.key == "Asia/Shanghai"
 
 
+@pytest.mark.parametrize("contact", ["ops@example.org", "https://example.org/bot-contact"])
+def test_an_arxiv_contact_is_an_address_or_a_page(contact):
+    assert load_settings({"ARXIV_CONTACT": f" {contact} "}, env_file=None).arxiv_contact == contact
+    assert load_settings({}, env_file=None).arxiv_contact is None
+
+
 def test_dotenv_file_is_read_and_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("ARXIV_REQUEST_DELAY=5\nLOG_LEVEL=WARNING\n")
@@ -73,6 +79,9 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         ("BROADCAST_RATE", "5000", "expected messages per second"),
         ("PAID_BROADCAST", "maybe", "expected true or false"),
         ("TELEGRAM_BOT_TOKEN", "not a token", "does not look like a bot token"),
+        ("ARXIV_CONTACT", "call me", "expected an e-mail address or an http(s) URL"),
+        ("ARXIV_CONTACT", "ftp://example.org", "expected an e-mail address or an http(s) URL"),
+        ("ARXIV_PAGE_DELAY", "-1", "expected seconds"),
     ],
 )
 def test_malformed_values_name_the_variable(variable, value, problem):

@@ -7,10 +7,12 @@ from datetime import date
 import pytest
 
 from bot.core.digest import (
+    FEATURED,
     MAX_PAGE_SIZE,
     CategoryCount,
     build_digest,
     category_page,
+    enrichment_priority,
     select_for_push,
     venue_note,
 )
@@ -193,3 +195,38 @@ def test_category_pages():
     assert (empty.number, empty.count, empty.total, empty.entries) == (1, 1, 0, ())
     with pytest.raises(ValueError, match="per_page"):
         category_page(digest, "cs.IR", 1, per_page=MAX_PAGE_SIZE + 1)
+
+
+# --- which papers need their affiliations first ----------------------------------------------------
+
+
+def day_of(category: str, count: int, start: int) -> list:
+    return [row(paper(f"2508.{start + n:05d}", category), category) for n in range(count)]
+
+
+def test_featured_papers_come_rank_by_rank_across_digests_each_once():
+    rows = day_of("cs.IR", 12, 100) + day_of("cs.LG", 12, 200) + day_of("cs.CV", 2, 300)
+    ir, lg = build_digest(rows, ["cs.IR"], DAY), build_digest(rows, ["cs.LG"], DAY)
+    both, cv = build_digest(rows, ["cs.IR", "cs.LG"], DAY), build_digest(rows, ["cs.CV"], DAY)
+    priority = enrichment_priority([(ir, 10), (lg, 10), (both, 5), (cv, 10)])
+
+    assert FEATURED == 3
+    assert priority.featured == (
+        "2508.00100", "2508.00200", "2508.00300",  # every digest's first entry (both: IR's first again)
+        "2508.00101", "2508.00201", "2508.00301",
+        "2508.00102", "2508.00202",
+    )  # fmt: skip
+    rest = set(priority.first_page)
+    assert rest == {f"2508.{n:05d}" for n in [*range(103, 110), *range(203, 210)]}
+    assert not rest & set(priority.featured)
+    assert priority.order == priority.featured + priority.first_page
+
+
+def test_a_digest_showing_everything_puts_all_its_papers_on_the_first_page():
+    rows = day_of("cs.IR", 30, 100)
+    priority = enrichment_priority([(build_digest(rows, ["cs.IR"], DAY), None)])
+    assert len(priority.featured) == FEATURED and len(priority.order) == 30
+
+
+def test_no_digest_no_priority():
+    assert enrichment_priority([]).order == ()

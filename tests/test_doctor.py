@@ -20,7 +20,7 @@ from bot.cli.doctor import disk_space_check, schema_check, write_verdict
 from bot.cli.remote_checks import PROBE_ID
 from bot.config import Settings
 from storage import db as database
-from storage.models import AnnounceType, Author, Paper
+from storage.models import AffiliationSource, AnnounceType, Author, Paper
 from storage.papers import PaperRepository
 from tests.fakes.arxiv_server import API, FEED, HTML, FakeArxiv
 from tests.fakes.telegram import DEFAULT_BOT_USERNAME, FakeTelegram
@@ -34,6 +34,7 @@ OTHER_TOKEN = "987654321:OTHER-token-abcdefghijklmnopqrstu"
 SETTING_VARIABLES = [field.name.upper() for field in fields(Settings)]
 CHECKS = [
     "settings",
+    "arxiv contact",
     "database file",
     "database schema",
     "database writes",
@@ -42,6 +43,7 @@ CHECKS = [
     "journal mode",
     "contents",
     "announcements",
+    "affiliations",
     "telegram",
     "arxiv feed",
     "arxiv api",
@@ -110,13 +112,18 @@ def doctor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.Captur
 
 
 async def seed(path: Path) -> None:
-    """A database as a working bot leaves it: one subscribed chat and one stored announcement."""
+    """A database as a working bot leaves it: one subscribed chat and one stored announcement, its
+    paper's affiliations read from the HTML author block and a note."""
     paper = Paper(PROBE_ID, 1, "A probe paper", "Its abstract.", (Author("Ada Lovelace"),), (CATEGORY,))
     async with open_database(path) as db:
         await subscribe_chat(db, 1, [CATEGORY], NOW, language="en")
-        await PaperRepository(db, clock=lambda: NOW).store_announcement(
-            CATEGORY, ANNOUNCED, [(paper, AnnounceType.NEW)]
-        )
+        papers = PaperRepository(db, clock=lambda: NOW)
+        await papers.store_announcement(CATEGORY, ANNOUNCED, [(paper, AnnounceType.NEW)])
+        authors = [
+            Author("Ada Lovelace", ("University of London",), (AffiliationSource.HTML_AUTHORS,)),
+            Author("Alan Turing", ("Bletchley Park",), (AffiliationSource.HTML_NOTE,)),
+        ]
+        await papers.set_author_affiliations(PROBE_ID, authors)
 
 
 async def fill_with_chats(path: Path, count: int) -> None:
@@ -138,7 +145,7 @@ def healthy_env(bot_env: dict[str, str], arxiv: FakeArxiv, database_path: Path) 
     arxiv.set_announcement(CATEGORY, ANNOUNCED, [(PROBE_ID, "new")])
     arxiv.set_html(f"{PROBE_ID}v1", "<html><body><h1>A probe paper</h1></body></html>")
     asyncio.run(seed(database_path))
-    return {**bot_env, "CATEGORIES": "IR"}
+    return {**bot_env, "CATEGORIES": "IR", "ARXIV_CONTACT": "ops@example.org"}
 
 
 @pytest.fixture
@@ -146,6 +153,13 @@ def stranger() -> Iterator[FakeTelegram]:
     """A Telegram that knows another bot: it answers the configured token with 401."""
     with FakeTelegram(token=OTHER_TOKEN) as fake:
         yield fake
+
+
+def test_a_missing_arxiv_contact_is_a_warning(doctor, healthy_env):
+    run = doctor({**healthy_env, "ARXIV_CONTACT": ""})
+    assert run.code == 0
+    assert run.rows["arxiv contact"].verdict == Verdict.WARN
+    assert "ARXIV_CONTACT not set" in run.rows["arxiv contact"].detail
 
 
 def test_a_healthy_deployment_passes_every_check(
@@ -169,6 +183,12 @@ def test_a_healthy_deployment_passes_every_check(
     assert run.rows["journal mode"].detail == "wal"
     assert run.rows["contents"].detail == "chats: 1 (1 active), subscriptions: 1, papers: 1"
     assert run.rows["announcements"].detail == f"{CATEGORY} {ANNOUNCED}"
+    assert run.rows["affiliations"].detail.splitlines() == [
+        "papers with affiliations from the HTML author block: 1",
+        "papers with affiliations from the HTML note: 1",
+    ]
+    assert "contact: ops@example.org" in run.rows["arxiv contact"].detail
+    assert all("contact: ops@example.org" in request.user_agent for request in arxiv.requests)
     assert f"@{DEFAULT_BOT_USERNAME} (bot id 123456789)" in run.rows["telegram"].detail
     assert f"{CATEGORY}: announcement of {ANNOUNCED}, 1 entries" in run.rows["arxiv feed"].detail
     assert run.rows["arxiv html"].detail.startswith("reachable, HTTP 200")

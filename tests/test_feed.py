@@ -16,7 +16,7 @@ from bot.arxiv.feed import (
     split_authors,
     split_versioned_id,
 )
-from bot.arxiv.http import ArxivPacer, ArxivRetry, ArxivUnavailableError
+from bot.arxiv.http import REFUSAL_PAUSE, ArxivPacer, ArxivRefusedError, ArxivRetry, ArxivUnavailableError
 from bot.core.names import readable_name
 from storage.models import AnnounceType, Author
 from tests.clock import VirtualClock
@@ -236,14 +236,29 @@ async def test_server_errors_are_retried_with_exponential_backoff(arxiv, feed, v
     assert virtual_clock.sleeps == [5.0, 10.0]
 
 
-async def test_429_waits_as_told_up_to_the_cap(arxiv, feed, virtual_clock):
+async def test_a_server_errors_retry_after_is_waited_up_to_the_cap(arxiv, feed, virtual_clock):
     arxiv.load_sample_feed("cs.AI")
-    arxiv.fail(FEED, 429, retry_after="42")
-    arxiv.fail(FEED, 429, retry_after="86400")
+    arxiv.fail(FEED, 503, retry_after="42")
+    arxiv.fail(FEED, 503, retry_after="86400")
 
     await feed.fetch("cs.AI")
 
     assert virtual_clock.sleeps == [42.0, ArxivRetry().max_retry_after]
+
+
+async def test_a_429_is_not_retried_and_no_feed_is_asked_for_during_the_long_pause(
+    arxiv, feed, virtual_clock
+):
+    arxiv.load_sample_feed("cs.AI")
+    arxiv.fail(FEED, 429, retry_after="42")
+    with pytest.raises(ArxivRefusedError, match="HTTP 429"):
+        await feed.fetch("cs.AI")
+    with pytest.raises(ArxivRefusedError, match="paused"):
+        await feed.fetch("cs.AI")
+    assert len(arxiv.requests_to(FEED)) == 1
+    assert virtual_clock.sleeps == []
+    virtual_clock.now += REFUSAL_PAUSE
+    assert len((await feed.fetch("cs.AI")).entries) == 7
 
 
 async def test_giving_up_after_the_last_attempt(arxiv, feed):

@@ -12,10 +12,10 @@ from bot.arxiv.clients import ArxivClients
 from bot.arxiv.http import ArxivRetry
 from bot.arxiv.ingest import CategoryReport, IngestProgress, ingest
 from bot.config import load_settings
-from storage.models import AnnounceType, Author
+from storage.models import AffiliationSource, AnnounceType, Author
 from storage.papers import PaperRepository
 from tests.clock import VirtualClock
-from tests.fakes.arxiv_server import API, FEED, FakeArxiv
+from tests.fakes.arxiv_server import API, API_HOST, FEED, FEED_HOST, FakeArxiv
 
 DAY = date(2025, 8, 20)
 
@@ -73,7 +73,10 @@ async def test_news_are_stored_once_and_completed(arxiv, clients, repo):
         ("2508.00002", "cs.LG", AnnounceType.NEW),
     ]
     first = listed[0][0]
-    assert first.authors == (Author("Petra Baltescu", ("Pinterest",)), Author("Hao Chen"))
+    assert first.authors == (
+        Author("Petra Baltescu", ("Pinterest",), (AffiliationSource.API,)),  # provenance is stored too
+        Author("Hao Chen"),
+    )
     assert (first.primary_category, first.comment) == ("cs.IR", "Accepted at KDD")
     assert await repo.paper("2401.00003") is None
     (api_request,) = arxiv.requests_to(API)
@@ -183,8 +186,8 @@ async def test_250_papers_are_completed_in_three_api_requests(arxiv, clients, re
     ]
 
 
-async def test_every_request_waits_its_turn(arxiv, repo, virtual_clock):
-    """Feed and API requests share one pacer: each start comes a full delay after the previous one."""
+async def test_every_request_waits_its_turn_at_its_host(arxiv, repo, virtual_clock):
+    """One pacer per host: each start comes a full delay after the previous one to the same host."""
     announce_ir_and_lg(arxiv)
     for number in range(150):
         arxiv.add_paper(f"2508.1{number:04d}", categories=["cs.CL"])
@@ -195,10 +198,11 @@ async def test_every_request_waits_its_turn(arxiv, repo, virtual_clock):
         await ingest(["cs.IR", "cs.LG", "cs.CL"], clients, repo)
 
     assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, FEED, API, API]
-    assert virtual_clock.sleeps == [3.0] * 4
+    assert [request.host for request in arxiv.requests] == [FEED_HOST] * 3 + [API_HOST] * 2
+    assert virtual_clock.sleeps == [3.0] * 3  # two between the feeds, one between the API requests
 
 
-async def test_feed_retries_share_the_pacer_and_the_backoff(arxiv, repo, virtual_clock):
+async def test_feed_retries_wait_the_backoff_which_covers_the_pace(arxiv, repo, virtual_clock):
     announce_ir_and_lg(arxiv)
     arxiv.fail(FEED, 503)
     settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **arxiv.env()}, env_file=None)
@@ -208,7 +212,7 @@ async def test_feed_retries_share_the_pacer_and_the_backoff(arxiv, repo, virtual
 
     assert report.categories[0].stored == 2
     assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, API]
-    assert virtual_clock.sleeps == [5.0, 3.0]
+    assert virtual_clock.sleeps == [5.0]
 
 
 async def test_the_real_sample_feed_is_ingested_with_missing_metadata_reported(arxiv, clients, repo):

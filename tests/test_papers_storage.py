@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 
 import pytest
 
-from storage.models import AnnounceType, Author, Listing, Paper
+from storage import db as database
+from storage.models import AffiliationSource, AnnounceType, Author, Listing, Paper
 from storage.papers import PaperRepository
 from tests.clock import TickingClock
+from tests.support import open_database
 
 NEW, CROSS, REPLACE = AnnounceType.NEW, AnnounceType.CROSS, AnnounceType.REPLACE
 DAY = date(2025, 8, 20)
@@ -235,3 +238,57 @@ async def test_outlines_list_what_listings_list_with_the_ranking_fields_only(rep
         "Proc. SIGIR",
     )
     assert (outline.title, outline.abstract, outline.authors) == ("", "", ())
+
+
+async def test_each_affiliation_keeps_its_source_and_papers_are_counted_by_source(repo):
+    await repo.store_announcement(
+        "cs.IR", DAY, [(feed_paper("2508.00001"), NEW), (feed_paper("2508.00002"), NEW)]
+    )
+    await repo.store_metadata([api_paper("2508.00001"), api_paper("2508.00002")])
+    api, block, note = AffiliationSource.API, AffiliationSource.HTML_AUTHORS, AffiliationSource.HTML_NOTE
+    first = (
+        Author("Ann Lee", ("Pinterest", "Stanford University"), (api, block)),
+        Author("Bo Chen", ("MIT",), (note,)),
+    )
+    await repo.set_author_affiliations("2508.00001", first)
+    await repo.set_author_affiliations(
+        "2508.00002", (Author("Ann Lee", ("Pinterest",), (block,)), Author("Bo Chen"))
+    )
+
+    assert (await repo.paper("2508.00001")).authors == first
+    assert await repo.papers_with_affiliations_by_source() == {"api": 1, "html-authors": 2, "html-note": 1}
+    assert await repo.with_affiliations(["2508.00001", "2508.00002", "2508.99999"]) == 2
+
+
+async def test_the_papers_waiting_for_affiliations_keep_the_order_asked(repo):
+    papers = [feed_paper(f"2508.0000{n}") for n in range(1, 5)]
+    await repo.store_announcement("cs.IR", DAY, [(paper, NEW) for paper in papers])
+    await repo.store_metadata([api_paper("2508.00003"), api_paper("2508.00001"), api_paper("2508.00004")])
+    await repo.set_author_affiliations("2508.00004", ())
+    asked = ["2508.00004", "2508.00003", "2508.00002", "2508.99999", "2508.00001"]
+    assert await repo.awaiting_affiliations(asked) == ["2508.00003", "2508.00002", "2508.00001"]
+    assert await repo.awaiting_affiliations(asked, complete=True) == ["2508.00003", "2508.00001"]
+
+
+async def test_an_older_database_keeps_its_affiliations_with_their_source_unrecorded(tmp_path):
+    """Migration 0008 on a database written before it: nothing is lost, nothing is made up."""
+    path = tmp_path / "old.sqlite3"
+    connection = sqlite3.connect(path)
+    for version, sql in database.migrations():
+        if version < 8:
+            connection.executescript(sql)
+    connection.execute(
+        "INSERT INTO papers (arxiv_id, version, title, abstract, categories, metadata_complete, first_seen)"
+        " VALUES ('2508.00001', 1, 'T', 'A', '[\"cs.IR\"]', 1, '2025-08-20T00:00:00+00:00')"
+    )
+    connection.execute(
+        "INSERT INTO authors (arxiv_id, position, name, affiliations)"
+        " VALUES ('2508.00001', 0, 'Ann Lee', '[\"MIT\"]')"
+    )
+    connection.execute("PRAGMA user_version = 7")
+    connection.commit()
+    connection.close()
+    async with open_database(path) as db:
+        repo = PaperRepository(db)
+        assert (await repo.paper("2508.00001")).authors == (Author("Ann Lee", ("MIT",)),)
+        assert await repo.papers_with_affiliations_by_source() == {"": 1}

@@ -1,7 +1,7 @@
 """Paper metadata from the export API through the `arxiv` package: authors, affiliations, comments.
 
 The package is synchronous (requests), so each batch runs in a worker thread. Its own pacing and
-retries are switched off: our session waits for the process-wide `ArxivPacer` before every request
+retries are switched off: our session waits for the API host's `ArxivPacer` before every request
 the package makes (including any extra page) and applies a timeout the package does not set, and
 retries happen here with the shared `ArxivRetry`. A response that is not well-formed XML is an
 error rather than the partial result the package's forgiving parser would return.
@@ -26,11 +26,12 @@ from bot.arxiv.http import (
     ArxivPacer,
     ArxivRetry,
     ArxivUnavailableError,
-    raise_for_transient_status,
+    raise_for_refusal_or_outage,
+    user_agent,
     with_retries,
 )
 from bot.core.clock import Sleep
-from storage.models import Author, Paper
+from storage.models import AffiliationSource, Author, Paper
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,24 @@ class MetadataBatch:
 class _ApiSession(requests.Session):
     """The session handed to `arxiv.Client`: paced, timed out and strict about every response."""
 
-    def __init__(self, timeout: tuple[float, float], before_request: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        timeout: tuple[float, float],
+        before_request: Callable[[], object],
+        pacer: ArxivPacer,
+        agent: str,
+    ) -> None:
         super().__init__()
         self._timeout = timeout
         self._before_request = before_request
+        self._pacer = pacer
+        self._agent = agent
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
+        # The package names itself in every request; arXiv should see us and our contact instead.
+        headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "user-agent"}
+        kwargs["headers"] = {**headers, "User-Agent": self._agent}
         self._before_request()
         try:
             response = super().request(method, url, *args, **kwargs)
@@ -70,7 +82,9 @@ class _ApiSession(requests.Session):
             requests.exceptions.ChunkedEncodingError,
         ) as error:
             raise ArxivUnavailableError(f"{url!s}: {type(error).__name__}") from error
-        raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), str(url))
+        raise_for_refusal_or_outage(
+            response.status_code, response.headers.get("Retry-After"), str(url), self._pacer
+        )
         if response.ok:
             _require_well_formed(response.content, str(url))
         return response
@@ -97,15 +111,7 @@ def paper_from_result(result: arxiv.Result) -> Paper | None:
         title=collapse_whitespace(result.title),
         abstract=collapse_whitespace(result.summary),
         authors=tuple(
-            Author(
-                collapse_whitespace(author.name),
-                tuple(
-                    dict.fromkeys(
-                        name for place in author.affiliation if (name := normalise_institution(place))
-                    )
-                ),
-            )
-            for author in result.authors
+            _author(collapse_whitespace(author.name), author.affiliation) for author in result.authors
         ),
         categories=categories,
         primary_category=primary,
@@ -113,6 +119,14 @@ def paper_from_result(result: arxiv.Result) -> Paper | None:
         journal_ref=_optional(result.journal_ref),
         doi=_optional(result.doi),
     )
+
+
+def _author(name: str, affiliations: Sequence[str]) -> Author:
+    """An author with the institutions their `arxiv:affiliation` names, recorded as from the API."""
+    institutions = tuple(
+        dict.fromkeys(found for place in affiliations if (found := normalise_institution(place)))
+    )
+    return Author(name, institutions, (AffiliationSource.API,) * len(institutions))
 
 
 def _optional(text: str | None) -> str | None:
@@ -133,6 +147,7 @@ class ArxivApi:
         sleep: Sleep = asyncio.sleep,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         batch_size: int = BATCH_SIZE,
+        agent: str | None = None,
     ) -> None:
         self._pacer = pacer
         self._retry = retry or ArxivRetry()
@@ -143,7 +158,7 @@ class ArxivApi:
         self._client = arxiv.Client(page_size=batch_size, delay_seconds=0, num_retries=0)
         separator = "&" if "?" in base_url else "?"
         self._client.query_url_format = base_url.replace("{", "{{").replace("}", "}}") + separator + "{}"
-        self._client._session = _ApiSession(timeout, self._wait_for_turn)
+        self._client._session = _ApiSession(timeout, self._wait_for_turn, pacer, agent or user_agent(None))
 
     def close(self) -> None:
         self._client._session.close()

@@ -1,4 +1,4 @@
-"""The process's arXiv connections: one httpx client and one pacer behind the three endpoints."""
+"""The process's arXiv connections: one httpx client and one pacer per host behind the three endpoints."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 from bot.arxiv.api import DEFAULT_TIMEOUT, ArxivApi
 from bot.arxiv.feed import FeedClient
 from bot.arxiv.html import HtmlClient
-from bot.arxiv.http import USER_AGENT, ArxivPacer, ArxivRetry
+from bot.arxiv.http import ArxivRetry, Pacers, user_agent
 from bot.config import Settings
 from bot.core.clock import Monotonic, Sleep
 
@@ -19,7 +19,9 @@ from bot.core.clock import Monotonic, Sleep
 class ArxivClients:
     """The process's arXiv connections, created once (PTB post_init, a CLI command) and shared.
 
-    One httpx client and one pacer serve every endpoint, so arXiv sees a single polite client.
+    One httpx client serves every endpoint, with a User-Agent naming the operator's contact
+    (`ARXIV_CONTACT`), and one pacer per host: the feed and the export API at `ARXIV_REQUEST_DELAY`,
+    arxiv.org's pages at the crawl delay of its robots.txt (`ARXIV_PAGE_DELAY` may only slow it).
     Use as an async context manager, or call `aclose` (PTB post_shutdown).
     """
 
@@ -35,13 +37,26 @@ class ArxivClients:
     ) -> None:
         self.settings = settings
         retry = retry or ArxivRetry(attempts=settings.arxiv_retries)
-        self.pacer = ArxivPacer(settings.arxiv_request_delay, monotonic=clock, sleep=sleep)
+        self.pacers = Pacers(monotonic=clock, sleep=sleep)
+        feed_pacer = self.pacers.for_url(settings.arxiv_feed_url, settings.arxiv_request_delay)
+        api_pacer = self.pacers.for_url(settings.arxiv_api_url, settings.arxiv_request_delay)
+        page_pacer = self.pacers.for_url(settings.arxiv_html_url, settings.arxiv_page_delay)
+        agent = user_agent(settings.arxiv_contact)
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(http_timeout), follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            timeout=httpx.Timeout(http_timeout), follow_redirects=True, headers={"User-Agent": agent}
         )
-        self.feed = FeedClient(settings.arxiv_feed_url, self.http, self.pacer, retry=retry, sleep=sleep)
-        self.api = ArxivApi(settings.arxiv_api_url, self.pacer, retry=retry, sleep=sleep, timeout=api_timeout)
-        self.html = HtmlClient(settings.arxiv_html_url, self.http, self.pacer, retry=retry, sleep=sleep)
+        self.feed = FeedClient(settings.arxiv_feed_url, self.http, feed_pacer, retry=retry, sleep=sleep)
+        self.api = ArxivApi(
+            settings.arxiv_api_url,
+            api_pacer,
+            retry=retry,
+            sleep=sleep,
+            timeout=api_timeout,
+            agent=agent,
+        )
+        self.html = HtmlClient(
+            settings.arxiv_html_url, self.http, page_pacer, retry=retry, sleep=sleep, monotonic=clock
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

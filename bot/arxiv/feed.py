@@ -18,7 +18,7 @@ from bot.arxiv.http import (
     ArxivError,
     ArxivUnavailableError,
     PacedEndpoint,
-    raise_for_transient_status,
+    raise_for_refusal_or_outage,
     read_at_most,
     with_retries,
 )
@@ -202,7 +202,9 @@ class FeedClient(PacedEndpoint):
             await self._pacer.wait()
             try:
                 async with self._http.stream("GET", url) as response:
-                    raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), url)
+                    raise_for_refusal_or_outage(
+                        response.status_code, response.headers.get("Retry-After"), url, self._pacer
+                    )
                     if response.status_code != httpx.codes.OK:
                         raise ArxivFeedError(f"{url}: HTTP {response.status_code}")
                     content = await read_at_most(response, MAX_FEED_BYTES + 1)

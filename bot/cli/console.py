@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bot.arxiv.enrich import OnEnrichProgress
 from bot.arxiv.ingest import IngestProgress, IngestReport, OnIngestProgress
+from bot.core.render import affiliation_share
 from bot.push.broadcaster import OnPushProgress, PushReport
 from bot.push.planning import PushOutcome
 
@@ -93,6 +94,8 @@ def push_table(outcome: PushOutcome) -> Table:
         verb = "would plan" if delivered.dry_run else "planned"
         table.add_row(f"announcement {planned.announced}: chats {verb}", str(planned.chats))
         table.add_row(f"announcement {planned.announced}: messages {verb}", str(planned.messages))
+        share = affiliation_share(planned.featured, planned.featured_with_affiliations)
+        table.add_row("featured papers with affiliations", share)
     rows = [
         ("chats due", delivered.chats_due),
         ("messages due", delivered.messages_due),

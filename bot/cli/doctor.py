@@ -25,12 +25,14 @@ from rich.filesize import decimal
 from rich.markup import escape
 from rich.table import Table
 
+from bot.arxiv.http import user_agent
 from bot.cli import console
 from bot.cli.checks import Check, Verdict, redacted, summary, worst
 from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_check
 from bot.config import Settings, load_settings
 from bot.log import settings_secrets
 from storage import db as database
+from storage.models import AffiliationSource
 from storage.papers import PaperRepository
 
 LOCK_PROBE_SECONDS = 2.0
@@ -46,7 +48,7 @@ async def diagnose(settings: Settings) -> list[Check]:
         _guarded("telegram", _single(telegram_check(settings))),
         _guarded("arxiv", arxiv_checks(settings)),
     )
-    checks = [settings_check(settings), *database_rows, *telegram_row, *arxiv_rows]
+    checks = [settings_check(settings), contact_check(settings), *database_rows, *telegram_row, *arxiv_rows]
     checks.append(await llm_check(settings))
     return [redacted(check, *settings_secrets(settings)) for check in checks]
 
@@ -68,6 +70,17 @@ def settings_check(settings: Settings) -> Check:
     ]
     lines.extend(changed or ["every other setting at its default"])
     return Check("settings", Verdict.OK, "\n".join(lines))
+
+
+def contact_check(settings: Settings) -> Check:
+    """arXiv asks automated clients to say who runs them; the User-Agent carries ARXIV_CONTACT."""
+    if settings.arxiv_contact is None:
+        return Check(
+            "arxiv contact",
+            Verdict.WARN,
+            "ARXIV_CONTACT not set: requests to arXiv carry no way to reach you; set your e-mail address",
+        )
+    return Check("arxiv contact", Verdict.OK, f"User-Agent: {user_agent(settings.arxiv_contact)}")
 
 
 def _shown(value: object) -> str:
@@ -227,7 +240,33 @@ async def _contents(db: aiosqlite.Connection, categories: tuple[str, ...]) -> li
     except sqlite3.OperationalError as error:
         return [Check("contents", Verdict.WARN, f"not readable with this schema: {error}")]
     counts = f"chats: {chats} ({active} active), subscriptions: {subscriptions}, papers: {papers}"
-    return [Check("contents", Verdict.OK, counts), announcements_check(categories, latest)]
+    return [
+        Check("contents", Verdict.OK, counts),
+        announcements_check(categories, latest),
+        await _affiliations(db),
+    ]
+
+
+async def _affiliations(db: aiosqlite.Connection) -> Check:
+    try:
+        by_source = await PaperRepository(db).papers_with_affiliations_by_source()
+    except sqlite3.OperationalError:
+        return Check("affiliations", Verdict.WARN, "sources not recorded by this schema yet")
+    return affiliations_check(by_source)
+
+
+def affiliations_check(by_source: dict[str, int]) -> Check:
+    """How many papers have affiliations, by where they were read (a paper may count under several)."""
+    if not by_source:
+        return Check("affiliations", Verdict.OK, "no paper has affiliations yet")
+    labels = {
+        AffiliationSource.API: "export API",
+        AffiliationSource.HTML_AUTHORS: "HTML author block",
+        AffiliationSource.HTML_NOTE: "HTML note",
+        "": "source not recorded",
+    }
+    lines = [f"papers with affiliations from the {labels[key]}: {count}" for key, count in by_source.items()]
+    return Check("affiliations", Verdict.OK, "\n".join(sorted(lines)))
 
 
 def announcements_check(categories: tuple[str, ...], latest: dict[str, date]) -> Check:

@@ -50,9 +50,22 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     application.run_polling(allowed_updates=None, stop_signals=None)
     fatal = application.bot_data.get(FATAL_KEY)
     if fatal:
-        print(f"error: {fatal}", file=sys.stderr)
+        say_error(fatal)
         return 1
     return 0
+
+
+def say_error(line: str) -> None:
+    """The one line a failing command ends with, written whole: a log record from another thread
+    (the database's, closing) must not land in the middle of it."""
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.acquire()
+    try:
+        print(f"error: {line}", file=sys.stderr, flush=True)
+    finally:
+        for handler in handlers:
+            handler.release()
 
 
 def _categories(settings: Settings, given: list[str]) -> list[str]:
@@ -199,14 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        say_error(str(error))
         return 2
     secrets = settings_secrets(settings)
     configure_logging(settings.log_level, secrets)
     try:
         return args.handler(settings, args)
     except (ConfigError, UsageError) as error:
-        print(f"error: {redact(str(error), secrets)}", file=sys.stderr)
+        say_error(redact(str(error), secrets))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -215,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure is None:
             logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log
             return 1
-        print(f"error: {redact(failure.line, secrets)}", file=sys.stderr)
+        say_error(redact(failure.line, secrets))
         return failure.exit_code
 
 

@@ -11,7 +11,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.arxiv.feed import ArxivFeedError, parse_feed
-from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
+from bot.arxiv.http import REFUSAL_STATUSES, ArxivPacer, Pacers, is_transient_status, user_agent
 from bot.cli.checks import Check, Verdict
 from bot.config import Settings
 from bot.llm.client import LlmClient, LlmError
@@ -95,16 +95,31 @@ async def telegram_check(settings: Settings) -> Check:
 
 async def arxiv_checks(settings: Settings) -> list[Check]:
     """The three arXiv services, one request each, spaced like every arXiv request of the bot."""
-    pacer = ArxivPacer(settings.arxiv_request_delay)
+    pacers = Pacers()
     category = settings.categories[0]
+    feed_url, api_url = settings.arxiv_feed_url, settings.arxiv_api_url
     async with httpx.AsyncClient(
-        timeout=ARXIV_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        timeout=ARXIV_TIMEOUT,
+        headers={"User-Agent": user_agent(settings.arxiv_contact)},
+        follow_redirects=True,
     ) as http:
-        feed = await _probe(http, pacer, "arxiv feed", settings.arxiv_feed_url + category)
-        api = await _probe(
-            http, pacer, "arxiv api", settings.arxiv_api_url, {"id_list": PROBE_ID, "max_results": "1"}
+        feed = await _probe(
+            http, pacers.for_url(feed_url, settings.arxiv_request_delay), "arxiv feed", feed_url + category
         )
-        html = await _probe(http, pacer, "arxiv html", f"{settings.arxiv_html_url}{PROBE_ID}v1", body=False)
+        api = await _probe(
+            http,
+            pacers.for_url(api_url, settings.arxiv_request_delay),
+            "arxiv api",
+            api_url,
+            {"id_list": PROBE_ID, "max_results": "1"},
+        )
+        html = await _probe(
+            http,
+            pacers.for_url(settings.arxiv_html_url, settings.arxiv_page_delay),
+            "arxiv html",
+            f"{settings.arxiv_html_url}{PROBE_ID}v1",
+            body=False,
+        )
     return [
         feed if isinstance(feed, Check) else feed_verdict(category, feed),
         api if isinstance(api, Check) else api_verdict(api),
@@ -135,6 +150,8 @@ async def _probe(
     except httpx.HTTPError as error:
         reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         return Check(name, Verdict.FAIL, f"unreachable: {reason} ({url})")
+    if response.status_code in REFUSAL_STATUSES:
+        return Check(name, Verdict.FAIL, f"HTTP {response.status_code} from {url}: arXiv refuses this client")
     if is_transient_status(response.status_code):
         return Check(name, Verdict.FAIL, f"HTTP {response.status_code} from {url}: arXiv is unavailable")
     return response

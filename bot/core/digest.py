@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from storage.models import AnnounceType, Generated, Listing, Paper
 
+FEATURED = 3  # the top entries of a digest, featured with the opening of their abstract
 PAGE_SIZE = 8
 MAX_PAGE_SIZE = 8  # the renderer proves a page of this many minimal entries fits one message
 VENUE_CHARS = 120
@@ -217,6 +218,44 @@ def select_for_push(digest: Digest, size: int | None) -> Selection:
     if size < 0:
         raise ValueError(f"digest size must be positive, got {size}")
     return Selection(digest.entries[:size], max(0, len(digest.entries) - size))
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichmentPriority:
+    """The papers whose affiliations matter first, as arXiv ids: those a push features (the top
+    FEATURED entries of every digest), then the rest of each digest's first message."""
+
+    featured: tuple[str, ...]
+    first_page: tuple[str, ...]
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return self.featured + self.first_page
+
+
+def enrichment_priority(digests: Iterable[tuple[Digest, int | None]]) -> EnrichmentPriority:
+    """Priority over several digests, each with the limit of its chats' size (`digest_limit`; None:
+    every entry).
+
+    Rank by rank across the digests (every digest's first entry, then every second one), each paper
+    once, so a few dozen pages serve the top of every digest however many digests there are.
+    """
+    shown = [select_for_push(digest, size).shown for digest, size in digests]
+
+    def by_rank(start: int, stop: int | None) -> tuple[str, ...]:
+        longest = max((len(entries) for entries in shown), default=0)
+        ids = (
+            entries[rank].paper.arxiv_id
+            for rank in range(start, longest if stop is None else min(stop, longest))
+            for entries in shown
+            if rank < len(entries)
+        )
+        return tuple(dict.fromkeys(ids))
+
+    featured = by_rank(0, FEATURED)
+    taken = set(featured)
+    first_page = tuple(arxiv_id for arxiv_id in by_rank(FEATURED, None) if arxiv_id not in taken)
+    return EnrichmentPriority(featured, first_page)
 
 
 def cut_categories(digest: Digest, selection: Selection) -> tuple[str, ...]:

@@ -24,13 +24,12 @@ from html import escape
 from telegram.constants import MessageLimit
 
 from bot.core.categories import category
-from bot.core.digest import Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
+from bot.core.digest import FEATURED, Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
 from storage.models import Author
 
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
-FEATURED = 3
 MAX_AUTHORS = 6
 MAX_AFFILIATIONS = 4
 ABSTRACT_CHARS = 300
@@ -69,6 +68,13 @@ _LEVELS = (
     _Detail(abstract=False, authors=0, affiliations=0, venue=False, title_chars=40, tags=3),
 )
 _COMPACT_LEVEL = 1
+
+
+def affiliation_share(featured: int, with_affiliations: int) -> str:
+    """ "25 of 27 (93%)": how many of a push's featured papers went out with affiliations."""
+    if not featured:
+        return "no featured papers"
+    return f"{with_affiliations} of {featured} ({with_affiliations / featured:.0%})"
 
 
 def utf16_length(text: str) -> int:

@@ -1,7 +1,7 @@
 """The daily push: which chats get an announcement's digest, what it says, and when it is due.
 
-Planning happens once per announcement, after its papers had their chance at affiliations (at most
-`AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
+Planning happens once per announcement, after the papers it features had their chance at affiliations
+(at most `AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
 the time of the ingest gets its digest written into the delivery ledger, due at once or at the
 chat's preferred local time. Chats following the same categories with the same size share one
 rendering. The `Broadcaster` then sends what is due.
@@ -29,7 +29,7 @@ from bot.core.preferences import digest_limit
 from bot.core.render import FEATURED, render_digest, tag_label
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.push.limits import SendRate
-from bot.reading import latest_announcement
+from bot.reading import enrichment_priority_of, latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Generated, Listing, Paper
@@ -48,6 +48,8 @@ class PushPlanReport:
     chats: int
     messages: int
     without_news: int  # subscribed chats whose categories had nothing in this announcement
+    featured: int = 0  # papers featured at the top of a digest
+    featured_with_affiliations: int = 0
 
 
 def delivery_moment(ingested: datetime, preferred: time | None, zone: ZoneInfo) -> datetime:
@@ -161,9 +163,17 @@ class _Renderings:
         return self._parts[key]
 
 
+async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
+    """The papers the push of `announced` features: the top of every digest it will send."""
+    offered = services.settings.categories
+    return (
+        await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+    ).featured
+
+
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
-    """The latest announcement, if its push is not planned yet and its affiliations (and generated
-    lines) had their time: at most AFFILIATION_WAIT after it was ingested."""
+    """The latest announcement, if its push is not planned yet and the papers it features had their
+    time for affiliations (and generated lines): at most AFFILIATION_WAIT after it was ingested."""
     announced = await latest_announcement(services.papers, services.settings.categories)
     if announced is None or await services.push_runs.get(announced) is not None:
         return None
@@ -171,8 +181,8 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     waited_enough = services.clock() >= ingested + timedelta(seconds=services.settings.affiliation_wait)
     if wait_for_affiliations and not waited_enough:
         if services.ingest_lock.locked():
-            return None  # the pass that adds affiliations and generated lines is still running
-        if await services.papers.missing_affiliations_among(services.settings.categories, announced):
+            return None  # the ingest, and the model's lines for what is shown, are still being written
+        if await services.papers.awaiting_affiliations(await featured_papers(services, announced)):
             return None
     return announced
 
@@ -208,18 +218,26 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
         chats = sum([len(page) async for page in pages()])
     else:
         chats = await services.ledger.plan_pages(pages(), services.clock())
+    featured = await featured_papers(services, announced)
+    with_affiliations = await services.papers.with_affiliations(featured)
+    report = PushPlanReport(announced, chats, messages, without_news, len(featured), with_affiliations)
     if dry_run:
-        return PushPlanReport(announced, chats, messages, without_news)
+        return report
     await services.ledger.supersede(announced)
-    await services.push_runs.record(announced, services.clock(), chats, messages)
+    await services.push_runs.record(
+        announced, services.clock(), chats, messages, featured=(len(featured), with_affiliations)
+    )
     logger.info(
-        "push planned: announcement %s, %d chats, %d messages, %d chats without news",
+        "push planned: announcement %s, %d chats, %d messages, %d chats without news,"
+        " featured papers with affiliations %d/%d",
         announced,
         chats,
         messages,
         without_news,
+        with_affiliations,
+        len(featured),
     )
-    return PushPlanReport(announced, chats, messages, without_news)
+    return report
 
 
 def _plan(

@@ -2,13 +2,17 @@
 
 Tests load papers with `add_paper` and announcements with `set_announcement`, point the real
 clients at it through `env()` (ARXIV_FEED_URL, ARXIV_API_URL, ARXIV_HTML_URL), inject faults per
-endpoint, and assert on `requests`. It is a stdlib ThreadingHTTPServer on 127.0.0.1 with a random
-port in a background thread, so sync tests, async tests and other processes (the bot started by an
-e2e test) all reach it the same way.
+endpoint, and assert on `requests`. Like arXiv, it is three hosts, each a stdlib ThreadingHTTPServer
+on 127.0.0.1 with a random port in a background thread: the feeds (rss.arxiv.org), the export API
+(export.arxiv.org) and the pages with their robots.txt (arxiv.org). Every request records the host
+it reached and when, so tests can check the pace each host sees (`closest_requests`). The robots.txt
+states a crawl delay scaled down for tests (`set_robots`). Sync tests, async tests and other processes
+(the bot started by an e2e test) all reach it the same way.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -29,12 +33,20 @@ from lxml import etree
 FEED = "feed"
 API = "api"
 HTML = "html"
+ROBOTS = "robots"
+
+FEED_HOST = "rss.arxiv.org"
+API_HOST = "export.arxiv.org"
+PAGE_HOST = "arxiv.org"
+HOSTS = (FEED_HOST, API_HOST, PAGE_HOST)
+TEST_CRAWL_DELAY = 0.01  # arXiv states 15 s; tests scale it down, and set it where they measure it
 
 SAMPLE_FEED = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv-atom-feed-sample.xml"
 
 _FEED_PREFIX = "/atom/"
 _API_PATH = "/api/query"
 _HTML_PREFIX = "/html/"
+_ROBOTS_PATH = "/robots.txt"
 _ATOM = "http://www.w3.org/2005/Atom"
 _ARXIV = "http://arxiv.org/schemas/atom"
 _DC = "http://purl.org/dc/elements/1.1/"
@@ -80,10 +92,12 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    endpoint: str | None  # FEED, API, HTML, or None for an unknown path
+    endpoint: str | None  # FEED, API, HTML, ROBOTS, or None for an unknown path
     path: str
     query: dict[str, list[str]]
     at: float  # time.monotonic() on arrival
+    host: str = PAGE_HOST  # which of HOSTS it reached
+    user_agent: str = ""
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -108,33 +122,38 @@ class FakeArxiv:
         self._stopping = threading.Event()
         self._papers: dict[str, FakePaper] = {}
         self._feeds: dict[str, _Feed] = {}
-        self._html: dict[str, str] = {}
+        self._html: dict[str, str | bytes] = {}
         self._faults: dict[str, deque[tuple[Fault, int | None]]] = {
             FEED: deque(),
             API: deque(),
             HTML: deque(),
+            ROBOTS: deque(),
         }
         self._requests: list[RecordedRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._robots = robots_txt(TEST_CRAWL_DELAY)
+        self._servers: dict[str, _Server] = {}
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> FakeArxiv:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-arxiv", daemon=True
-        )
-        self._thread.start()
+        for host in HOSTS:
+            server = _Server(("127.0.0.1", 0), _Handler)
+            server.fake = self
+            server.host = host
+            self._servers[host] = server
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"fake-{host}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join()
 
     def __enter__(self) -> FakeArxiv:
         return self.start()
@@ -144,24 +163,23 @@ class FakeArxiv:
     ) -> None:
         self.stop()
 
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
+    def base_url(self, host: str = PAGE_HOST) -> str:
+        if host not in self._servers:
             raise RuntimeError("the fake arXiv is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        address, port = self._servers[host].server_address[:2]
+        return f"http://{address}:{port}"
 
     @property
     def feed_url(self) -> str:
-        return self.base_url + _FEED_PREFIX
+        return self.base_url(FEED_HOST) + _FEED_PREFIX
 
     @property
     def api_url(self) -> str:
-        return self.base_url + _API_PATH
+        return self.base_url(API_HOST) + _API_PATH
 
     @property
     def html_url(self) -> str:
-        return self.base_url + _HTML_PREFIX
+        return self.base_url(PAGE_HOST) + _HTML_PREFIX
 
     def env(self) -> dict[str, str]:
         return {
@@ -229,8 +247,18 @@ class FakeArxiv:
         """Serve the real feed sample (cs.AI, 2025-08-20: 2 new, 5 cross) for `category`, verbatim."""
         self.set_raw_feed(category, SAMPLE_FEED.read_bytes())
 
+    def set_robots(self, body: str | None) -> None:
+        """Serve `body` as arxiv.org's robots.txt (see `robots_txt`); None answers 404."""
+        with self._lock:
+            self._robots = body
+
     def set_html(self, versioned_id: str, body: str) -> None:
         """Serve `body` at /html/<versioned_id> (e.g. "2508.13426v1"); other pages are 404."""
+        with self._lock:
+            self._html[versioned_id] = body
+
+    def set_html_bytes(self, versioned_id: str, body: bytes) -> None:
+        """Serve `body` as it is, whatever its encoding (a page that is not UTF-8)."""
         with self._lock:
             self._html[versioned_id] = body
 
@@ -274,14 +302,24 @@ class FakeArxiv:
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.endpoint == endpoint]
 
+    def requests_at(self, host: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.host == host]
+
+    def closest_requests(self, host: str) -> float | None:
+        """The shortest time between two requests that reached `host` (None for fewer than two)."""
+        arrivals = sorted(request.at for request in self.requests_at(host))
+        return min((b - a for a, b in itertools.pairwise(arrivals)), default=None)
+
     # Serving
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, host: str) -> None:
+        arrived = time.monotonic()
         parts = urlsplit(handler.path)
         endpoint = _endpoint_of(parts.path)
+        agent = handler.headers.get("User-Agent", "")
         with self._lock:
             self._requests.append(
-                RecordedRequest(endpoint, parts.path, parse_qs(parts.query), time.monotonic())
+                RecordedRequest(endpoint, parts.path, parse_qs(parts.query), arrived, host, agent)
             )
             fault = self._take_fault(endpoint) if endpoint else Fault()
         if fault.delay:
@@ -316,7 +354,9 @@ class FakeArxiv:
             if endpoint == HTML:
                 page = self._html_page(path.removeprefix(_HTML_PREFIX))
                 if page is not None:
-                    return 200, "text/html; charset=utf-8", page.encode()
+                    return 200, "text/html", page if isinstance(page, bytes) else page.encode()
+            if endpoint == ROBOTS and self._robots is not None:
+                return 200, "text/plain; charset=utf-8", self._robots.encode()
         return 404, "text/plain", b"Not Found\n"
 
     def _feed(self, category: str) -> bytes:
@@ -367,17 +407,30 @@ class FakeArxiv:
         terms = [_parse_term(term) for term in re.split(r"\s+AND\s+", query.strip())]
         return [(paper, version) for paper, version in candidates if all(_matches(paper, t) for t in terms)]
 
-    def _html_page(self, name: str) -> str | None:
+    def _html_page(self, name: str) -> str | bytes | None:
         if name in self._html:
             return self._html[name]
         paper = self._papers.get(name)
         return self._html.get(paper.versioned_id) if paper else None
 
 
+def robots_txt(crawl_delay: float) -> str:
+    """A robots.txt in the shape of arxiv.org's: the paths crawlers must avoid and a crawl delay."""
+    return (
+        "User-agent: *\n"
+        "Disallow: /auth\n"
+        "Disallow: /user\n"
+        "Disallow: /e-print\n"
+        "Disallow: /src\n"
+        f"Crawl-delay: {crawl_delay:g}\n"
+    )
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     fake: FakeArxiv
+    host: str
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that timed out and hung up is expected here, not a failure worth printing."""
@@ -388,7 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        self.server.fake._handle(self)
+        self.server.fake._handle(self, self.server.host)
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output clean."""
@@ -423,6 +476,8 @@ def _endpoint_of(path: str) -> str | None:
         return API
     if path.startswith(_HTML_PREFIX):
         return HTML
+    if path == _ROBOTS_PATH:
+        return ROBOTS
     return None
 
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.arxiv.affiliations.creators import _read_creator, _read_institute_note, _with_statements
+from bot.arxiv.affiliations.creators import (
+    _centred_title_block,
+    _read_creator,
+    _read_institute_note,
+    _with_statements,
+)
 from bot.arxiv.affiliations.institutions import _institutions, _unique
 from bot.arxiv.affiliations.markup import (
     _AUTHOR_BLOCKS,
@@ -24,7 +29,7 @@ from bot.arxiv.affiliations.markup import (
 )
 from bot.arxiv.affiliations.resolve import AuthorAffiliations, _resolve
 from bot.core.names import name_tokens, pair_by_name
-from storage.models import Author
+from storage.models import AffiliationSource, Author
 
 
 def parse_author_affiliations(html: str | bytes) -> list[AuthorAffiliations]:
@@ -33,10 +38,13 @@ def parse_author_affiliations(html: str | bytes) -> list[AuthorAffiliations]:
     if root is None:
         return []
     blocks = _AUTHOR_BLOCKS(root)
-    if not blocks:
+    if blocks:
+        creators = _CREATORS(blocks[0]) or _PERSONNAMES(blocks[0])
+        groups = [group for creator in creators for group in _read_creator(creator)]
+    else:
+        groups = _centred_title_block(root)
+    if not groups:
         return []
-    creators = _CREATORS(blocks[0]) or _PERSONNAMES(blocks[0])
-    groups = [group for creator in creators for group in _read_creator(creator)]
     notes = [address for note in _INSTITUTE_NOTES(root) for address in _read_institute_note(note)]
     statements = [statement for note in _THANKS_NOTES(root) for statement in _with_statements(note)]
     return _resolve(groups, notes, statements)
@@ -60,8 +68,10 @@ def merge_affiliations(
     """The API's author list with affiliations filled in from the HTML authors.
 
     Authors are paired by name (accents, initials, word order and TeX leftovers do not matter), and
-    by position only for those left unpaired when both lists have the same length. An author's own
-    `arxiv:affiliation` wins when it names an institution; names always stay as the API spells them.
+    by position only for those left unpaired when both lists have the same length. What an author
+    has is replaced only by a source at least as good (`AffiliationSource`): the API's own
+    `arxiv:affiliation` (also when its provenance was not recorded) wins over the page's author block,
+    which wins over a note on the page. Names always stay as the API spells them.
     """
     pairs = pair_by_name(
         [name_tokens(a.name) for a in api_authors], [name_tokens(h.name) for h in html_authors]
@@ -73,11 +83,30 @@ def merge_affiliations(
                 pairs[index] = index
     merged = []
     for index, author in enumerate(api_authors):
-        own = _unique(institution for text in author.affiliations for institution in _institutions(text))
-        if own:
-            merged.append(Author(author.name, own))
-        elif index in pairs:
-            merged.append(Author(author.name, html_authors[pairs[index]].affiliations))
+        held = _held(author)
+        found = html_authors[pairs[index]] if index in pairs else None
+        # Parsed authors built without sources (a caller's own list) count as read from the author block.
+        sources = (
+            (found.sources or (AffiliationSource.HTML_AUTHORS,) * len(found.affiliations)) if found else ()
+        )
+        if (
+            found is not None
+            and found.affiliations
+            and (not held.affiliations or _best(sources).rank >= _best(held.sources).rank)
+        ):
+            merged.append(Author(author.name, found.affiliations, sources))
         else:
-            merged.append(author)
+            merged.append(held)
     return tuple(merged)
+
+
+def _held(author: Author) -> Author:
+    """An author's affiliations as institutions with their sources; unrecorded ones came from the API."""
+    if author.sources:
+        return author
+    own = _unique(institution for text in author.affiliations for institution in _institutions(text))
+    return Author(author.name, own, (AffiliationSource.API,) * len(own))
+
+
+def _best(sources: Sequence[AffiliationSource]) -> AffiliationSource:
+    return max(sources, key=lambda source: source.rank, default=AffiliationSource.HTML_NOTE)

@@ -13,27 +13,49 @@ from bot.arxiv.affiliations.classify import (
     _clean_name,
     _is_affiliation_text,
     _is_names_line,
+    _is_person_name,
     _split_typed_marks,
 )
-from bot.arxiv.affiliations.institutions import _collapse, _Kind, _segment_kind, _strip_contacts
+from bot.arxiv.affiliations.institutions import (
+    _collapse,
+    _Kind,
+    _names_institution,
+    _segment_kind,
+    _strip_contacts,
+)
 from bot.arxiv.affiliations.markup import (
+    _CENTRED_PARAGRAPHS,
     _CONTACTS,
+    _CREATOR_NOTES,
     _NOTE_CONTENT,
     _NOTE_MARK,
     _PERSONNAMES,
     _classes,
     _emit_children,
+    _note_key,
 )
-from bot.arxiv.affiliations.tokens import _Line, _line_text, _Mark, _mark_values, _starts_with_mark, _Stream
+from bot.arxiv.affiliations.tokens import (
+    _MARK_TEXT,
+    _Line,
+    _line_text,
+    _Mark,
+    _mark_values,
+    _starts_with_mark,
+    _Stream,
+)
 from bot.core.names import NAME_SUFFIXES, name_tokens
+
+_MAX_CENTRED_PARAGRAPHS = 12
 
 
 @dataclass(frozen=True, slots=True)
 class _Address:
-    """An address as written; marks say which names it belongs to (none: the names it is written under)."""
+    """An address as written; marks say which names it belongs to (none: the names it is written under).
+    `note`: read from a \\thanks or footnote rather than the author block itself."""
 
     marks: tuple[str, ...]
     text: str
+    note: bool = False
 
 
 @dataclass(slots=True)
@@ -54,7 +76,7 @@ class _Group:
 def _read_creator(creator: etree._Element) -> list[_Group]:
     """The creator's name blocks; its contacts count by mark only when its names carry marks."""
     personname = creator if "ltx_personname" in _classes(creator) else next(iter(_PERSONNAMES(creator)), None)
-    stream = _Stream()
+    stream = _Stream(collect_notes=True)
     if personname is not None:
         _emit_children(personname, stream)
     contacts = []
@@ -62,15 +84,81 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         contact_stream = _Stream()
         _emit_children(contact, contact_stream)
         contacts.extend(_addresses(contact_stream.lines()))
+    contacts = _continued(contacts)
+    if personname is not creator:
+        contacts += [
+            _Address((), text, note=True)
+            for note in _CREATOR_NOTES(creator)
+            for text in _note_addresses(note)
+        ]
     groups = [_read_block(lines) for lines in stream.block_lines()] or [_Group([], [], [])]
+    notes = [
+        _Address((_note_key(index),), text, note=True)
+        for index, note in enumerate(stream.notes or ())
+        for text in _note_addresses(note)
+    ]
+    _drop_empty_note_marks(groups, {mark for note in notes for mark in note.marks})
     if not any(name.marks for group in groups for name in group.names):
-        contacts = [_Address((), address.text) for address in contacts]
-    marked = [address for address in contacts if address.marks]
+        contacts = [_Address((), address.text, address.note) for address in contacts]
+    marked = notes + [address for address in contacts if address.marks]
     unmarked = [address for address in contacts if not address.marks]
     for group in groups:
         group.addresses += marked
         group.contacts = unmarked
     return groups
+
+
+def _centred_title_block(root: etree._Element) -> list[_Group]:
+    """A title block set by hand (`\\begin{center}`, no `\\author`): centred paragraphs, the title
+    first, then one of names written in full, then the centred lines after it, up to the abstract."""
+    lines: list[_Line] = []
+    for paragraph in _CENTRED_PARAGRAPHS(root)[1:_MAX_CENTRED_PARAGRAPHS]:
+        stream = _Stream()
+        _emit_children(paragraph, stream)
+        paragraph_lines = stream.lines()
+        if lines or (paragraph_lines and _is_names_line(paragraph_lines[0], first=False)):
+            lines += paragraph_lines
+    group = _read_block(lines)
+    return [group] if group.names else []
+
+
+def _note_addresses(note: etree._Element) -> list[str]:
+    """A \\thanks or footnote that gives an address ("Univ Rennes, CNRS, F-35000 Rennes, France");
+    notes about contributions or funding, and IEEE's "X is with Y" sentences (read for every author
+    they name), give none."""
+    content = next(iter(_NOTE_CONTENT(note)), note)
+    stream = _Stream()
+    _emit_children(content, stream)
+    text = "\n".join(_line_text(line) for line in stream.lines())
+    if _WITH_STATEMENT.search(_collapse(text.replace("\n", " "))) or not _names_institution(text):
+        return []
+    return [text]
+
+
+def _drop_empty_note_marks(groups: list[_Group], kept: set[str]) -> None:
+    """Marks standing for notes that give no address would make unmarked names look marked."""
+    for group in groups:
+        for name in group.names:
+            name.marks = [mark for mark in name.marks if mark in kept or not mark.startswith("note ")]
+
+
+def _continued(addresses: list[_Address]) -> list[_Address]:
+    """One address written over several entries (arXiv's 2026 renderer gives each line of an
+    `\\affiliation` its own): an entry that names no institution continues the one before, or leads
+    into the next ("Computer Science" / "X Institute of Technology" / "Deggendorf, Germany")."""
+    merged: list[_Address] = []
+    for address in addresses:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and not address.marks
+            and not previous.marks
+            and not (_names_institution(previous.text) and _names_institution(address.text))
+        ):
+            merged[-1] = _Address((), f"{previous.text}\n{address.text}", previous.note and address.note)
+        else:
+            merged.append(address)
+    return merged
 
 
 def _read_institute_note(note: etree._Element) -> list[_Address]:
@@ -124,7 +212,7 @@ def _read_block(lines: list[_Line]) -> _Group:
         else:
             address_lines.append(line)
     names, stray = _names(name_lines)
-    return _Group(names, [_Address((), text) for text in stray] + _addresses(address_lines), [])
+    return _Group(names, stray + _addresses(address_lines), [])
 
 
 def _addresses(lines: list[_Line]) -> list[_Address]:
@@ -144,53 +232,126 @@ def _addresses(lines: list[_Line]) -> list[_Address]:
     return [address for address in addresses if address.text.strip(" \n,;")]
 
 
-def _names(lines: list[_Line]) -> tuple[list[_Name], list[str]]:
-    """Names with their marks. Marks usually follow a name ("A¹ B²" is two names), but when the block
-    opens with one they precede it ("¹A, ²B"). Institutions on the line are stray addresses."""
+@dataclass(slots=True)
+class _Piece:
+    """Text between separators and marks on a names line, read as a name, an address or a note."""
+
+    kind: str  # "name", "address", "suffix" or "other"
+    text: str
+    marks: list[str] = field(default_factory=list)
+
+
+def _names(lines: list[_Line]) -> tuple[list[_Name], list[_Address]]:
+    """Names with their marks, and addresses written on the same lines (a legend: "†Univ A; ‡Univ B").
+
+    Marks usually follow a name ("A¹ B²" is two names), but when the block opens with one they precede
+    it ("¹A, ²B"). Between a name and an address, the last mark is the address's own; once an address
+    has been read, marks point forward to what follows them.
+    """
     leading = bool(lines) and _starts_with_mark(lines[0])
-    names: list[_Name] = []
-    stray: list[str] = []
-    text = ""
-    marks: list[str] = []
-    marked = False
-
-    def finish() -> None:
-        nonlocal text, marks, marked
-        for inner in _PARENTHETICAL.findall(text):
-            if _is_affiliation_text(inner):
-                stray.append(inner)
-        bare, typed_marks = _split_typed_marks(_PARENTHETICAL.sub(" ", text))
-        marks = marks + typed_marks
-        name = _clean_name(bare)
-        if name.casefold() in NAME_SUFFIXES and names:
-            names[-1].text += f" {name}"
-            names[-1].marks.extend(marks)
-        elif name and _is_affiliation_text(name):
-            stray.append(name)
-        elif name and _segment_kind(name) is _Kind.UNKNOWN:
-            names.append(_Name(name, marks))
-        elif not name and marks and names:
-            names[-1].marks.extend(marks)
-        text, marks, marked = "", [], False
-
+    sequence: list[_Piece | _Mark] = []
+    stray: list[_Address] = []
     for line in lines:
-        for token in line:
+        for token in _joined(line):
             if isinstance(token, _Mark):
-                if leading:
-                    if text.strip():
-                        finish()
-                    marks.extend(token.values)
-                elif text.strip():
-                    marks.extend(token.values)
-                    marked = True
-                elif names and not marks:
-                    names[-1].marks.extend(token.values)
-                else:
-                    marks.extend(token.values)
+                sequence.append(token)
                 continue
-            for index, piece in enumerate(_NAME_SEPARATOR.split(_strip_contacts(token))):
-                if index or (marked and piece.strip()):
-                    finish()
-                text += piece
-        finish()
+            for piece in _NAME_SEPARATOR.split(_strip_contacts(token)):
+                inner = _PARENTHETICAL.findall(piece)
+                stray.extend(_Address((), text) for text in inner if _is_affiliation_text(text))
+                sequence.extend(_read_piece(_PARENTHETICAL.sub(" ", piece)))
+    _read_legend(sequence)
+    before: list[_Piece | None] = []
+    for item in sequence:
+        before.append(item if isinstance(item, _Piece) else (before[-1] if before else None))
+    after: list[_Piece | None] = []
+    for item in reversed(sequence):
+        after.append(item if isinstance(item, _Piece) else (after[-1] if after else None))
+    after.reverse()
+    for index, item in enumerate(sequence):
+        if isinstance(item, _Mark):
+            neighbours = (
+                before[index - 1] if index else None,
+                after[index + 1] if index + 1 < len(after) else None,
+            )
+            owner = _owner(sequence, index, neighbours, leading)
+            if owner is not None:
+                owner.marks.extend(item.values)
+    names: list[_Name] = []
+    for piece in (item for item in sequence if isinstance(item, _Piece)):
+        if piece.kind == "suffix" and names:
+            names[-1].text += f" {piece.text}"
+            names[-1].marks.extend(piece.marks)
+        elif piece.kind == "name":
+            names.append(_Name(piece.text, piece.marks))
+        elif piece.kind == "address":
+            stray.append(_Address(tuple(piece.marks), piece.text))
     return names, stray
+
+
+def _read_legend(sequence: list[_Piece | _Mark]) -> None:
+    """Once a marked address was read on the names lines, a legend has begun: what follows a mark is
+    an address too ("†University of London; ‡Bletchley Park")."""
+    legend = False
+    for index, item in enumerate(sequence):
+        if not isinstance(item, _Piece) or not index or not isinstance(sequence[index - 1], _Mark):
+            continue
+        if item.kind == "address":
+            legend = True
+        elif legend and item.kind == "name":
+            item.kind = "address"
+
+
+def _owner(
+    sequence: list[_Piece | _Mark],
+    index: int,
+    neighbours: tuple[_Piece | None, _Piece | None],
+    leading: bool,
+) -> _Piece | None:
+    """The piece the mark at `index` belongs to, of the pieces before and after it (see `_names`)."""
+    before, after = neighbours
+    if before is None or after is None:
+        return before or after
+    if leading or before.kind in ("address", "other"):
+        return after
+    if after.kind in ("address", "other"):
+        last_of_run = not isinstance(sequence[index + 1], _Mark)
+        if last_of_run and isinstance(sequence[index - 1], _Mark):
+            return after
+    return before
+
+
+def _read_piece(text: str) -> list[_Piece | _Mark]:
+    """A piece of a names line, with marks typed as plain digits ("Alice Smith1,2") split off."""
+    if not text.strip():
+        return []
+    bare, typed = _split_typed_marks(text)
+    name = _clean_name(bare)
+    if not name:
+        values = _mark_values(text) if _MARK_TEXT.fullmatch(text.strip()) else ()
+        return [_Mark(values)] if values else []
+    if name.casefold() in NAME_SUFFIXES:
+        kind = "suffix"
+    elif _is_person_name(name) or (_segment_kind(name) is _Kind.UNKNOWN and _is_name_length(name)):
+        kind = "name"
+    elif _is_affiliation_text(name):
+        kind = "address"
+    else:
+        kind = "other"
+    return [_Piece(kind, name), *([_Mark(tuple(typed))] if typed else [])]
+
+
+def _is_name_length(text: str) -> bool:
+    """A name has at most five words: more are names run together, which cannot be told apart."""
+    return len(text.split()) <= 5
+
+
+def _joined(line: _Line) -> list[str | _Mark]:
+    """The line with neighbouring text tokens joined, so a name split across elements stays whole."""
+    joined: list[str | _Mark] = []
+    for token in line:
+        if isinstance(token, str) and joined and isinstance(joined[-1], str):
+            joined[-1] += token
+        else:
+            joined.append(token)
+    return joined

@@ -17,14 +17,26 @@ def _word_list(text: str) -> frozenset[str]:
 
 
 def _unique(institutions: Iterable[str]) -> tuple[str, ...]:
+    """Each institution once; "MIT" and "Massachusetts Institute of Technology" are the same one."""
     seen: set[str] = set()
-    unique = []
+    unique: list[str] = []
     for institution in institutions:
         key = _institution_key(institution)
-        if key and key not in seen:
+        if key and key not in seen and not any(_abbreviates(a, b) for b in unique for a in (institution, b)):
             seen.add(key)
             unique.append(institution)
     return tuple(unique)
+
+
+_MINOR_WORDS = frozenset({"of", "the", "for", "and", "at", "in", "on", "de", "di", "du", "des", "la", "le"})
+
+
+def _abbreviates(acronym: str, name: str) -> bool:
+    """ "MIT" abbreviates "Massachusetts Institute of Technology": the initials of its main words."""
+    if not re.fullmatch(r"[A-Z]{2,8}", acronym) or acronym == name:
+        return False
+    initials = "".join(word[0] for word in re.findall(r"[^\W\d_]+", name) if word.lower() not in _MINOR_WORDS)
+    return initials.upper() == acronym
 
 
 def _institution_key(institution: str) -> str:
@@ -46,6 +58,7 @@ class _Kind(Enum):
 _AFFILIATION_KINDS = frozenset(
     {_Kind.DEPARTMENT, _Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE, _Kind.LOCATION}
 )
+_INSTITUTION_KINDS = frozenset({_Kind.SUBUNIT, _Kind.ORGANISATION, _Kind.INSTITUTE})
 _EMAIL = re.compile(r"(?:\{[^{}]*\}|\([^()]*\)|(?<![\w.+\-])[\w.+\-]++)\s*@\s*[\w\-]++(?:\.[\w\-]++)+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _ORCID = re.compile(r"\b\d{4}-\d{4}-\d{4}-\d{3}[\dX]\b")
@@ -55,11 +68,12 @@ _LABEL = re.compile(
 )
 _ACRONYM_IN_PARENTHESES = re.compile(r"\s*\([A-Z][A-Z0-9&.\-]{1,9}\)")
 _NOTE = re.compile(
-    r"equal(?:ly)?\s+contribut|contributed\s+equally|corresponding|correspondence|"
+    r"^(?:affiliations?|address(?:es)?|institutions?)$|equal(?:ly)?\s+contribut|contributed\s+equally|corresponding|correspondence|"
     r"work\s+(?:was\s+)?(?:done|performed|conducted|carried)|internship|\bintern\b|\bvisiting\b|"
     r"project\s+lead|co-?first|first\s+authors?|these\s+authors|senior\s+author|\bauthors?\b|"
     r"supported\s+(?:by|in\s+part)|\bfunded\b|\bgrants?\b|\bnow\s+(?:at|with)\b|preprint|under\s+review|"
     r"accepted\s+(?:at|to|by|in)|proceedings|copyright|technical\s+report|\bdraft\b|\bworkshop\b|"
+    r"\bfellow(?:ship)?s?\b|\bscholar(?:ship)?s?\b|"
     r"\bconference\b|\bsubmitted\b|\bcode\b|github|homepage|website|project\s+page|e-?mail|\bcontact\b|orcid",
     re.IGNORECASE,
 )
@@ -91,7 +105,7 @@ _ORGANISATION = re.compile(
     r"universi|uniwersytet|univerzit|üniversite|\buniv\b|\bcollege\b|\bacadem(?:y|ia|ie)\b|polytechn|politecnico|polit[eé]cnic|\b[eé]cole\b|"
     r"hochschule|institute\s+of\s+technology|\binc\b|\bltd\b|\blimited\b|\bllc\b|\bgmbh\b|\bcorp\b|corporation|"
     r"\bcompany\b|\btechnologies\b|\bhospital\b|medical\s+(?:center|centre|school)|national\s+laborator|"
-    r"\blabs\b|\blaboratories\b|^\S.*\sresearch\b",
+    r"\blabs\b|\blaboratories\b|^\S.*\sresearch\b|\bobservato(?:ry|ries|ire|rio|rium)\b",
     re.IGNORECASE,
 )
 _ORGANISATION_AI = re.compile(r"\sAI$")
@@ -102,10 +116,16 @@ _LEGAL_FORM = (
 _LEGAL_FORM_ONLY = re.compile(rf"^{_LEGAL_FORM}$")
 _TRAILING_LEGAL_FORM = re.compile(rf"(?:,?\s+{_LEGAL_FORM})+$")
 _INSTITUTE = re.compile(
-    r"institut|istituto|laborator|\blab\b|\bcent(?:er|re)\b|centro|foundation|council|agency|ministry|"
-    r"organi[sz]ation|consortium|observatory|museum|\bresearch\b",
+    r"institut|istituto|laborator|\blab\b|\bcent(?:er|re)s?\b|centro|zentrum|^\S.*\sschool\s+of\b|foundation|council|agency|ministry|"
+    r"organi[sz]ation|consortium|museum|\bresearch\b",
     re.IGNORECASE,
 )
+_STREET = re.compile(
+    r"^(?:bd|blvd|boulevard|avenue|av|rue|via|viale|calle|carrer|avenida|rua|chemin|all[ée]e|piazza|plaza)\b\.?"
+    r"|\b(?:street|st|road|rd|avenue|ave|boulevard|blvd|quarter|strasse|straße)\.?$",
+    re.IGNORECASE,
+)
+_SYSTEM = re.compile(r"^(?:SUNY|CUNY|State University of New York|City University of New York)$")
 _CAMPUS_SYSTEM = re.compile(
     r"^(?:the\s+)?(?:university\s+of\s+(?:california|texas|massachusetts|illinois|maryland|wisconsin|colorado|"
     r"north\s+carolina|missouri|nebraska|hawai.?i|tennessee|minnesota)|chinese\s+university\s+of\s+hong\s+kong|"
@@ -128,22 +148,25 @@ _COUNTRIES = _word_list(
     morocco|tunisia|saudi arabia|uae|united arab emirates|qatar|iran|pakistan|bangladesh|vietnam|
     viet nam|thailand|malaysia|indonesia|philippines"""
 )
-_PLACES = _word_list(
+_CITIES = _word_list(
     """beijing|shanghai|shenzhen|hangzhou|nanjing|guangzhou|wuhan|chengdu|xi'an|xian|hefei|tianjin|
     harbin|changsha|suzhou|xiamen|jinan|qingdao|dalian|chongqing|taipei|tokyo|kyoto|osaka|seoul|
     daejeon|bangalore|bengaluru|mumbai|delhi|new delhi|hyderabad|chennai|london|cambridge|oxford|
     edinburgh|manchester|paris|berlin|munich|münchen|zurich|zürich|lausanne|geneva|amsterdam|delft|
     eindhoven|copenhagen|stockholm|helsinki|oslo|vienna|prague|warsaw|madrid|barcelona|lisbon|milan|
     rome|turin|tel aviv|haifa|jerusalem|toronto|montreal|montréal|vancouver|waterloo|ottawa|edmonton|
-    boston|new york|seattle|redmond|pittsburgh|stanford|berkeley|palo alto|menlo park|mountain view|
+    boston|new york|seattle|redmond|pittsburgh|berkeley|palo alto|menlo park|mountain view|
     san francisco|san jose|los angeles|san diego|chicago|austin|atlanta|princeton|ithaca|philadelphia|
     baltimore|ann arbor|madison|urbana|champaign|evanston|houston|sydney|melbourne|canberra|brisbane|
     auckland|moscow|tübingen|tuebingen|saarbrücken|darmstadt|heidelberg|karlsruhe|aachen|dresden|
-    hamburg|stuttgart|leuven|ghent|grenoble|lyon|abu dhabi|dubai|doha|riyadh|thuwal|california|texas|
-    massachusetts|pennsylvania|new jersey|washington|illinois|maryland|georgia|ontario|quebec|québec|
-    british columbia|alberta|guangdong|zhejiang|jiangsu|sichuan|hubei|hunan|shandong|fujian|anhui|
-    bavaria|baden-württemberg"""
+    hamburg|stuttgart|leuven|ghent|grenoble|lyon|abu dhabi|dubai|doha|riyadh|thuwal"""
 )
+_REGIONS = _word_list(
+    """california|texas|massachusetts|pennsylvania|new jersey|washington|illinois|maryland|georgia|
+    ontario|quebec|québec|british columbia|alberta|guangdong|zhejiang|jiangsu|sichuan|hubei|hunan|
+    shandong|fujian|anhui|bavaria|baden-württemberg"""
+)
+_PLACES = _CITIES | _REGIONS
 
 
 @lru_cache(maxsize=4096)
@@ -164,14 +187,23 @@ def _institutions(address: str) -> tuple[str, ...]:
         ]
         unknown = [s for s, kind in zip(segments, kinds, strict=True) if kind is _Kind.UNKNOWN]
         chosen = units[-1:] or unknown[:1]
+        if not units and _Kind.LOCATION in kinds and not any(_is_city(segment) for segment in segments):
+            # A name no rule knows, beside a postcode, region or country but no known city, is most
+            # likely the city itself: "Bologna, 40126, Italy" names no institution.
+            chosen = []
     return _unique(_TRAILING_LEGAL_FORM.sub("", institution) or institution for institution in chosen)
+
+
+def _names_institution(address: str) -> bool:
+    """Whether an address names an organisation, institute or lab (not only a place or a department)."""
+    return any(_segment_kind(segment) in _INSTITUTION_KINDS for segment in _segments(address) if segment)
 
 
 def _segments(address: str) -> list[str]:
     text = _strip_contacts(address)
     text = _TEX_LEFTOVER.sub(" ", text)
     segments: list[str] = []
-    for part in re.split(r"[,;\n|·•]+|\s+/\s+", text):
+    for part in re.split(r"[,;\n·•]+|\s+/\s+", text):
         cleaned = _clean_segment(part)
         if segments and _LEGAL_FORM_ONLY.match(part.strip()):
             segments[-1] += f", {part.strip()}"
@@ -198,7 +230,9 @@ def _segment_kind(segment: str) -> _Kind:
         return _Kind.NOTE
     if _NOTE.search(segment):
         return _Kind.NOTE
-    if _DEPARTMENT.search(segment) and not _KNOWN_ORGANISATION.search(segment):
+    if _STREET.search(segment):
+        return _Kind.LOCATION
+    if (_DEPARTMENT.search(segment) or _is_field(segment)) and not _KNOWN_ORGANISATION.search(segment):
         return _Kind.DEPARTMENT
     if _SUBUNIT.search(segment) and not _KNOWN_ORGANISATION.search(segment):
         return _Kind.SUBUNIT
@@ -216,6 +250,27 @@ def _segment_kind(segment: str) -> _Kind:
     return _Kind.UNKNOWN
 
 
+_FIELDS = _word_list(
+    """science|sciences|engineering|mathematics|physics|statistics|informatics|chemistry|biology|
+    economics|medicine|linguistics|psychology|neuroscience|astronomy|astrophysics|geosciences"""
+)
+_FIELD_WORDS = _FIELDS | _word_list(
+    """computer|electrical|electronic|mechanical|civil|chemical|software|information|data|applied|
+    computational|biomedical|industrial|aerospace|materials|environmental|cognitive|earth|
+    technology|systems|and|of|&"""
+)
+
+
+def _is_field(segment: str) -> bool:
+    """ "Computer Science", "Electrical and Computer Engineering": a department's subject, no institution."""
+    words = re.findall(r"[^\W\d_]+|&", segment.lower())
+    return bool(words) and all(word in _FIELD_WORDS for word in words) and any(w in _FIELDS for w in words)
+
+
+def _is_city(segment: str) -> bool:
+    return _collapse(re.sub(r"[\d\-]+", " ", segment)).lower().strip(" .") in _CITIES
+
+
 def _is_location(segment: str) -> bool:
     folded = segment.lower().strip(" .")
     if folded in _COUNTRIES or folded in _PLACES or _US_STATE.match(segment):
@@ -224,7 +279,10 @@ def _is_location(segment: str) -> bool:
 
 
 def _with_campus(organisation: str, following: str | None) -> str:
-    """Keep "University of California, Berkeley" whole: after a university system, the place is a campus."""
+    """Keep "University of California, Berkeley" whole: after a university system, the place is a
+    campus; and "University at Buffalo, SUNY": the system named after its campus."""
+    if following is not None and _SYSTEM.match(following):
+        return f"{organisation}, {following}"
     if following is None or not _CAMPUS_SYSTEM.match(organisation):
         return organisation
     plain_place = following.lower() in _PLACES or _segment_kind(following) is _Kind.UNKNOWN

@@ -11,22 +11,54 @@ from bot.arxiv.affiliations.classify import _is_names_line
 from bot.arxiv.affiliations.tokens import _MARK_TEXT, _Mark, _mark_values, _marks_from_tex, _Stream
 
 _AUTHORS_DIV = re.compile(rb"<div\b[^>]*?\bclass\s*=\s*[\"'][^\"']*\bltx_authors\b", re.IGNORECASE)
-_BODY_START = re.compile(rb"<section\b", re.IGNORECASE)
+_ARTICLE = re.compile(rb"<article\b", re.IGNORECASE)
+_BODY_START = re.compile(rb"<section\b|<div\b[^>]*?\bclass\s*=\s*[\"'][^\"']*\bltx_abstract\b", re.IGNORECASE)
+_DECLARED_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?([\w.:\-]+)", re.IGNORECASE)
+# The front matter of the largest author blocks seen is under 100 KB; beyond this bound the rest is cut
+# off (lxml closes what is left open), so a hostile page costs bounded time.
+MAX_FRONT_MATTER = 256 * 1024
 
 
 def _front_matter(html: str | bytes) -> etree._Element | None:
-    """Parse only the page's front matter: the body of a paper is megabytes the author block never needs."""
-    data = html.encode("utf-8", "replace") if isinstance(html, str) else bytes(html)
-    found = _AUTHORS_DIV.search(data)
+    """Parse only the page's front matter: the body of a paper is megabytes the author block never needs.
+
+    From the author block's `<article>` (or the article's start, for a page without an author block) to
+    the abstract or the first section.
+    """
+    data = _utf8(html)
+    found = _AUTHORS_DIV.search(data) or _ARTICLE.search(data)
     if found is None:
         return None
-    start = max(data.rfind(b"<article", 0, found.start()), 0)
+    start = (
+        max(data.rfind(b"<article", 0, found.start()), 0)
+        if _AUTHORS_DIV.match(data, found.start())
+        else found.start()
+    )
     body = _BODY_START.search(data, found.end())
-    chunk = data[start : body.start() if body else len(data)]
+    end = min(body.start() if body else len(data), start + MAX_FRONT_MATTER)
     try:
-        return lxml.html.document_fromstring(chunk, parser=lxml.html.HTMLParser(encoding="utf-8"))
+        return lxml.html.document_fromstring(data[start:end], parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (etree.LxmlError, ValueError):
         return None
+
+
+def _utf8(html: str | bytes) -> bytes:
+    """The page as UTF-8, whatever it came in: a byte-order mark or a declared charset is honoured,
+    undecodable bytes become U+FFFD."""
+    if isinstance(html, str):
+        return html.encode("utf-8", "replace")
+    data = bytes(html)
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, "replace").encode("utf-8")
+    declared = _DECLARED_CHARSET.search(data, 0, 4096)
+    codec = declared.group(1).decode("ascii", "replace").lower() if declared else "utf-8"
+    if codec.replace("-", "").replace("_", "") == "utf8":
+        return data
+    try:
+        return data.decode(codec, "replace").encode("utf-8")
+    except LookupError:
+        return data
 
 
 def _has_class(name: str) -> str:
@@ -48,6 +80,15 @@ _INSTITUTE_NOTES = etree.XPath(
     f" or {_has_class('ltx_role_affiliationtext')})]"
 )
 _THANKS_NOTES = etree.XPath(f"//*[{_has_class('ltx_note')} and {_has_class('ltx_role_thanks')}]")
+_AUTHOR_NOTE = (
+    f"{_has_class('ltx_note')} and ({_has_class('ltx_role_thanks')} or {_has_class('ltx_role_footnote')})"
+)
+_CREATOR_NOTES = etree.XPath(f".//*[{_AUTHOR_NOTE}][not(ancestor::*[{_has_class('ltx_personname')}])]")
+# Centred paragraphs before the abstract, where a title block set by hand sits.
+_CENTRED_PARAGRAPHS = etree.XPath(
+    f"//article/descendant::*[{_has_class('ltx_p')} and {_has_class('ltx_align_center')}]"
+    f"[not(ancestor::*[{_has_class('ltx_abstract')} or {_has_class('ltx_section')}])]"
+)
 _NOTE_MARK = etree.XPath(f"./*[{_has_class('ltx_note_mark')}]")
 _NOTE_CONTENT = etree.XPath(f".//*[{_has_class('ltx_note_content')}]")
 _SKIPPED_TAGS = frozenset({"script", "style", "img", "svg", "button", "annotation", "annotation-xml", "head"})
@@ -65,6 +106,8 @@ _SKIPPED_CLASSES = frozenset(
         "ltx_role_affiliationmark",
         "ltx_role_dedicatory",
         "ltx_role_mobile",
+        "ltx_contact_name",  # the 2026 renderer's labels: "Affiliation:", "Email:"
+        "ltx_font_typewriter",  # e-mail addresses and URLs, set in \\texttt
         *_AFFILIATION_ROLES,  # read separately, as the creator's contacts
     }
 )
@@ -82,6 +125,14 @@ _IGNORED_FIELDS = frozenset(
 )
 _KEPT_FIELDS = frozenset({"ltx_affiliation_institution", "ltx_affiliation_department"})
 _AUTHOR_SEPARATOR_MACROS = frozenset({"\\and", "\\And", "\\AND"})
+
+
+_AUTHOR_NOTE_ROLES = frozenset({"ltx_role_thanks", "ltx_role_footnote"})
+
+
+def _note_key(index: int) -> str:
+    """The mark standing for the `index`th note on a creator's names; no page writes marks like it."""
+    return f"note {index}"
 
 
 def _classes(element: etree._Element) -> set[str]:
@@ -102,6 +153,10 @@ def _emit(element: etree._Element, stream: _Stream) -> None:
     if not isinstance(tag, str) or tag in _SKIPPED_TAGS:
         return
     classes = _classes(element)
+    if stream.notes is not None and "ltx_note" in classes and classes & _AUTHOR_NOTE_ROLES:
+        stream.notes.append(element)  # a \\thanks or footnote on a name: a mark pointing at its text
+        stream.add_mark((_note_key(len(stream.notes) - 1),))
+        return
     if classes & _SKIPPED_CLASSES:
         return
     if tag == "br":
@@ -149,7 +204,8 @@ def _emit_superscript(element: etree._Element, stream: _Stream) -> None:
 
 
 def _is_contact_link(href: str) -> bool:
-    return href.startswith("mailto:") or "orcid.org" in href
+    """A mailto link holds an address; an ORCID link may hold the author's name, so it is read."""
+    return href.startswith("mailto:")
 
 
 def _emit_table(table: etree._Element, stream: _Stream) -> None:

@@ -52,8 +52,10 @@ _TEX_FORMATTING = re.compile(
 class _Stream:
     """Text and marks read from elements: blocks (one per author written apart) of lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, collect_notes: bool = False) -> None:
         self.blocks: list[list[_Line]] = [[[]]]
+        # Notes met on the way (markup elements), each replaced by a mark; None: notes are skipped.
+        self.notes: list[object] | None = [] if collect_notes else None
 
     def add_text(self, text: str) -> None:
         line = self.blocks[-1][-1]
