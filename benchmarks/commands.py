@@ -41,7 +41,9 @@ from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
-CHAT_ID = 42  # below the seeded chat ids
+CHAT_IDS = tuple(range(42, 82))  # below the seeded chat ids
+# One reader's burst is cut by the bot's per-chat update budget (30 a minute): requests rotate
+# over these chats, so each sees one every four seconds at SPACING.
 TODAY_CATEGORIES = "LG CV CL IR"
 BROWSED = "LG"
 WARM_UP = 20
@@ -71,38 +73,44 @@ class Driver:
     async def command(self, text: str, runs: int) -> list[float]:
         """Seconds from each `text` update entering processing to the bot's first sendMessage."""
         latencies = []
-        for _ in range(runs):
+        for run in range(runs):
+            chat_id = CHAT_IDS[run % len(CHAT_IDS)]
             await self._paced()
             mark = self.telegram.mark()
-            update = self.telegram.push_update(self.telegram.message_update(CHAT_ID, text))
+            update = self.telegram.push_update(self.telegram.message_update(chat_id, text))
             await self.harness.handled(update["update_id"])
-            sent = await self.telegram.wait_for("sendMessage", chat_id=CHAT_ID, after=mark)
+            sent = await self.telegram.wait_for("sendMessage", chat_id=chat_id, after=mark)
             latencies.append(sent[0].time - self.started[update["update_id"]])
         return latencies
 
     async def page_turns(self, runs: int) -> tuple[list[float], int]:
-        """Press Next through a /cat listing and Previous back, as a reader would.
+        """Press Next through a /cat listing and Previous back, as readers would (one listing per chat).
 
         Returns seconds to each editMessageText, and the number of pages browsed.
         """
-        message = (await self.harness.exchange(CHAT_ID, f"/cat {BROWSED}"))[0]
-        label, pages, latencies = NEXT, 1, []
-        for _ in range(runs):
+        messages = {}
+        labels = dict.fromkeys(CHAT_IDS, NEXT)
+        pages, latencies = 1, []
+        for run in range(runs):
+            chat_id = CHAT_IDS[run % len(CHAT_IDS)]
+            if chat_id not in messages:
+                messages[chat_id] = (await self.harness.exchange(chat_id, f"/cat {BROWSED}"))[0]
+            message = messages[chat_id]
             buttons = {
                 button["text"]: button["callback_data"] for button in self.harness.current(message).buttons
             }
-            if label not in buttons:
-                label = PREVIOUS if label == NEXT else NEXT
-            if label not in buttons:
+            if labels[chat_id] not in buttons:
+                labels[chat_id] = PREVIOUS if labels[chat_id] == NEXT else NEXT
+            if labels[chat_id] not in buttons:
                 raise SystemExit(f"/cat {BROWSED} shows a single page: nothing to turn")
             await self._paced()
             mark = self.telegram.mark()
-            press = self.telegram.callback_update(CHAT_ID, message.message_id, buttons[label])
+            press = self.telegram.callback_update(chat_id, message.message_id, buttons[labels[chat_id]])
             update = self.telegram.push_update(press)
             await self.harness.handled(update["update_id"])
-            edited = await self.telegram.wait_for("editMessageText", chat_id=CHAT_ID, after=mark)
+            edited = await self.telegram.wait_for("editMessageText", chat_id=chat_id, after=mark)
             latencies.append(edited[0].time - self.started[update["update_id"]])
-            pages = max(pages, int(buttons[label].rsplit(":", 1)[1]))
+            pages = max(pages, int(buttons[labels[chat_id]].rsplit(":", 1)[1]))
         return latencies, pages
 
     async def _paced(self) -> None:
@@ -123,13 +131,14 @@ async def start_up_poll_finished(harness: BotHarness, timeout: float = 60.0) -> 
 
 
 async def prepare_chat(harness: BotHarness) -> None:
-    """Register the measured chat and subscribe it the way a user would."""
-    await harness.quiet(CHAT_ID, "/start")
-    await harness.quiet(CHAT_ID, f"/subscribe {TODAY_CATEGORIES}")
-    followed = await harness.services.subscriptions.of_chat(CHAT_ID)
+    """Register the measured chats and subscribe them the way users would."""
+    for chat_id in CHAT_IDS:
+        await harness.quiet(chat_id, "/start")
+        await harness.quiet(chat_id, f"/subscribe {TODAY_CATEGORIES}")
+    followed = await harness.services.subscriptions.of_chat(CHAT_IDS[0])
     if len(followed) != len(TODAY_CATEGORIES.split()):
         raise SystemExit(f"/subscribe {TODAY_CATEGORIES} left the chat following {followed}")
-    reply = await harness.exchange(CHAT_ID, "/today")
+    reply = await harness.exchange(CHAT_IDS[0], "/today")
     if "arXiv digest" not in reply[0].text:
         raise SystemExit(f"/today did not answer with a digest: {reply[0].text[:200]!r}")
 
@@ -145,7 +154,9 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
         }
         harness = make_harness(telegram, load_settings(env, env_file=None))
         driver = Driver(harness)
-        harness.application.add_handler(TypeHandler(Update, driver.record), group=-1)
+        harness.application.add_handler(
+            TypeHandler(Update, driver.record), group=-2
+        )  # before chat registration (-1)
         await harness.start()
         try:
             await start_up_poll_finished(harness)
@@ -162,7 +173,8 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
             await driver.page_turns(WARM_UP)
             turns, pages = await driver.page_turns(runs)
             results[f"cat:{BROWSED} page turn"] = (turns, f"Next/Previous over {pages} pages")
-            elsewhere = len(telegram.send_times()) - len(telegram.send_times(CHAT_ID))
+            measured = sum(len(telegram.send_times(chat_id)) for chat_id in CHAT_IDS)
+            elsewhere = len(telegram.send_times()) - measured
             if elsewhere:
                 print(f"warning: the bot sent {elsewhere} messages to other chats meanwhile (a push?)")
         finally:
