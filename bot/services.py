@@ -12,11 +12,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiosqlite
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
 from bot.log import Throttle
@@ -27,6 +27,9 @@ from storage.deliveries import DeliveryLedger
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
+
+if TYPE_CHECKING:
+    from bot.arxiv.clients import ArxivClients
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +43,22 @@ class Services:
     papers: PaperRepository
     ledger: DeliveryLedger
     push_runs: PushRunRepository
-    arxiv: ArxivClients
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_soon: Callable[[], None] = lambda: None
     """Ask for a push now rather than at the next minute's (the running bot sets it; elsewhere no-op)."""
     storage_alarm: Throttle = field(default_factory=Throttle)
+    _arxiv: ArxivClients | None = field(default=None, repr=False)
+
+    @property
+    def arxiv(self) -> ArxivClients:
+        """The arXiv clients, made on first use: a push never loads the arXiv stack."""
+        if self._arxiv is None:
+            from bot.arxiv.clients import ArxivClients
+
+            self._arxiv = ArxivClients(self.settings)
+        return self._arxiv
 
     @classmethod
     @asynccontextmanager
@@ -68,7 +80,6 @@ class Services:
             papers=PaperRepository(db, clock=clock),
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
-            arxiv=ArxivClients(settings),
             clock=clock,
         )
 
@@ -87,7 +98,8 @@ class Services:
         return True
 
     async def close(self) -> None:
-        await self.arxiv.aclose()
+        if self._arxiv is not None:
+            await self._arxiv.aclose()
         await self.db.close()
 
 

@@ -112,6 +112,26 @@ class PushStopped(StorageUnavailable):
         self.unrecorded = unrecorded
 
 
+class _Slots:
+    """At most `count` holders at once, served first come first served.
+
+    Like asyncio.Semaphore, but waking the next waiter costs the same however many wait: the
+    semaphore looks at every waiter on each acquire, and in a large push thousands of chats wait for
+    one of the connections.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._free: asyncio.Queue[None] = asyncio.Queue()
+        for _ in range(count):
+            self._free.put_nowait(None)
+
+    async def __aenter__(self) -> None:
+        await self._free.get()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._free.put_nowait(None)
+
+
 def default_owner() -> str:
     """Who holds a claim: host and process, plus a random part so a restarted process is new."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -178,7 +198,7 @@ class Broadcaster:
         self.monotonic = monotonic
         self.sleep = sleep
         self.send_rate = SendRate(rate, monotonic, sleep)
-        self.requests = asyncio.Semaphore(connections)
+        self.requests = _Slots(connections)
         self.unrecorded = UNRECORDED_PER_CONNECTION * connections
         # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
         # and to keep sending while the next batch is claimed.
