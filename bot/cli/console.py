@@ -104,6 +104,7 @@ def push_table(outcome: PushOutcome) -> Table:
         ("chats migrated", delivered.migrated),
         ("failed", delivered.failed),
         ("left for the next push", delivered.released),
+        ("taken over from a push that is gone", delivered.taken_over),
     ]
     for label, value in rows:
         table.add_row(label, str(value))

@@ -255,7 +255,7 @@ class _ClaimsRanOut(Exception):
 
 
 class _StorageGaveUp(Exception):
-    """The database kept refusing a write until the claims could run out."""
+    """The database kept refusing a write for as long as a lease."""
 
     def __init__(self, fault: StorageFault, error: BaseException) -> None:
         super().__init__(str(error))
@@ -347,7 +347,7 @@ class _Push:
     trouble_since: datetime | None = None
     fault: StorageFault | None = None  # the last trouble the database gave
     window: asyncio.Semaphore = field(init=False)  # a slot per send out without a record
-    outstanding: int = 0  # sends holding a slot
+    outstanding: int = 0  # sends started and not recorded yet
 
     def __post_init__(self) -> None:
         self.renewed_at = self.broadcaster.clock()

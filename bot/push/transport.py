@@ -17,10 +17,10 @@ REQUEST_TIMEOUT = 5.0
 class PushRequest(BaseRequest):
     """PTB's networking for pushes: aiohttp, JSON bodies, up to `connections` requests at once.
 
-    A send through httpx and httpcore (PTB's default) cost four to ten times the CPU of the same
-    request through aiohttp, whose HTTP parser is written in C: most of a push's CPU went there.
-    JSON is encoded in C, where form encoding quotes each character of a 4 KB message in Python.
-    Replies and long polling stay on PTB's own request class.
+    Through httpx and httpcore (PTB's default) the requests took most of a push's CPU, in pure
+    Python; aiohttp parses HTTP in C (`benchmarks/push.py` prints the push's CPU per message against
+    a plain python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each
+    character of a 4 KB message in Python. Replies and long polling stay on PTB's own request class.
     """
 
     def __init__(self, connections: int, timeout: float = REQUEST_TIMEOUT) -> None:
