@@ -17,6 +17,12 @@ from bot.log import configure_logging, redact, settings_secrets
 logger = logging.getLogger("bot")
 
 
+def say(line: str) -> None:
+    """One line on stderr in a single write: a library thread logging at that moment cannot split it."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 class UsageError(Exception):
     """Bad command-line input: printed as one line, exit code 2."""
 
@@ -146,7 +152,7 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(push_now())
     except (asyncio.CancelledError, KeyboardInterrupt) as stop:
-        print("push stopped: what was sent is recorded; the rest goes with the next push.", file=sys.stderr)
+        say("push stopped: what was sent is recorded; the rest goes with the next push.")
         return 130 if isinstance(stop, KeyboardInterrupt) else 128 + signal.SIGTERM
 
 
@@ -193,14 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}")
         return 2
     secrets = settings_secrets(settings)
     configure_logging(settings.log_level, secrets)
     try:
         return args.handler(settings, args)
     except (ConfigError, UsageError) as error:
-        print(f"error: {redact(str(error), secrets)}", file=sys.stderr)
+        say(f"error: {redact(str(error), secrets)}")
         return 2
     except KeyboardInterrupt:
         return 130
@@ -209,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure is None:
             logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log
             return 1
-        print(f"error: {redact(failure.line, secrets)}", file=sys.stderr)
+        say(f"error: {redact(failure.line, secrets)}")
         return failure.exit_code
 
 
