@@ -455,13 +455,6 @@ class DeliveryLedger:
         rows = await self._db.execute_fetchall(_BACKLOG, {"now": _stamp(now)})
         return Backlog(chats=rows[0][0], parts=rows[0][1])
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest unsent part not held by a sender falls due."""
-        rows = await self._db.execute_fetchall(
-            "SELECT min(due) FROM deliveries INDEXED BY deliveries_queue WHERE status = 'pending'"
-        )
-        return datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
-
     async def pending_count(self) -> int:
         """Unsent parts, due or not, claimed or not."""
         rows = await self._db.execute_fetchall(
