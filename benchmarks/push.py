@@ -1,18 +1,24 @@
-"""Throughput, CPU and memory of `python -m bot push`, and the rate it keeps with the limit on.
+"""Throughput, CPU and memory of `python -m bot push`, against a naive loop, and the rate it keeps.
 
 Each push is a real `python -m bot push` process against the fake Telegram server, which serves
 from a process of its own (counters only, record_calls=False) so its work is not counted against
 the bot. The database is seeded with `benchmarks/_seed.py`: one announcement day of the followed
 categories and N chats following 1-4 categories each, at the default digest size (two messages a
-chat). The push is planned beforehand in this process, so the pushing process only sends. Its CPU
-time comes from wait4(), its peak memory from /proc (VmHWM), messages per second from the arrival
-at the fake of the first and the last sendMessage. Without the limit the push runs with
-PAID_BROADCAST=true and BROADCAST_RATE=1000; one more run answers every sendMessage after a delay,
-like a round trip to Telegram, so that many requests are in flight at once.
+chat). CPU time comes from wait4(), peak memory from /proc (VmHWM), messages per second from the
+arrival at the fake of the first and the last sendMessage.
 
-Run from the repository root: `.venv/bin/python benchmarks/push.py [--chats N ...]
-[--slow-chats N] [--limited-chats N] [--profile]`. The defaults take about four minutes, most
-of it the push to 100,000 chats (190,000 messages at up to 1,000 a second).
+Every run first compares, on the same seeded chats and each against a fresh fake, the CPU per
+message of `python -m bot push` planning and sending, and of the loop a user would write with
+python-telegram-bot (`benchmarks/_naive_push.py`: the same messages, rendered once per distinct
+choice, sent one after another with `Bot.send_message`). Both processes are counted whole, start-up
+included. The other pushes are planned beforehand in this process, so the pushing process only
+sends. Without the limit a push runs with PAID_BROADCAST=true and BROADCAST_RATE=1000; one more run
+answers every sendMessage after a delay, like a round trip to Telegram, so that many requests are in
+flight at once.
+
+Run from the repository root: `.venv/bin/python benchmarks/push.py [--compared-chats N]
+[--chats N ...] [--slow-chats N] [--limited-chats N] [--profile]`. The defaults take about five
+minutes, most of it the push to 100,000 chats (190,000 messages at up to 1,000 a second).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -52,6 +59,8 @@ FREE_RATE = 30
 LIMITED = {"PAID_BROADCAST": "false", "BROADCAST_RATE": str(FREE_RATE)}
 GOAL_RATE = 1000
 GOAL_MEMORY_MB = 300
+GOAL_CPU_MS = 1.0  # per message, planning included, and no more than the naive loop's
+NAIVE = ROOT / "benchmarks" / "_naive_push.py"
 MEMORY_POLL = 0.1  # seconds between readings of the pushing process's peak memory
 
 
@@ -136,12 +145,17 @@ def environment(database: Path, base_url: str, limits: dict[str, str]) -> dict[s
     }
 
 
-async def prepare(database: Path, chats: int) -> tuple[int, int, float]:
-    """Seed `chats` chats and plan the announcement's push; (chats, messages, seconds planning took)."""
+async def seeded(database: Path, chats: int) -> None:
+    """`chats` chats following the latest announcement, whose push is not planned yet."""
     await create_schema(database)
     seed(database, papers=PAPERS, chats=chats, latest_pushed=False)
     with contextlib.closing(sqlite3.connect(database)) as connection, connection:
         connection.execute("UPDATE chats SET digest_size = NULL")  # the default size for every chat
+
+
+async def prepare(database: Path, chats: int) -> tuple[int, int, float]:
+    """Seed `chats` chats and plan the announcement's push; (chats, messages, seconds planning took)."""
+    await seeded(database, chats)
     settings = load_settings(environment(database, f"{CLOSED_PORT}/bot", {}), env_file=None)
     async with Services.open(settings) as services:
         announced = await latest_announcement(services.papers, settings.categories)
@@ -157,17 +171,29 @@ def unsent(database: Path) -> int:
         return connection.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'sent'").fetchone()[0]
 
 
+def bot_push(base_url: str) -> Sequence[str]:
+    return ["-m", "bot", "push"]
+
+
 def push(
-    database: Path, limits: dict[str, str], delay: float = 0.0, profile: Path | None = None
+    database: Path,
+    limits: dict[str, str],
+    delay: float = 0.0,
+    profile: Path | None = None,
+    command: Callable[[str], Sequence[str]] = bot_push,
 ) -> PushFigures:
-    """Run `python -m bot push` to the end against a fresh fake; its figures and the fake's."""
+    """Run `python -m bot push` (or `command`, given the fake's URL) to the end against a fresh fake."""
     folder = database.parent
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
     with TelegramProcess(delay) as telegram, (folder / "push.log").open("w+") as log:
         env = {**os.environ, "PYTHONPATH": str(ROOT), **environment(database, telegram.base_url, limits)}
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, *profiler, "-m", "bot", "push"], cwd=folder, env=env, stdout=log, stderr=log
+            [sys.executable, *profiler, *command(telegram.base_url)],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
         peak_kb = 0
         while True:
@@ -238,6 +264,49 @@ def unlimited_push(chats: int, delay: float, idle: PushFigures, profile: bool) -
     return figures
 
 
+def compare_with_naive(chats: int, profile: bool) -> tuple[float, float]:
+    """CPU ms per message of `python -m bot push` (planning and sending) and of the naive loop."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "seeded.sqlite3"
+        asyncio.run(seeded(source, chats))
+        figures = {}
+        for name in ("project", "naive"):
+            database = Path(folder) / name / "push.sqlite3"
+            database.parent.mkdir()
+            with (
+                contextlib.closing(sqlite3.connect(source)) as origin,
+                contextlib.closing(sqlite3.connect(database)) as copy,
+            ):
+                origin.backup(copy)
+            if name == "project":
+                figures[name] = push(
+                    database, UNLIMITED, profile=database.with_suffix(".prof") if profile else None
+                )
+                if profile:
+                    print_profile(database.with_suffix(".prof"))
+            else:
+                figures[name] = push(
+                    database, UNLIMITED, command=lambda url, db=database: [str(NAIVE), str(db), url, TOKEN]
+                )
+    project, naive = figures["project"], figures["naive"]
+    if project.fake.sends != naive.fake.sends:
+        raise SystemExit(
+            f"the push sent {project.fake.sends:,} messages, the naive loop {naive.fake.sends:,}"
+        )
+    per_message = {name: 1000 * run.cpu / run.fake.sends for name, run in figures.items()}
+    print(f"python -m bot push against a plain python-telegram-bot loop, {chats:,} chats, planning included")
+    print(
+        f"  push:       {project.fake.sends:,} messages, {project.cpu:.2f} CPU s, "
+        f"{per_message['project']:.2f} ms per message, {project.peak_mb:.0f} MB, {project.wall:.1f} s"
+    )
+    print(
+        f"  naive loop: {naive.fake.sends:,} messages, {naive.cpu:.2f} CPU s, "
+        f"{per_message['naive']:.2f} ms per message, {naive.peak_mb:.0f} MB, {naive.wall:.1f} s"
+    )
+    print(f"  push / naive loop CPU per message: {per_message['project'] / per_message['naive']:.2f}")
+    return per_message["project"], per_message["naive"]
+
+
 def limited_push(chats: int) -> PushFigures:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "push.sqlite3"
@@ -262,6 +331,9 @@ def print_profile(path: Path, lines: int = 25) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "--compared-chats", type=int, default=1_500, help="chats of the push compared with the naive loop"
+    )
+    parser.add_argument(
         "--chats", type=int, nargs="+", default=[10_000, 100_000], help="chats of each push without the limit"
     )
     parser.add_argument(
@@ -272,6 +344,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile each unlimited push (cProfile)")
     arguments = parser.parse_args()
 
+    project, naive = compare_with_naive(arguments.compared_chats, arguments.profile)
     idle = idle_push()
     print(f"idle push (nothing due): {idle.cpu:.2f} CPU s, {idle.peak_mb:.0f} MB, {idle.wall:.1f} s")
     runs = [unlimited_push(chats, 0.0, idle, arguments.profile) for chats in arguments.chats]
@@ -288,6 +361,10 @@ def main() -> None:
         f"(slowest push {slowest:,.0f} messages/s; one busy core {capacity:,.0f} messages/s)"
     )
     print(f"goal peak memory < {GOAL_MEMORY_MB} MB: {verdict(largest < GOAL_MEMORY_MB)} ({largest:.0f} MB)")
+    print(
+        f"goal at most {GOAL_CPU_MS:g} ms CPU per message and at most the naive loop's: "
+        f"{verdict(project <= GOAL_CPU_MS and project <= naive)} ({project:.2f} ms against {naive:.2f} ms)"
+    )
     print(
         f"goal at most {FREE_RATE} in any second: {verdict(limited.fake.peak_second <= FREE_RATE)} "
         f"({limited.fake.peak_second})"

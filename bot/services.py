@@ -12,11 +12,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiosqlite
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
 from bot.llm.client import LlmClient
@@ -30,6 +30,9 @@ from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
 
+if TYPE_CHECKING:
+    from bot.arxiv.clients import ArxivClients
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,7 +45,6 @@ class Services:
     papers: PaperRepository
     ledger: DeliveryLedger
     push_runs: PushRunRepository
-    arxiv: ArxivClients
     texts: GeneratedTextRepository
     llm: LlmClient | None  # None: no model configured
     clock: Clock
@@ -52,6 +54,16 @@ class Services:
     push_soon: Callable[[], None] = lambda: None
     """Ask for a push now rather than at the next minute's (the running bot sets it; elsewhere no-op)."""
     storage_alarm: Throttle = field(default_factory=Throttle)
+    _arxiv: ArxivClients | None = field(default=None, repr=False)
+
+    @property
+    def arxiv(self) -> ArxivClients:
+        """The arXiv clients, made on first use: a push never loads the arXiv stack."""
+        if self._arxiv is None:
+            from bot.arxiv.clients import ArxivClients
+
+            self._arxiv = ArxivClients(self.settings)
+        return self._arxiv
 
     @classmethod
     @asynccontextmanager
@@ -73,7 +85,6 @@ class Services:
             papers=PaperRepository(db, clock=clock),
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
-            arxiv=ArxivClients(settings),
             texts=GeneratedTextRepository(db),
             llm=_llm_client(settings),
             clock=clock,
@@ -96,7 +107,8 @@ class Services:
     async def close(self) -> None:
         if self.llm is not None:
             await self.llm.aclose()
-        await self.arxiv.aclose()
+        if self._arxiv is not None:
+            await self._arxiv.aclose()
         await self.db.close()
 
 

@@ -17,7 +17,7 @@ from bot.services import BotContext
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-BUSY = "I'm busy with maintenance and could not save that. Please try again in a minute."
+BUSY = "I'm busy right now and could not save that. Please try again in a minute."
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -101,6 +101,16 @@ _PLAN = """
     RETURNING part
 """
 
+# One row lookup per part. "+status" keeps SQLite from walking every claimed row through
+# deliveries_queue instead (and scanning the batch for each): that cost more than the sends.
+_MARK_SENT = """
+    UPDATE deliveries SET status = 'sent', message_id = json_extract(value, '$[1]'),
+                          sent_at = json_extract(value, '$[2]')
+    FROM json_each(:sent)
+    WHERE deliveries.id = json_extract(value, '$[0]') AND +status = 'claimed' AND claimed_by = :owner
+    RETURNING deliveries.id
+"""
+
 _CONTENTS = "SELECT id, text, markup FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
 
 # A chat's digests that are not fully sent, and whether any part of each went out (or failed) already.
@@ -347,10 +357,7 @@ class DeliveryLedger:
             return set()
         async with transaction(self._db):
             rows = await self._db.execute_fetchall(
-                "UPDATE deliveries SET status = 'sent', message_id = json_extract(value, '$[1]'),"
-                " sent_at = json_extract(value, '$[2]') FROM json_each(:sent)"
-                " WHERE deliveries.id = json_extract(value, '$[0]') AND status = 'claimed'"
-                " AND claimed_by = :owner RETURNING deliveries.id",
+                _MARK_SENT,
                 {"sent": json.dumps([[s.id, s.message_id, _stamp(s.sent_at)] for s in sent]), "owner": owner},
             )
         return {row[0] for row in rows}
@@ -477,13 +484,6 @@ class DeliveryLedger:
         """Chats with a part due now and nobody holding them, and those parts: a push's work now."""
         rows = await self._db.execute_fetchall(_BACKLOG, {"now": _stamp(now)})
         return Backlog(chats=rows[0][0], parts=rows[0][1])
-
-    async def next_due(self) -> datetime | None:
-        """When the earliest unsent part not held by a sender falls due."""
-        rows = await self._db.execute_fetchall(
-            "SELECT min(due) FROM deliveries INDEXED BY deliveries_queue WHERE status = 'pending'"
-        )
-        return datetime.fromisoformat(rows[0][0]) if rows[0][0] else None
 
     async def pending_count(self) -> int:
         """Unsent parts, due or not, claimed or not."""

@@ -24,6 +24,8 @@ def test_defaults_follow_the_documented_contract():
     assert settings.affiliation_wait == 900
     assert settings.broadcast_rate == 30
     assert settings.paid_broadcast is False
+    assert settings.push_lease == 30
+    assert settings.database_busy_timeout == 10
 
 
 def test_paid_broadcast_lifts_the_rate_ceiling():
@@ -78,6 +80,8 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         ("BROADCAST_RATE", "0", "expected messages per second"),
         ("BROADCAST_RATE", "5000", "expected messages per second"),
         ("PAID_BROADCAST", "maybe", "expected true or false"),
+        ("PUSH_LEASE", "0.5", "expected at least 1 second"),
+        ("DATABASE_BUSY_TIMEOUT", "forever", "expected seconds"),
         ("TELEGRAM_BOT_TOKEN", "not a token", "does not look like a bot token"),
         ("ARXIV_CONTACT", "call me", "expected an e-mail address or an http(s) URL"),
         ("ARXIV_CONTACT", "ftp://example.org", "expected an e-mail address or an http(s) URL"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import aiosqlite
@@ -396,3 +398,23 @@ async def test_holders_are_the_owners_of_live_claims(db, ledger):
     await ledger.claim("early", NOW - LEASE, 1, LEASE)
     await ledger.claim("now", NOW, 1, LEASE)
     assert await ledger.holders(NOW) == ["now"]
+
+
+async def test_a_change_made_while_a_page_is_planned_waits_for_it_and_then_replans(db, ledger):
+    await register(db, 1)
+    chats = ChatRepository(db)
+    changing: list[asyncio.Task[None]] = []
+
+    async def change_and_replan() -> None:
+        await chats.set_digest_size(1, 3)  # a handler's write
+        await ledger.replan(Plan(1, DAY, parts("as wanted now")), NOW)
+
+    async def pages() -> AsyncIterator[list[Plan]]:
+        changing.append(asyncio.create_task(change_and_replan()))
+        await asyncio.sleep(0.05)  # room for the change to run, were it not held back
+        assert not changing[0].done(), "a change went through while its page was being planned"
+        yield [Plan(1, DAY, parts("as read before the change"))]
+
+    assert await ledger.plan_pages(pages(), NOW) == 1
+    await changing[0]
+    assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {1: ["as wanted now"]}

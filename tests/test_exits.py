@@ -112,9 +112,10 @@ def test_push_with_telegram_unreachable_is_one_line(fetched, tmp_path: Path):
     env = {**fetched, "TELEGRAM_API_BASE_URL": f"http://bot:{URL_PASSWORD}@127.0.0.1:9/bot"}
     ended = bot(env, "push", cwd=tmp_path)
     assert ended.code == 1
-    line = (
+    [line] = ended.error_lines
+    assert line.startswith(
         "error: Telegram is unreachable at http://bot:[TOKEN]@127.0.0.1:9/bot: "
-        "httpx.ConnectError: All connection attempts failed"
+        "aiohttp.ClientConnectorError: Cannot connect to host 127.0.0.1:9"
     )
     assert_one_line_and_no_secret(ended, env, line)
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.arxiv.enrich import OnEnrichProgress
-from bot.arxiv.ingest import IngestProgress, IngestReport, OnIngestProgress
 from bot.core.render import affiliation_share
-from bot.push.broadcaster import OnPushProgress, PushReport
-from bot.push.planning import PushOutcome
+
+if TYPE_CHECKING:  # types only: `push` need not load the arXiv stack, nor `fetch` the push's
+    from bot.arxiv.enrich import OnEnrichProgress
+    from bot.arxiv.ingest import IngestProgress, IngestReport, OnIngestProgress
+    from bot.push.broadcaster import OnPushProgress, PushReport
+    from bot.push.planning import PushOutcome
 
 console = Console()
 errors = Console(stderr=True)
@@ -105,6 +108,7 @@ def push_table(outcome: PushOutcome) -> Table:
         ("chats migrated", delivered.migrated),
         ("failed", delivered.failed),
         ("left for the next push", delivered.released),
+        ("taken over from a push that is gone", delivered.taken_over),
     ]
     for label, value in rows:
         table.add_row(label, str(value))

@@ -17,6 +17,12 @@ from bot.log import configure_logging, redact, settings_secrets
 logger = logging.getLogger("bot")
 
 
+def say(line: str) -> None:
+    """One line on stderr in a single write: a library thread logging at that moment cannot split it."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 class UsageError(Exception):
     """Bad command-line input: printed as one line, exit code 2."""
 
@@ -50,22 +56,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     application.run_polling(allowed_updates=None, stop_signals=None)
     fatal = application.bot_data.get(FATAL_KEY)
     if fatal:
-        say_error(fatal)
+        say(f"error: {fatal}")
         return 1
     return 0
-
-
-def say_error(line: str) -> None:
-    """The one line a failing command ends with, written whole: a log record from another thread
-    (the database's, closing) must not land in the middle of it."""
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.acquire()
-    try:
-        print(f"error: {line}", file=sys.stderr, flush=True)
-    finally:
-        for handler in handlers:
-            handler.release()
 
 
 def _categories(settings: Settings, given: list[str]) -> list[str]:
@@ -164,7 +157,7 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(push_now())
     except (asyncio.CancelledError, KeyboardInterrupt) as stop:
-        print("push stopped: what was sent is recorded; the rest goes with the next push.", file=sys.stderr)
+        say("push stopped: what was sent is recorded; the rest goes with the next push.")
         # SIGTERM is how a service manager asks for a stop: a clean one is a success. Ctrl-C is not.
         return 130 if isinstance(stop, KeyboardInterrupt) else 0
 
@@ -212,14 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        say_error(str(error))
+        say(f"error: {error}")
         return 2
     secrets = settings_secrets(settings)
     configure_logging(settings.log_level, secrets)
     try:
         return args.handler(settings, args)
     except (ConfigError, UsageError) as error:
-        say_error(redact(str(error), secrets))
+        say(f"error: {redact(str(error), secrets)}")
         return 2
     except KeyboardInterrupt:
         return 130
@@ -228,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure is None:
             logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log
             return 1
-        say_error(redact(failure.line, secrets))
+        say(f"error: {redact(failure.line, secrets)}")
         return failure.exit_code
 
 

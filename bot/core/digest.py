@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from storage.models import AnnounceType, Generated, Listing, Paper
@@ -114,12 +115,12 @@ def build_digest(rows: Iterable[tuple[Paper, Listing]], categories: Sequence[str
             continue
         papers.setdefault(listing.arxiv_id, paper)
         listed.setdefault(listing.arxiv_id, {})[listing.category] = listing.announce_type
+    tally = {(name, kind): 0 for name in wanted for kind in (AnnounceType.NEW, AnnounceType.CROSS)}
+    for types in listed.values():
+        for name, kind in types.items():
+            tally[name, kind] += 1
     counts = tuple(
-        CategoryCount(
-            name,
-            new=sum(types.get(name) is AnnounceType.NEW for types in listed.values()),
-            cross=sum(types.get(name) is AnnounceType.CROSS for types in listed.values()),
-        )
+        CategoryCount(name, new=tally[name, AnnounceType.NEW], cross=tally[name, AnnounceType.CROSS])
         for name in wanted
     )
     entries = [_entry(papers[arxiv_id], types, wanted) for arxiv_id, types in listed.items()]
@@ -138,6 +139,7 @@ def _relevance(entry: DigestEntry) -> tuple[bool, int, bool, tuple[int, int, str
     return (entry.is_cross, -len(entry.tags), entry.venue is None, _id_order(entry.paper.arxiv_id))
 
 
+@lru_cache(maxsize=4096)
 def _id_order(arxiv_id: str) -> tuple[int, int, str]:
     """Numeric order for new-style ids (2508.9999 before 2508.10000); old-style ids sort first."""
     match = _NEW_STYLE_ID.match(arxiv_id)
@@ -146,11 +148,13 @@ def _id_order(arxiv_id: str) -> tuple[int, int, str]:
     return (int(match.group(1)), int(match.group(2)), "")
 
 
+@lru_cache(maxsize=4096)
 def venue_note(comment: str | None, journal_ref: str | None) -> str | None:
     """Where the paper is (to be) published, from its arXiv comment or journal reference.
 
     "10 pages, 5 figures, accepted at ICLR 2024" gives "Accepted at ICLR 2024"; page counts,
     "submitted to ..." and "under review" give nothing. A journal reference is the fallback.
+    Cached: a push renders each paper in many digests (one per distinct choice of categories).
     """
     for clause in _clauses(comment or ""):
         match = _VENUE.search(clause)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from bot.core.tex import readable_tex
 
@@ -31,6 +32,7 @@ def readable_name(name: str) -> str:
     return readable_tex(name).replace("{", "").replace("}", "")
 
 
+@lru_cache(maxsize=8192)  # a push renders the same authors in many digests
 def compact_author(name: str) -> str:
     """Initials and surname, as in the reference digest: "Adam Tauman Kalai" gives "A T Kalai".
 

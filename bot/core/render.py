@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from html import escape
 
 from telegram.constants import MessageLimit
@@ -134,6 +135,7 @@ _NO_SENTENCE_END = re.compile(
 )
 
 
+@lru_cache(maxsize=2048)  # a push renders the same abstracts in many digests
 def first_sentences(abstract: str, max_chars: int = ABSTRACT_CHARS, sentences: int = 2) -> str:
     """The abstract's first sentence or two within `max_chars`, math kept whole.
 

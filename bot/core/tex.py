@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _COMBINING = {
     "'": "\u0301",
@@ -176,11 +177,13 @@ _SUBSCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉�
 _OPEN, _CLOSE = "\ue000", "\ue001"  # literal braces while grouping braces are dropped
 
 
+@lru_cache(maxsize=8192)
 def readable_tex(text: str) -> str:
     """TeX in arXiv metadata made readable: accents become letters, simple math becomes Unicode.
 
     `Poincar\\'e` gives "Poincaré", `$O(n^2)$` gives "O(n²)", `$1.13\\times$` gives "1.13×". Math
     using anything unknown keeps its `$...$` source untouched rather than being half converted.
+    Cached: a push renders the same titles and names in many digests.
     """
     text = _ACCENT.sub(_accented, text)
     text = _SPECIAL.sub(lambda match: _SPECIAL_LETTERS[match.group(1) or match.group(2)], text)

@@ -2,49 +2,47 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import httpx
+import aiohttp
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
-POOL_CONNECTIONS = 8
-"""Connections per httpx pool (see `PooledRequest`)."""
 REQUEST_TIMEOUT = 5.0
 
 
-class PooledRequest(BaseRequest):
-    """PTB's networking for pushes: JSON bodies over several small httpx connection pools.
+class PushRequest(BaseRequest):
+    """PTB's networking for pushes: aiohttp, JSON bodies, up to `connections` requests at once.
 
-    httpcore 1.0 scans every connection of a pool, and for each idle one every connection again,
-    whenever a request starts or ends: with one pool of 64 that took most of a push's CPU. Each
-    request goes to the pool with the fewest requests on their way. JSON is encoded in C, where
-    form encoding quotes each character of a 4 KB message in Python.
+    Through httpx and httpcore (PTB's default) the requests took most of a push's CPU, in pure
+    Python; aiohttp parses HTTP in C (`benchmarks/push.py` prints the push's CPU per message against
+    a plain python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each
+    character of a 4 KB message in Python. Replies and long polling stay on PTB's own request class.
     """
 
-    def __init__(self, connections: int, per_pool: int = POOL_CONNECTIONS, timeout: float = REQUEST_TIMEOUT):
-        pools = math.ceil(connections / per_pool)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+    def __init__(self, connections: int, timeout: float = REQUEST_TIMEOUT) -> None:
+        self._connections = connections
         self._timeout = timeout
-        self._clients = [
-            httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(timeout, pool=1.0)) for _ in range(pools)
-        ]
-        self._in_flight = [0] * pools
+        self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float:
         return self._timeout
 
     async def initialize(self) -> None:
-        """The clients connect on first use."""
+        """aiohttp wants its session made inside the running event loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            )
 
     async def shutdown(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def do_request(
         self,
@@ -56,21 +54,24 @@ class PooledRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        pool = min(range(len(self._clients)), key=self._in_flight.__getitem__)
-        self._in_flight[pool] += 1
+        await self.initialize()
+        assert self._session is not None
         try:
-            response = await self._clients[pool].request(
+            async with self._session.request(
                 method, url, json=request_data.parameters if request_data else None
-            )
-        except httpx.TimeoutException as error:
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as error:
             raise TimedOut from error
-        except httpx.HTTPError as error:
-            raise NetworkError(f"httpx.{type(error).__name__}: {error}") from error
-        finally:
-            self._in_flight[pool] -= 1
-        return response.status_code, response.content
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
 
 def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
-    """A Bot for pushes: `connections` requests at once, and no PTB rate limiter."""
-    return Bot(token, base_url=base_url, request=PooledRequest(connections))
+    """A Bot for pushes: `connections` requests at once, and no PTB rate limiter.
+
+    Its getUpdates requests go the same way: a push never polls, and PTB's default for them would
+    load a second HTTP stack with its own certificates.
+    """
+    request = PushRequest(connections)
+    return Bot(token, base_url=base_url, request=request, get_updates_request=request)
