@@ -20,8 +20,10 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.push.broadcaster import Broadcaster, PushReport, owner_is_gone
+from bot.push.broadcaster import Broadcaster
+from bot.push.claims import owner_is_gone
 from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
+from bot.push.report import PushReport
 from bot.push.transport import push_bot
 from storage import db as database
 from storage.chats import ChatRepository

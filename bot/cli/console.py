@@ -15,8 +15,8 @@ from bot.core.render import affiliation_share
 if TYPE_CHECKING:  # types only: `push` need not load the arXiv stack, nor `fetch` the push's
     from bot.arxiv.enrich import OnEnrichProgress
     from bot.arxiv.ingest import IngestProgress, IngestReport, OnIngestProgress
-    from bot.push.broadcaster import OnPushProgress, PushReport
     from bot.push.planning import PushOutcome
+    from bot.push.report import OnPushProgress, PushReport
 
 console = Console()
 errors = Console(stderr=True)

@@ -22,9 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
-import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 
 from bot.core.clock import Clock, Monotonic, Sleep, utc_now
 from bot.log import redact, secrets_in
+from bot.push.claims import Slots, default_owner, owner_is_gone
 from bot.push.limits import (
     FREE_RATE,
     PAID_RATE,
@@ -47,21 +45,18 @@ from bot.push.limits import (
     chat_is_gone,
     flood_wait,
 )
+from bot.push.recording import SentLog
+from bot.push.report import ClaimsRanOut, OnPushProgress, PushReport, PushStopped, SendGaveUp, StorageGaveUp
 from bot.push.transport import CONNECTIONS
 from storage.chats import ChatRepository
-from storage.db import StorageFault, StorageUnavailable, storage_fault
+from storage.db import StorageFault, storage_fault
 from storage.deliveries import ChatBacklog, DeliveryLedger, LedgerPart, SentPart
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-OnPushProgress = Callable[["PushReport"], None]
 
-RECORD_EVERY = 0.05
-"""Seconds between the transactions that record sent parts."""
-RECORD_STALLED = 0.25
-"""Seconds a record may take before no new send starts until it is done (a lock held elsewhere)."""
 UNRECORDED_PER_CONNECTION = 2
 """Sends out without a record, per connection: all that a crash or a storage fault can repeat."""
 LEASE = timedelta(seconds=30)
@@ -74,87 +69,6 @@ SEND_MESSAGE = "sendmessage"
 """Sent with `Bot.do_api_request`, which hands back Telegram's JSON as it is: building a Message from
 every answer took a third of a push's CPU. Bot API method names are case-insensitive; in lower case
 PTB does not warn that `send_message` exists."""
-
-
-@dataclass(slots=True)
-class PushReport:
-    chats_due: int = 0  # chats with a part due when the push started
-    messages_due: int = 0  # their parts due
-    sent: int = 0
-    skipped: int = 0  # not sent: the chat blocked the bot or no longer exists
-    deactivated: int = 0
-    migrated: int = 0  # groups that became supergroups, delivered under the new id
-    failed: int = 0  # refused by Telegram (bad request): never retried
-    retried: int = 0  # sends repeated after flood control or a network error
-    released: int = 0  # parts left for a later push after repeated errors
-    taken_over: int = 0  # parts held by a push whose process is gone, taken over at once
-    elapsed: float = 0.0
-    dry_run: bool = False
-
-    @property
-    def done(self) -> int:
-        """Parts dealt with so far, against `messages_due` for a progress bar."""
-        return self.sent + self.skipped + self.failed + self.released
-
-
-class PushStopped(StorageUnavailable):
-    """The ledger could not be written for as long as the push's claims lasted: it stopped sending."""
-
-    def __init__(
-        self, fault: StorageFault, error: BaseException, report: PushReport, unrecorded: int
-    ) -> None:
-        super().__init__(
-            fault,
-            str(error),
-            f"the push stopped after {report.sent} messages, at most {unrecorded} of them sent but not "
-            "recorded (the next push may send those again)",
-        )
-        self.report = report
-        self.unrecorded = unrecorded
-
-
-class _Slots:
-    """At most `count` holders at once, served first come first served.
-
-    Like asyncio.Semaphore, but waking the next waiter costs the same however many wait: the
-    semaphore looks at every waiter on each acquire, and in a large push thousands of chats wait for
-    one of the connections.
-    """
-
-    def __init__(self, count: int) -> None:
-        self._free: asyncio.Queue[None] = asyncio.Queue()
-        for _ in range(count):
-            self._free.put_nowait(None)
-
-    async def __aenter__(self) -> None:
-        await self._free.get()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._free.put_nowait(None)
-
-
-def default_owner() -> str:
-    """Who holds a claim: host and process, plus a random part so a restarted process is new."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def owner_is_gone(owner: str) -> bool:
-    """True when `owner` (from `default_owner`) is a process of this host that no longer exists.
-
-    A holder on another host, or a pid that exists (possibly reused), is not provably gone: its
-    claims are left to run out.
-    """
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class Broadcaster:
@@ -201,7 +115,7 @@ class Broadcaster:
         self.sleep = sleep
         # Shared with the application's limiter when given: replies and the push share one budget.
         self.send_rate = send_rate or SendRate(rate * RATE_MARGIN, monotonic, sleep)
-        self.requests = _Slots(connections)
+        self.requests = Slots(connections)
         self.unrecorded = UNRECORDED_PER_CONNECTION * connections
         # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
         # and to keep sending while the next batch is claimed.
@@ -249,90 +163,6 @@ class Broadcaster:
         return report
 
 
-class _GaveUp(Exception):
-    """A part kept hitting flood control or network errors for this push."""
-
-
-class _ClaimsRanOut(Exception):
-    """The lease ran out before it could be renewed: another push may hold these chats now."""
-
-
-class _StorageGaveUp(Exception):
-    """The database kept refusing a write for as long as a lease."""
-
-    def __init__(self, fault: StorageFault, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.fault = fault
-
-
-class _SentLog:
-    """Records sent parts in one transaction every RECORD_EVERY seconds instead of one per message.
-
-    `add` returns a future that resolves, once the part is recorded, to the ids recorded with it: a
-    chat's next part waits for it, which is what limits a crash to repeating one part per chat, and
-    a part missing from it was taken back (the chat's digest was replanned) so the chat stops.
-    """
-
-    def __init__(self, push: _Push) -> None:
-        self._push = push
-        self._batch: list[SentPart] = []
-        self._recorded: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
-        self._waiting = asyncio.Event()
-        self._closing = False
-        self._flushing_since: float | None = None
-        self._flushed = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
-
-    def stalled(self) -> bool:
-        """A record has been under way for more than RECORD_STALLED."""
-        started = self._flushing_since
-        return started is not None and self._push.broadcaster.monotonic() - started > RECORD_STALLED
-
-    async def caught_up(self) -> None:
-        """Return at once, unless the record under way stalled: then once it is done."""
-        if self.stalled():
-            await self._flushed.wait()
-
-    def add(self, sent: SentPart) -> asyncio.Future[set[int]]:
-        self._batch.append(sent)
-        self._waiting.set()
-        return self._recorded
-
-    async def close(self) -> None:
-        """Record what is left; raises if recording failed."""
-        self._closing = True
-        self._waiting.set()
-        await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await self._waiting.wait()
-            if not self._closing:
-                await asyncio.sleep(RECORD_EVERY)
-            await self._flush()
-            if self._closing:
-                return
-
-    async def _flush(self) -> None:
-        self._waiting.clear()
-        batch, recorded = self._batch, self._recorded
-        self._batch, self._recorded = [], asyncio.get_running_loop().create_future()
-        push = self._push
-        self._flushing_since = push.broadcaster.monotonic()
-        self._flushed.clear()
-        try:
-            ids = await push.write(push.broadcaster.ledger.mark_sent, push.owner, batch)
-        except BaseException as error:
-            recorded.set_exception(error)
-            recorded.exception()  # retrieved: the chats waiting for it may all be gone
-            raise
-        finally:
-            self._flushing_since = None
-            self._flushed.set()
-        push.recorded(len(batch))
-        recorded.set_result(ids)
-
-
 @dataclass
 class _Push:
     """One push: claims chats while there is room, one task per chat, until nothing is due."""
@@ -363,7 +193,7 @@ class _Push:
         backlog = await b.ledger.backlog(b.clock())
         self.report.chats_due, self.report.messages_due = backlog.chats, backlog.parts
         refill = max(1, b.batch // 2)  # claim in batches, not one chat per finished chat
-        log = _SentLog(self)
+        log = SentLog(self)
         keeper = self._watch(asyncio.create_task(self._keep_claims()))
         try:
             while True:
@@ -387,8 +217,8 @@ class _Push:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
             await self._wind_down(log)
-            if isinstance(error, _StorageGaveUp | _ClaimsRanOut):
-                fault = error.fault if isinstance(error, _StorageGaveUp) else self.fault or StorageFault.BUSY
+            if isinstance(error, StorageGaveUp | ClaimsRanOut):
+                fault = error.fault if isinstance(error, StorageGaveUp) else self.fault or StorageFault.BUSY
                 raise PushStopped(fault, error, self.report, self.outstanding) from None
             raise
         finally:
@@ -417,7 +247,7 @@ class _Push:
                     self.trouble_since = b.clock()
                     logger.warning("push: the database is %s (%s); sending paused, retrying", fault, error)
                 if b.clock() + timedelta(seconds=delay) >= (self.trouble_since or b.clock()) + b.lease:
-                    raise _StorageGaveUp(fault, error) from None
+                    raise StorageGaveUp(fault, error) from None
                 await b.sleep(delay)
                 delay = min(2 * delay, STORAGE_RETRY[1])
                 continue
@@ -465,10 +295,10 @@ class _Push:
             await self.write(b.ledger.renew, self.owner, moment, b.lease)
             first = min(self.tasks.values(), default=None)
             if first is not None and b.clock() >= self._runs_out(first) - b.margin:
-                raise _ClaimsRanOut(f"the claims could not be renewed before {self._runs_out(first)}")
+                raise ClaimsRanOut(f"the claims could not be renewed before {self._runs_out(first)}")
             self.renewed_at = moment
 
-    async def _wind_down(self, log: _SentLog) -> None:
+    async def _wind_down(self, log: SentLog) -> None:
         """Stopped early: record what was sent, hand the rest back, as far as the database lets us."""
         b = self.broadcaster
         try:
@@ -480,7 +310,7 @@ class _Push:
         except Exception as error:
             logger.warning("push: could not hand back its claims (%s); they run out with the lease", error)
 
-    def _start(self, chat: ChatBacklog, log: _SentLog, claimed_at: datetime) -> None:
+    def _start(self, chat: ChatBacklog, log: SentLog, claimed_at: datetime) -> None:
         self.tasks[self._watch(asyncio.create_task(self._deliver(chat, log, claimed_at)))] = claimed_at
 
     def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
@@ -504,7 +334,7 @@ class _Push:
         if self.progress is not None:
             self.progress(self.report)
 
-    async def _slot(self, claimed_at: datetime, log: _SentLog) -> None:
+    async def _slot(self, claimed_at: datetime, log: SentLog) -> None:
         """A moment to send within the rate, with the database keeping up and the claim still ours.
 
         Checked again once the rate gives the slot: sends queued for the rate must not go out after
@@ -517,14 +347,14 @@ class _Push:
             if self._clear(claimed_at, log):
                 return
 
-    def _clear(self, claimed_at: datetime, log: _SentLog) -> bool:
+    def _clear(self, claimed_at: datetime, log: SentLog) -> bool:
         """Whether a send may start now; raises once the claim may have run out."""
         b = self.broadcaster
         if b.clock() >= self._runs_out(claimed_at) - b.margin:
-            raise _ClaimsRanOut(f"a claim ran out at {self._runs_out(claimed_at)}")
+            raise ClaimsRanOut(f"a claim ran out at {self._runs_out(claimed_at)}")
         return self.writable.is_set() and not log.stalled()
 
-    async def _deliver(self, chat: ChatBacklog, log: _SentLog, claimed_at: datetime) -> None:
+    async def _deliver(self, chat: ChatBacklog, log: SentLog, claimed_at: datetime) -> None:
         b = self.broadcaster
         chat_id = chat.chat_id
         pacer = ChatPacer(chat_id, b.chat_limits)
@@ -549,7 +379,7 @@ class _Push:
                 self.report.failed += 1
                 self._advance()
                 continue
-            except _GaveUp as given_up:
+            except SendGaveUp as given_up:
                 retry_at = b.clock() + b.retry.later
                 reason = redact(str(given_up), b.secrets)
                 released = await self.write(b.ledger.release, self.owner, chat_id, retry_at, reason)
@@ -562,7 +392,7 @@ class _Push:
             self._advance()
 
     async def _send(
-        self, chat_id: int, part: LedgerPart, pacer: ChatPacer, claimed_at: datetime, log: _SentLog
+        self, chat_id: int, part: LedgerPart, pacer: ChatPacer, claimed_at: datetime, log: SentLog
     ) -> int:
         """Send one part; Telegram's message id. The send holds a slot of the window until recorded."""
         b = self.broadcaster
@@ -599,7 +429,7 @@ class _Push:
                     raise
                 self.recorded(1)  # nothing went out
             if attempt == b.retry.sends:
-                raise _GaveUp(f"{type(problem).__name__}: {problem.message}")
+                raise SendGaveUp(f"{type(problem).__name__}: {problem.message}")
             logger.info("chat %s: %s; trying again (%d of %d)", chat_id, problem, attempt + 1, b.retry.sends)
             self.report.retried += 1
             attempt += 1

@@ -27,8 +27,9 @@ from bot.core.digest import Digest, build_digest, cut_categories, select_for_pus
 from bot.core.generated import Language
 from bot.core.preferences import digest_limit
 from bot.core.render import FEATURED, render_digest, tag_label
-from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
+from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
+from bot.push.report import OnPushProgress, PushReport
 from bot.reading import enrichment_priority_of, latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
