@@ -23,12 +23,10 @@ from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
 from bot.core.generated import Language
-from bot.core.preferences import DEFAULT_DIGEST_SIZE
-from bot.core.render import FEATURED
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push
-from bot.reading import enrichment_priority_of, latest_announcement, shown_first
+from bot.reading import enrichment_priority_of, latest_announcement
 from bot.services import BotContext, Services
 
 logger = logging.getLogger(__name__)
@@ -88,21 +86,18 @@ async def write_generated(services: Services) -> None:
     if services.llm is None:
         return
     offered = services.settings.categories
-    category_sets = [
-        chosen
-        for categories, _ in await services.subscriptions.category_sets()
-        if (chosen := tuple(name for name in categories if name in offered))
-    ]
     announced = await latest_announcement(services.papers, offered)
-    if announced is None or not category_sets:
+    if announced is None:
         return
-    wanted = [(Language.EN, FEATURED)]
+    # The same papers the affiliations are fetched for first: what each digest shows first.
+    priority = await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+    wanted = [(Language.EN, priority.featured)]
     if any(code.casefold().startswith("zh") for code in await services.subscriptions.chat_languages()):
-        wanted.append((Language.ZH, DEFAULT_DIGEST_SIZE))
-    for language, per_digest in wanted:
-        papers = await shown_first(services.papers, category_sets, announced, per_digest)
+        wanted.append((Language.ZH, priority.order))
+    for language, ids in wanted:
+        found = await services.papers.papers(ids)
         await write_for(
-            papers,
+            [found[arxiv_id] for arxiv_id in ids if arxiv_id in found],
             language,
             services.llm,
             services.texts,

@@ -22,7 +22,6 @@ from bot.core.digest import (
 from bot.core.generated import Language
 from bot.core.preferences import digest_limit
 from storage.generated import GeneratedTextRepository
-from storage.models import Paper
 from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
 
@@ -73,16 +72,3 @@ async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
 async def _full(papers: PaperRepository, entries: Sequence[DigestEntry]) -> tuple[DigestEntry, ...]:
     found = await papers.papers(entry.paper.arxiv_id for entry in entries)
     return tuple(dataclasses.replace(entry, paper=found[entry.paper.arxiv_id]) for entry in entries)
-
-
-async def shown_first(
-    papers: PaperRepository, category_sets: Sequence[tuple[str, ...]], announced: date, per_digest: int
-) -> list[Paper]:
-    """The first `per_digest` papers of each digest of `announced`, for the given category sets
-    (most followed first), each paper once: what readers see first, in the order it matters."""
-    chosen: dict[str, DigestEntry] = {}
-    for categories in category_sets:
-        digest = await load_digest(papers, categories, announced)
-        for entry in digest.entries[:per_digest]:
-            chosen.setdefault(entry.paper.arxiv_id, entry)
-    return [entry.paper for entry in await _full(papers, list(chosen.values()))]

@@ -99,18 +99,6 @@ class SubscriptionRepository:
         )
         return _subscriber(rows[0]) if rows else None
 
-    async def category_sets(self) -> list[tuple[tuple[str, ...], int]]:
-        """The distinct sets of categories active chats follow, most followed first, with their chats."""
-        rows = await self._db.execute_fetchall(
-            "SELECT categories, count(*) FROM ("
-            "  SELECT group_concat(category, ' ') AS categories FROM ("
-            "    SELECT s.chat_id, s.category FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-            "    WHERE c.active = 1 ORDER BY s.chat_id, s.category)"
-            "  GROUP BY chat_id)"
-            " GROUP BY categories ORDER BY count(*) DESC, categories"
-        )
-        return [(tuple(row[0].split()), row[1]) for row in rows]
-
     async def chat_languages(self) -> dict[str, int]:
         """Active subscribed chats by their language code (None as ""): who needs text in which language."""
         rows = await self._db.execute_fetchall(
