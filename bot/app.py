@@ -21,7 +21,7 @@ from bot.core.clock import Clock, utc_now
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN, TolerantBot
 from bot.gateway.updates import PerChatUpdateProcessor
-from bot.jobs import BROADCASTER_KEY, schedule_jobs
+from bot.jobs import BROADCASTER_KEY, catch_up, schedule_jobs
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import broadcaster_for
@@ -44,6 +44,7 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
     async def post_init(application: Application) -> None:
         services = await Services.create(settings, clock)
         application.bot_data[SERVICES_KEY] = services
+        services.catch_up = lambda categories: catch_up(application, categories)
         application.bot.when_token_rejected(lambda: stop_for_good(application, REJECTED_TOKEN))
         pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
         await pusher.initialize()

@@ -46,10 +46,12 @@ class Settings:
     timezone: ZoneInfo
     admin_ids: frozenset[int]
     log_level: str
-    affiliation_wait: float = 900.0
+    affiliation_wait: float = 300.0
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
     push_lease: float = 120.0
+    arxiv_listing_url: str = "https://arxiv.org/list/"
+    arxiv_listing_delay: float = 15.0
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -190,10 +192,12 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         timezone=_read(merged, "TIMEZONE", "UTC", _timezone),
         admin_ids=_read(merged, "ADMIN_IDS", "", _admin_ids),
         log_level=_read(merged, "LOG_LEVEL", "INFO", _log_level),
-        affiliation_wait=_read(merged, "AFFILIATION_WAIT", "900", _seconds_up_to(86_400)),
+        affiliation_wait=_read(merged, "AFFILIATION_WAIT", "300", _seconds_up_to(86_400)),
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "120", _lease),
+        arxiv_listing_url=_read(merged, "ARXIV_LISTING_URL", "https://arxiv.org/list/", _url),
+        arxiv_listing_delay=_read(merged, "ARXIV_LISTING_DELAY", "15", _seconds_up_to(300)),
     )
     if settings.broadcast_rate > FREE_BROADCAST_RATE and not settings.paid_broadcast:
         raise ConfigError(

@@ -1,15 +1,16 @@
 """Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
 
-Each poll ingests the polled categories and enriches the new papers with affiliations, then
-schedules the next poll with `bot.arxiv.schedule`, so the bot polls every few minutes while an
-announcement is due and rests in between.
+Each poll ingests the followed categories and enriches the new papers with affiliations, then
+schedules the next poll with `bot.arxiv.schedule`, so the bot polls every few minutes from the
+announcement (20:00 US Eastern) until it has it, and rests in between. A category followed for the
+first time is read at once (`catch_up`), not with the next announcement.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from telegram.error import InvalidToken
@@ -17,8 +18,7 @@ from telegram.ext import Application
 
 from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
-from bot.arxiv.schedule import next_poll
-from bot.core.categories import ALWAYS_POLLED
+from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.push.planning import run_push
 from bot.services import BotContext, Services
@@ -26,6 +26,7 @@ from bot.services import BotContext, Services
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll-arxiv"
+CATCH_UP_JOB = "catch-up"
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
@@ -37,9 +38,8 @@ LATE_IS_FINE = {"misfire_grace_time": None}
 
 
 async def polled_categories(services: Services) -> list[str]:
-    """Offered categories that someone follows, plus the start-up set."""
-    subscribed = set(await services.subscriptions.active_categories())
-    return [name for name in services.settings.categories if name in subscribed or name in ALWAYS_POLLED]
+    """The categories someone follows: the only ones worth reading."""
+    return await services.subscriptions.active_categories()
 
 
 async def run_ingest(
@@ -50,7 +50,13 @@ async def run_ingest(
 ) -> IngestReport:
     """Ingest, then look for the new papers' affiliations; one such pass at a time per process."""
     async with services.ingest_lock:
-        report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
+        report = await ingest(
+            categories,
+            services.arxiv,
+            services.papers,
+            on_progress=on_progress,
+            feeds=reads_feeds(services.clock()),
+        )
         await enrich_affiliations(services.arxiv.html, services.papers, on_progress=on_enrich)
     announced = sorted({str(item.announced) for item in report.categories if item.announced})
     logger.info(
@@ -102,7 +108,9 @@ async def poll_arxiv(context: BotContext) -> None:
         incomplete = report is None or bool(report.errors)
         latest = await services.papers.latest_announcements(categories)
         now = services.clock()
-        when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
+        # Nobody follows anything: nothing to wait for (a first follower's category is read at once).
+        seen = max(latest.values(), default=None) if categories else due_announcement(now)
+        when = next_poll(now, seen, incomplete=incomplete)
         # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
         context.job_queue.run_once(
             poll_arxiv, when=when - now, name=POLL_JOB, data=when, job_kwargs=LATE_IS_FINE
@@ -116,6 +124,24 @@ async def push_due(context: BotContext) -> None:
             await run_push(context.services, context.bot_data[BROADCASTER_KEY])
         except InvalidToken:
             context.stop_for_good(REJECTED_TOKEN)
+
+
+async def catch_up_categories(context: BotContext) -> None:
+    """Read newly followed categories whose stored announcement is missing or older than due."""
+    services = context.services
+    latest = await services.papers.latest_announcements(context.job.data)
+    due = due_announcement(services.clock())
+    behind = [name for name in context.job.data if latest.get(name) is None or latest[name] < due]
+    if behind:
+        with cancelled_on_stop(context):
+            await run_ingest(services, behind)
+
+
+def catch_up(application: Application, categories: Sequence[str]) -> None:
+    """Services.catch_up for the running bot: a one-off ingest of `categories`, in the background."""
+    application.job_queue.run_once(
+        catch_up_categories, when=0, data=list(categories), name=CATCH_UP_JOB, job_kwargs=LATE_IS_FINE
+    )
 
 
 def schedule_jobs(application: Application) -> None:

@@ -8,7 +8,7 @@ open the same set with `async with Services.open(settings)`. Handlers and jobs r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -39,6 +39,9 @@ class Services:
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Called with categories a chat just followed, so one nobody followed before is read at once
+    # instead of with the next announcement; the application sets it (see bot.jobs.catch_up).
+    catch_up: Callable[[Sequence[str]], None] = field(default=lambda categories: None)
 
     @classmethod
     @asynccontextmanager

@@ -17,7 +17,7 @@ from bot.reading import latest_announcement, load_digest, page_with_full_papers,
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
-from handlers.subscribe import keyboard as subscribe_keyboard
+from handlers.subscribe import chat_keyboard
 
 STALE = "This button is out of date. Send /cat for a fresh list."
 NOTHING_YET = (
@@ -34,7 +34,7 @@ async def today(update: Update, context: BotContext) -> None:
     if not subscribed:
         await message.reply_text(
             "This chat follows no category yet. Tap some below, or send e.g. /subscribe IR LG.",
-            reply_markup=subscribe_keyboard(services.settings.categories, []),
+            reply_markup=await chat_keyboard(services, []),
         )
         return
     announced = await latest_announcement(services.papers, subscribed)
@@ -51,7 +51,7 @@ async def today(update: Update, context: BotContext) -> None:
 def category_keyboard(offered: list[str] | tuple[str, ...]) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            f"{category(name).code} · {category(name).title}", callback_data=CategoryPage(name).pack()
+            f"{tag_label(name)} · {category(name).short_title}", callback_data=CategoryPage(name).pack()
         )
         for name in offered
     ]
@@ -116,7 +116,7 @@ async def _stored(services: Services, announced: date | None, query: CallbackQue
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, CategoryPage, services.settings.categories, STALE)
+    button = await pressed(update, CategoryPage, STALE)
     if button is None or not await _stored(services, button.announced, query):
         return
     text, markup, shown = await _page(services, button.category, button.announced, button.page)
@@ -128,7 +128,7 @@ async def turn_page(update: Update, context: BotContext) -> None:
 async def open_category(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, OpenCategory, services.settings.categories, STALE)
+    button = await pressed(update, OpenCategory, STALE)
     if button is None or not await _stored(services, button.announced, query):
         return
     await query.answer(tag_label(button.category))

@@ -45,11 +45,13 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
         "TELEGRAM_API_BASE_URL": f"{CLOSED_PORT}/bot",
+        "ARXIV_LISTING_URL": f"{CLOSED_PORT}/list/",
         "ARXIV_FEED_URL": f"{CLOSED_PORT}/atom/",
         "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
         "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "ARXIV_REQUEST_DELAY": "0",
+        "ARXIV_LISTING_DELAY": "0",
         "LOG_LEVEL": "DEBUG",
     }
 

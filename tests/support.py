@@ -70,6 +70,16 @@ async def ingested(bot: BotHarness, *categories: str, day: date = DAY) -> None:
         pass
 
 
+READER = 999_001
+"""A chat that follows what a test needs read, so the bot (which reads only followed categories) does."""
+
+
+async def followed(bot: BotHarness, *categories: str, day: date = DAY) -> None:
+    """A chat follows `categories` (cs.IR if none named): the bot reads them at once; wait for it."""
+    await bot.send(READER, "/subscribe " + " ".join(categories or ("cs.IR",)))
+    await ingested(bot, *categories, day=day)
+
+
 async def planned_poll(bot: BotHarness) -> datetime:
     """Wait until the poll that just ran rescheduled itself; return when it plans the next one."""
 

@@ -41,7 +41,7 @@ from tests.strategies import (
     fit_message,
     message_texts,
 )
-from tests.support import ingested
+from tests.support import followed
 
 T = TypeVar("T")
 
@@ -295,8 +295,8 @@ class Fuzzer:
 
 @pytest.fixture
 async def fuzzer(bot: BotHarness) -> AsyncIterator[Fuzzer]:
-    """The bot once its start-up ingest stored the seeded announcement, with errors recorded."""
-    await ingested(bot, "cs.IR", "cs.LG")
+    """The bot once it read the seeded announcement, with errors recorded."""
+    await followed(bot, "cs.IR", "cs.LG")
     fuzzer = Fuzzer(bot, asyncio.get_running_loop())
     bot.application.add_error_handler(fuzzer.record_error)
     yield fuzzer

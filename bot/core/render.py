@@ -23,7 +23,7 @@ from html import escape
 
 from telegram.constants import MessageLimit
 
-from bot.core.categories import category
+from bot.core.categories import SHORT_CODE_ARCHIVES, category
 from bot.core.digest import Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
@@ -39,7 +39,6 @@ NAME_CHARS = 60
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_SHORT_CODE_ARCHIVES = ("cs", "eess")  # the reference digest's style: IR, LG, AS
 
 
 class Format(StrEnum):
@@ -84,7 +83,7 @@ def format_date(day: date) -> str:
 def tag_label(name: str) -> str:
     """The tag shown for a category: the short code for cs and eess (IR, AS), else the full name."""
     archive = name.split(".", 1)[0]
-    return category(name).code if archive in _SHORT_CODE_ARCHIVES else name
+    return category(name).code if archive in SHORT_CODE_ARCHIVES else name
 
 
 def tag_labels(categories: Iterable[str]) -> dict[str, str]:

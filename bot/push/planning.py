@@ -150,7 +150,8 @@ class _Renderings:
 
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
     """The latest announcement, if its push is not planned yet and its affiliations had their time."""
-    announced = await latest_announcement(services.papers, services.settings.categories)
+    followed = await services.subscriptions.active_categories()
+    announced = await latest_announcement(services.papers, followed)
     if announced is None or await services.push_runs.get(announced) is not None:
         return None
     ingested = await services.papers.first_ingested(announced)
@@ -158,7 +159,7 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     if (
         wait_for_affiliations
         and not waited_enough
-        and await services.papers.missing_affiliations_among(services.settings.categories, announced)
+        and await services.papers.missing_affiliations_among(followed, announced)
     ):
         return None
     return announced
@@ -172,7 +173,7 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
     ingested = await services.papers.first_ingested(announced)
     if ingested is None:
         raise ValueError(f"no announcement of {announced} is stored")
-    categories = services.settings.categories
+    categories = await services.subscriptions.active_categories()
     rows: dict[str, list[tuple[Paper, Listing]]] = {}
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
@@ -207,8 +208,7 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
 def _plan(
     services: Services, subscriber: Subscriber, renderings: _Renderings, announced: date, ingested: datetime
 ) -> Plan | None:
-    wanted = [name for name in subscriber.categories if name in services.settings.categories]
-    parts = renderings.parts(wanted, subscriber.digest_size)
+    parts = renderings.parts(subscriber.categories, subscriber.digest_size)
     if parts is None:
         return None
     zone = _zone(subscriber.timezone, services.settings.timezone)
