@@ -148,10 +148,20 @@ def opening_command(message: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def expects_reply(message: dict[str, Any]) -> bool:
-    """Commands for this bot are answered; in groups a bare command only when the bot knows it."""
+    """Commands for this bot are answered; in groups a bare command only when the bot knows it.
+    Other text is answered in private chats, and in groups when it mentions the bot."""
     command = opening_command(message)
     if command is None:
-        return False
+        text = message.get("text")
+        if text is None:
+            return False
+        units = text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+        mentions = [
+            units[2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
+            for entity in message.get("entities", [])
+            if entity["type"] == "mention"
+        ]
+        return message["chat"]["type"] == "private" or f"@{BOT}".casefold() in map(str.casefold, mentions)
     name, addressee = command
     if addressee:
         return addressee.casefold() == BOT.casefold()

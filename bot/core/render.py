@@ -24,10 +24,18 @@ from html import escape
 from telegram.constants import MessageLimit
 
 from bot.core.categories import SHORT_CODE_ARCHIVES, category
-from bot.core.digest import Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
+from bot.core.digest import (
+    Digest,
+    DigestEntry,
+    Page,
+    Selection,
+    cut_categories,
+    select_for_push,
+    venue_note,
+)
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
-from storage.models import Author
+from storage.models import Author, Paper
 
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 FEATURED = 3
@@ -339,3 +347,55 @@ def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = Fals
         if utf16_length(text) <= MESSAGE_LIMIT:
             break
     return text
+
+
+# --- one paper in full ---------------------------------------------------------------------------
+
+FULL_AUTHORS = 30
+FULL_AFFILIATIONS = 8
+COMMENT_CHARS = 300
+_WITHDRAWN = re.compile(r"(?i)\bwithdrawn\b")
+
+
+def is_withdrawn(paper: Paper) -> bool:
+    """arXiv keeps a withdrawn paper's entry and says so in its comment (or its abstract)."""
+    return bool(_WITHDRAWN.search(paper.comment or "") or _WITHDRAWN.search(paper.abstract[:200]))
+
+
+def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
+    """One paper in full, for /paper and pasted links: every detail arXiv gives, the abstract whole
+    (collapsed in Telegram), within one message."""
+    html = fmt is Format.HTML
+    show = _escape if html else str
+    abstract = readable_tex(paper.abstract)
+    levels = ((FULL_AUTHORS, None, True), (MAX_AUTHORS, 1500, True), (3, 600, False), (1, 300, False))
+    for authors, abstract_chars, notes in levels:
+        title = readable_tex(paper.title) if notes else _clip(readable_tex(paper.title), 200)
+        lines = [f"<b>{_link(paper.abs_url, title)}</b>" if html else title]
+        if is_withdrawn(paper):
+            lines.append("⚠️ Withdrawn by its authors.")
+        lines.append(show(author_line(paper.authors, authors)))
+        lines.append(show(affiliation_line(paper.authors, FULL_AFFILIATIONS)))
+        venue = venue_note(paper.comment, paper.journal_ref)
+        if venue:
+            lines.append(f"<i>{_escape(venue)}</i>" if html else venue)
+        if paper.comment and notes:
+            lines.append(show("Comments: " + _clip(readable_tex(paper.comment), COMMENT_CHARS)))
+        if paper.journal_ref and notes:
+            lines.append(show("Journal: " + _clip(readable_tex(paper.journal_ref), COMMENT_CHARS)))
+        if paper.categories:
+            lines.append(show(" · ".join(paper.categories)))
+        text = abstract if abstract_chars is None else _clip(abstract, abstract_chars)
+        if text:
+            lines.append(f"<blockquote expandable>{_escape(text)}</blockquote>" if html else text)
+        if html:
+            lines.append(
+                f"{_link(paper.abs_url, 'arXiv:' + paper.versioned_id)} · {_link(paper.pdf_url, 'PDF')}"
+                f" · {_link(paper.html_url, 'HTML')}"
+            )
+        else:
+            lines.append(f"{paper.abs_url} · PDF: {paper.pdf_url} · HTML: {paper.html_url}")
+        message = "\n".join(line for line in lines if line)
+        if utf16_length(message) <= MESSAGE_LIMIT:
+            return message
+    return message
