@@ -152,7 +152,8 @@ async def test_today_shows_the_latest_announcement_with_shared_papers_once(bot):
     assert "1. [IR, LG] ItemSage" in digest.visible_text
     assert "[Pinterest]" in digest.visible_text
     assert "Accepted at KDD 2022" in digest.visible_text
-    assert "+31 more: /cat IR · /cat LG" in digest.visible_text
+    assert "+31 more: tap “All IR” or “All LG” below." in digest.visible_text
+    assert [b["text"] for b in digest.buttons] == ["All IR (16)", "All LG (26)"]  # as the push has them
     assert digest.link_preview_options == {"is_disabled": True}
     parse_html(digest.text)
 

@@ -109,10 +109,24 @@ class CategoryPage(ButtonData):
 
 @dataclass(frozen=True, slots=True)
 class OpenCategory(ButtonData):
-    """Opens a category's papers of one announcement in a new message, below a pushed digest."""
+    """Opens a category's papers of one announcement in a new message, below a digest, at the
+    page of the first paper the digest did not show."""
 
     prefix: ClassVar[str] = "more:"
     category: str
+    announced: date
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDay(ButtonData):
+    """Shows the chat's digest of one stored announcement, as `/today <date>` does."""
+
+    prefix: ClassVar[str] = "day:"
     announced: date
 
 
@@ -150,6 +164,7 @@ class BroadcastChoice(ButtonData):
 BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     CategoryPage,
     OpenCategory,
+    DigestDay,
     ToggleSubscription,
     BrowseArchive,
     BroadcastChoice,

@@ -2,7 +2,8 @@
 
 An entry reads like the reference digest: `[IR] Title`, compact authors ("P Baltescu, H Chen"),
 affiliations in brackets ("[Microsoft Research & Aalto University]"), the venue when the comment
-names one, for featured entries the first sentences of the abstract, then the abstract and PDF links.
+names one, for featured entries the whole abstract (collapsed in Telegram), then the abstract and
+PDF links.
 
 Everything from arXiv is escaped, and no message exceeds Telegram's 4096 characters. Telegram
 counts visible characters in UTF-16 code units; the raw HTML is always longer, so measuring that is
@@ -41,7 +42,6 @@ MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 FEATURED = 3
 MAX_AUTHORS = 6
 MAX_AFFILIATIONS = 4
-ABSTRACT_CHARS = 300
 AFFILIATION_CHARS = 100
 NAME_CHARS = 60
 
@@ -129,36 +129,6 @@ def affiliation_line(authors: Sequence[Author], limit: int = MAX_AFFILIATIONS) -
     return f"[{' & '.join(shown)}{more}]" if shown else ""
 
 
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9])")
-_NO_SENTENCE_END = re.compile(
-    r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|resp|approx|Fig|Figs|Eq|Eqs|Sec|Tab|Ref|Refs|No|Dr|Prof|St)|\b[A-Z])$"
-)
-
-
-def first_sentences(abstract: str, max_chars: int = ABSTRACT_CHARS, sentences: int = 2) -> str:
-    """The abstract's first sentence or two within `max_chars`, math kept whole.
-
-    A first sentence longer than `max_chars` is cut at a word and ends with "…".
-    """
-    text = readable_tex(abstract)
-    found: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        head = text[start : match.start()]
-        if _inside_math(text, match.start()) or _NO_SENTENCE_END.search(head):
-            continue
-        found.append(text[start : match.end()].strip())
-        start = match.end()
-    found.append(text[start:].strip())
-    chosen = ""
-    for sentence in found[:sentences]:
-        candidate = f"{chosen} {sentence}".strip()
-        if len(candidate) > max_chars:
-            break
-        chosen = candidate
-    return chosen or _clip(found[0], max_chars)
-
-
 def _inside_math(text: str, position: int) -> bool:
     return len(re.findall(r"(?<!\\)\$", text[:position])) % 2 == 1
 
@@ -209,8 +179,10 @@ def _entry_text(
     if detail.venue and entry.venue:
         lines.append(f"<i>{_escape(entry.venue)}</i>" if html else entry.venue)
     if detail.abstract:
-        snippet = first_sentences(paper.abstract)
-        lines.append(f"<blockquote>{_escape(snippet)}</blockquote>" if html and snippet else snippet)
+        abstract = readable_tex(paper.abstract)
+        lines.append(
+            f"<blockquote expandable>{_escape(abstract)}</blockquote>" if html and abstract else abstract
+        )
     origin = _cross_origin(entry)
     origin_note = f" · cross-list from {show(origin)}" if origin else ""
     if html:
@@ -267,8 +239,8 @@ def render_digest(
 ) -> list[str]:
     """The digest as messages of at most 4096 UTF-16 units, split between entries.
 
-    The first `featured` entries show the abstract's opening; `limit` caps the entries shown (see
-    `select_for_push`), and a footer points to `/cat` for the rest.
+    The first `featured` entries show the whole abstract; `limit` caps the entries shown (see
+    `select_for_push`), and a footer points to the buttons that open the rest.
     """
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
@@ -301,8 +273,10 @@ def _digest_header(digest: Digest, labels: Mapping[str, str], fmt: Format) -> st
 
 
 def _digest_footer(digest: Digest, selection: Selection, labels: Mapping[str, str], fmt: Format) -> str:
-    commands = " · ".join(f"/cat {labels[name]}" for name in cut_categories(digest, selection))
-    return f"+{selection.remaining} more: {_escape(commands) if fmt is Format.HTML else commands}"
+    """Points to the "All IR (41)" buttons below the message (`bot.core.navigation.more_buttons`)."""
+    buttons = [f"“All {labels[name]}”" for name in cut_categories(digest, selection)]
+    names = " or ".join([", ".join(buttons[:-1]), buttons[-1]] if len(buttons) > 1 else buttons)
+    return f"+{selection.remaining} more: tap {_escape(names) if fmt is Format.HTML else names} below."
 
 
 def _pack(blocks: Sequence[str]) -> list[str]:

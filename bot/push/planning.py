@@ -13,14 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot.core.callbacks import OpenCategory
-from bot.core.digest import Digest, build_digest, cut_categories, select_for_push
-from bot.core.preferences import digest_limit
-from bot.core.render import render_digest, tag_label
+from bot.core.digest import Digest, build_digest, select_for_push
+from bot.core.navigation import more_buttons, rows
+from bot.core.preferences import chat_zone, digest_limit
+from bot.core.render import render_digest
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.push.limits import SendRate
 from bot.reading import latest_announcement
@@ -107,28 +107,16 @@ async def run_push(
 
 
 def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages, the last with buttons into /cat for the categories it cut short."""
+    """The digest's messages, the last with the buttons `/today` shows too, into the categories it
+    cut short."""
     limit = digest_limit(size)
     messages = render_digest(digest, limit=limit)
-    selection = select_for_push(digest, limit)
-    markup = None
-    if selection.remaining:
-        buttons = [
-            {
-                "text": f"All {tag_label(name)} ({digest.entries_in(name)})",
-                "callback_data": OpenCategory(name, digest.announced).pack(),
-            }
-            for name in cut_categories(digest, selection)
-        ]
-        markup = {"inline_keyboard": [buttons[i : i + 2] for i in range(0, len(buttons), 2)]}
+    buttons = [
+        {"text": text, "callback_data": button.pack()}
+        for text, button in more_buttons(digest, select_for_push(digest, limit))
+    ]
+    markup = {"inline_keyboard": rows(buttons)} if buttons else None
     return [PlannedPart(text) for text in messages[:-1]] + [PlannedPart(messages[-1], markup)]
-
-
-def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else default
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
 
 
 class _Renderings:
@@ -211,6 +199,6 @@ def _plan(
     parts = renderings.parts(subscriber.categories, subscriber.digest_size)
     if parts is None:
         return None
-    zone = _zone(subscriber.timezone, services.settings.timezone)
+    zone = chat_zone(subscriber.timezone, services.settings.timezone)
     due = delivery_moment(ingested, subscriber.delivery_time, zone)
     return Plan(subscriber.chat_id, announced, parts, due=due)
