@@ -23,6 +23,7 @@ from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
+from storage.searches import SearchRepository
 from storage.subscriptions import SubscriptionRepository
 
 
@@ -35,6 +36,7 @@ class Services:
     papers: PaperRepository
     ledger: DeliveryLedger
     push_runs: PushRunRepository
+    searches: SearchRepository
     arxiv: ArxivClients
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -63,6 +65,7 @@ class Services:
             papers=PaperRepository(db, clock=clock),
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
+            searches=SearchRepository(db),
             arxiv=ArxivClients(settings),
             clock=clock,
         )

@@ -46,20 +46,27 @@ async def _reply(message: Message, text: str, notice: Message | None) -> None:
         await notice.edit_text(text)
 
 
+def wait_notice(services: Services, what: str) -> str | None:
+    """What to tell a chat whose request to the export API has to wait its turn, if long enough."""
+    wait = services.arxiv.api.expected_wait()
+    if wait < NOTICE_FROM:
+        return None
+    return (
+        f"{what} on arXiv, which answers one request every {services.settings.arxiv_request_delay:g} "
+        f"seconds: about {math.ceil(wait)} seconds…"
+    )
+
+
 async def _answer(message: Message, services: Services, ref: PaperRef) -> None:
     """One paper's full entry, looked up on arXiv when it is not stored (and stored then)."""
     paper = await services.papers.paper(ref.arxiv_id)
     notice = None
     if paper is None:
-        api = services.arxiv.api
-        wait = api.expected_wait()
-        if wait >= NOTICE_FROM:
-            notice = await message.reply_text(
-                f"Looking up {escape(ref.arxiv_id)} on arXiv, which answers one request every "
-                f"{services.settings.arxiv_request_delay:g} seconds: about {math.ceil(wait)} seconds…"
-            )
+        waiting = wait_notice(services, f"Looking up {escape(ref.arxiv_id)}")
+        if waiting is not None:
+            notice = await message.reply_text(waiting)
         try:
-            batch = await api.fetch([ref.arxiv_id])
+            batch = await services.arxiv.api.fetch([ref.arxiv_id])
         except ArxivError:
             await _reply(message, escape(UNREACHABLE.format(id=ref.arxiv_id)), notice)
             return

@@ -100,7 +100,9 @@ async def _page(
         return escape(NOTHING_YET.format(what=name)), None, 1
     page = category_page(await load_digest(services.papers, [name], announced), name, number)
     page = await page_with_full_papers(services.papers, page)
-    markup = keyboard(page_buttons(name, announced, page.number, page.count))
+    markup = keyboard(
+        page_buttons(page.number, page.count, lambda number: CategoryPage(name, announced, number))
+    )
     return render_page(page), markup, page.number
 
 

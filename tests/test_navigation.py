@@ -45,14 +45,17 @@ def test_page_numbers_are_short_numbers():
 
 def test_page_buttons_grow_jumps_on_long_categories():
     def labels(number: int, count: int) -> list[list[str]]:
-        return [[text for text, _ in row] for row in page_buttons("cs.IR", DAY, number, count)]
+        return [[text for text, _ in row] for row in page_buttons(number, count, at)]
+
+    def at(page: int) -> CategoryPage:
+        return CategoryPage("cs.IR", DAY, page)
 
     assert labels(1, 1) == []
     assert labels(1, 2) == [["1 / 2", "Next ▶"]]
     assert labels(3, 5) == [["◀ Previous", "3 / 5", "Next ▶"]]
     assert labels(1, 12) == [["1 / 12", "Next ▶"], ["+5", "12 »"]]
     assert labels(6, 12) == [["◀ Previous", "6 / 12", "Next ▶"], ["« 1", "−5", "+5", "12 »"]]
-    (_, jumps) = page_buttons("cs.IR", DAY, 6, 12)
+    (_, jumps) = page_buttons(6, 12, at)
     assert dict(jumps)["−5"] == CategoryPage("cs.IR", DAY, 1) and dict(jumps)["+5"] == CategoryPage(
         "cs.IR", DAY, 11
     )

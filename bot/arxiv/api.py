@@ -45,6 +45,14 @@ class ArxivApiError(ArxivError):
 
 
 @dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One page of a search, newest first; `total` is how many the API says match in all."""
+
+    papers: tuple[Paper, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataBatch:
     """One API request's outcome; `missing` ids were asked for but not returned (not an error)."""
 
@@ -197,6 +205,34 @@ class ArxivApi:
         if missing:
             logger.info("API returned no entry for %d of %d ids: %s", len(missing), len(ids), missing[:5])
         return MetadataBatch(requested, tuple(found.values()), missing)
+
+    async def search(self, query: str, start: int, count: int) -> SearchResults:
+        """Papers matching an export API `search_query`, newest submission first, from `start`.
+
+        Raises `ArxivApiError` when the API refuses the query, `ArxivError` when it fails.
+        """
+        search = arxiv.Search(
+            query=query,
+            max_results=count,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+
+        async def attempt() -> tuple[list[arxiv.Result], int]:
+            return await self._in_turn(lambda: self._page(search, start, count))
+
+        results, total = await with_retries(attempt, self._retry, sleep=self._sleep, what="API search")
+        papers = tuple(paper for result in results if (paper := paper_from_result(result)) is not None)
+        return SearchResults(papers, total)
+
+    def _page(self, search: arxiv.Search, start: int, count: int) -> tuple[list[arxiv.Result], int]:
+        """Runs in a worker thread: one request, one page."""
+        url = self._client._format_url(search, start, count)
+        try:
+            feed = self._client._parse_feed(url, first_page=True)
+        except arxiv.HTTPError as error:
+            raise ArxivApiError(f"{error.url}: HTTP {error.status}") from error
+        return list(feed.results), feed.header.total_results
 
     def _query(self, ids: tuple[str, ...]) -> list[arxiv.Result]:
         """Runs in a worker thread."""

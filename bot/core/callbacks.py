@@ -85,7 +85,7 @@ def _parse(kind: object, raw: str) -> object:
     if kind is date:
         return date.fromisoformat(raw)
     if kind is int:
-        if not raw.isdecimal() or len(raw) > 6:
+        if not raw.isdecimal() or len(raw) > 12:
             raise ValueError(f"not a small whole number: {raw!r}")
         return int(raw)
     if kind is str:
@@ -149,6 +149,19 @@ class BrowseArchive(ButtonData):
 
 
 @dataclass(frozen=True, slots=True)
+class SearchPage(ButtonData):
+    """A page of a /search's results; the query is stored under `search` (storage.searches)."""
+
+    prefix: ClassVar[str] = "find:"
+    search: int
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastChoice(ButtonData):
     """Sends or cancels a previewed operator broadcast."""
 
@@ -167,5 +180,6 @@ BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     DigestDay,
     ToggleSubscription,
     BrowseArchive,
+    SearchPage,
     BroadcastChoice,
 )

@@ -2,20 +2,21 @@
 
 A digest (pushed or `/today`) that leaves papers out carries "All IR (41)" buttons, each opening
 its category at the page of the first paper the digest did not show. A `/cat` page carries
-previous and next, and on long categories jumps to the first and last page and by five.
+previous and next, and on long categories jumps to the first and last page and by five; search
+results page the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from bot.core.callbacks import CategoryPage, OpenCategory
+from bot.core.callbacks import ButtonData, OpenCategory
 from bot.core.digest import Digest, Selection, cut_categories, first_unshown_page
 from bot.core.render import tag_label
 
 T = TypeVar("T")
+B = TypeVar("B", bound=ButtonData)
 
 JUMP = 5
 JUMPS_FROM = 6  # pages from which a category gets first/last and ±5 buttons
@@ -36,16 +37,11 @@ def more_buttons(digest: Digest, selection: Selection) -> list[tuple[str, OpenCa
     ]
 
 
-def page_buttons(
-    category: str, announced: date, number: int, count: int
-) -> list[list[tuple[str, CategoryPage]]]:
-    """Previous, "n / count" and next; with jumps to the ends and by five on long categories."""
+def page_buttons(number: int, count: int, at: Callable[[int], B]) -> list[list[tuple[str, B]]]:
+    """Previous, "n / count" and next, each button made by `at(page)`; with jumps to the ends and
+    by five on long lists."""
     if count <= 1:
         return []
-
-    def at(page: int) -> CategoryPage:
-        return CategoryPage(category, announced, page)
-
     steps = []
     if number > 1:
         steps.append(("◀ Previous", at(number - 1)))

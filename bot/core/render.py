@@ -297,8 +297,8 @@ def _pack(blocks: Sequence[str]) -> list[str]:
 def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = False) -> str:
     """A `/cat` page as one message of at most 4096 UTF-16 units.
 
-    Entries show the abstract's opening when `abstracts` is set and everything fits; otherwise all
-    entries of the page step down together to less detail.
+    Entries show the abstract when `abstracts` is set and everything fits; otherwise all entries of
+    the page step down together to less detail.
     """
     html = fmt is Format.HTML
     title = f"{page.category} · {format_date(page.announced)}"
@@ -308,14 +308,33 @@ def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = Fals
     if not page.entries:
         name = _escape(page.category) if html else page.category
         return f"{header}\n\nNo new papers in {name} in this announcement."
-    labels = tag_labels(name for entry in page.entries for name in entry.tags)
+    return _entries_message(header, page.entries, page.first_position, fmt, abstracts=abstracts)
+
+
+def render_results(
+    heading: str, papers: Sequence[Paper], first_position: int, *, fmt: Format = Format.HTML
+) -> str:
+    """Papers found by /search as one message, entries as `/cat` shows them; `heading` is ready
+    for `fmt` (escaped for HTML)."""
+    entries = []
+    for paper in papers:
+        primary = tuple(paper.categories[:1])  # tagged with its primary category, as a new submission
+        entries.append(DigestEntry(paper, primary, primary, venue_note(paper.comment, paper.journal_ref)))
+    return _entries_message(heading, entries, first_position, fmt, abstracts=False)
+
+
+def _entries_message(
+    header: str, entries: Sequence[DigestEntry], first_position: int, fmt: Format, *, abstracts: bool
+) -> str:
+    """The header and numbered entries, all stepping down together until the message fits."""
+    labels = tag_labels(name for entry in entries for name in entry.tags)
     levels = _LEVELS if abstracts else _LEVELS[_COMPACT_LEVEL:]
     for detail in levels:
         text = "\n\n".join(
             [header]
             + [
-                _entry_text(entry, page.first_position + offset, fmt, labels, detail)
-                for offset, entry in enumerate(page.entries)
+                _entry_text(entry, first_position + offset, fmt, labels, detail)
+                for offset, entry in enumerate(entries)
             ]
         )
         if utf16_length(text) <= MESSAGE_LIMIT:
