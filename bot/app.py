@@ -13,7 +13,7 @@ import time
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.config import Settings
@@ -36,7 +36,11 @@ REPLY_CONNECTIONS = 64  # replies in flight at once, as many as updates handled 
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
-def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
+def build_application(
+    settings: Settings, clock: Clock = utc_now, *, request: BaseRequest | None = None, background: bool = True
+) -> Application:
+    """The bot. `request` replaces the HTTP requests to Telegram (the terminal console answers
+    them itself); without `background` there is no polling of arXiv and no push, only handlers."""
     # One budget for every message the process sends: replies (through the bot's limiter) and the
     # push (through the Broadcaster) draw on the same SendRate.
     send_rate = SendRate(settings.broadcast_rate * RATE_MARGIN, time.monotonic, asyncio.sleep)
@@ -44,11 +48,12 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
     async def post_init(application: Application) -> None:
         services = await Services.create(settings, clock)
         application.bot_data[SERVICES_KEY] = services
-        services.catch_up = lambda categories: catch_up(application, categories)
         application.bot.when_token_rejected(lambda: stop_for_good(application, REJECTED_TOKEN))
-        pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
-        await pusher.initialize()
-        application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
+        if background:
+            services.catch_up = lambda categories: catch_up(application, categories)
+            pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
+            await pusher.initialize()
+            application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
         await application.bot.set_my_commands(menu())
         # Everything loaded so far lives as long as the process: keep it out of full collections,
         # which would otherwise pause a reply for tens of milliseconds every few hundred updates.
@@ -67,8 +72,8 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
     bot = TolerantBot(
         settings.require_token(),
         base_url=settings.telegram_api_base_url,
-        request=HTTPXRequest(connection_pool_size=REPLY_CONNECTIONS),
-        get_updates_request=HTTPXRequest(),
+        request=request or HTTPXRequest(connection_pool_size=REPLY_CONNECTIONS),
+        get_updates_request=request or HTTPXRequest(),
         rate_limiter=SharedSendLimiter(send_rate, time.monotonic),
         defaults=DEFAULTS,
     )
@@ -82,5 +87,6 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         .build()
     )
     handlers.register(application)
-    schedule_jobs(application)
+    if background:
+        schedule_jobs(application)
     return application

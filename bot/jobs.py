@@ -126,15 +126,20 @@ async def push_due(context: BotContext) -> None:
             context.stop_for_good(REJECTED_TOKEN)
 
 
-async def catch_up_categories(context: BotContext) -> None:
-    """Read newly followed categories whose stored announcement is missing or older than due."""
-    services = context.services
-    latest = await services.papers.latest_announcements(context.job.data)
+async def catch_up_now(services: Services, categories: Sequence[str]) -> list[str]:
+    """Read those of `categories` whose stored announcement is missing or older than due; returns
+    the ones read."""
+    latest = await services.papers.latest_announcements(categories)
     due = due_announcement(services.clock())
-    behind = [name for name in context.job.data if latest.get(name) is None or latest[name] < due]
+    behind = [name for name in categories if latest.get(name) is None or latest[name] < due]
     if behind:
-        with cancelled_on_stop(context):
-            await run_ingest(services, behind)
+        await run_ingest(services, behind)
+    return behind
+
+
+async def catch_up_categories(context: BotContext) -> None:
+    with cancelled_on_stop(context):
+        await catch_up_now(context.services, context.job.data)
 
 
 def catch_up(application: Application, categories: Sequence[str]) -> None:

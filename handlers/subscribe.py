@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import BrowseArchive, ToggleSubscription
-from bot.core.categories import ARCHIVES, CategoryError, category, in_archive, parse_category
+from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, CategoryError, category, in_archive, parse_category
 from bot.core.render import tag_label
 from bot.services import BotContext, Services
 from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
@@ -77,7 +77,7 @@ async def chat_keyboard(services: Services, subscribed: Sequence[str]) -> Inline
 
 def archives_view() -> tuple[str, InlineKeyboardMarkup]:
     buttons = [
-        InlineKeyboardButton(name, callback_data=BrowseArchive(archive).pack())
+        InlineKeyboardButton(SHORT_ARCHIVES.get(archive, name), callback_data=BrowseArchive(archive).pack())
         for archive, name in ARCHIVES.items()
     ]
     text = (

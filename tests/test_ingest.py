@@ -12,6 +12,7 @@ import pytest
 from bot.arxiv.clients import ArxivClients
 from bot.arxiv.http import ArxivRetry
 from bot.arxiv.ingest import CategoryReport, IngestProgress, ingest
+from bot.cli.chat_console import OFFLINE_PAGE
 from bot.config import load_settings
 from storage.models import AnnounceType, Author
 from storage.papers import PaperRepository
@@ -205,7 +206,7 @@ async def test_a_page_cut_short_is_never_stored_in_part(arxiv, clients, repo):
 
 
 async def test_the_real_listing_page_is_ingested_from_arxiv_s_own_markup(arxiv, clients, repo):
-    arxiv.set_raw_listing("math-ph", (FIXTURES / "listings" / "math-ph-2024-08-09.html").read_bytes())
+    arxiv.set_raw_listing("math-ph", OFFLINE_PAGE.read_bytes())
 
     report = await ingest(["math-ph"], clients, repo)
 

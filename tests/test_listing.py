@@ -1,6 +1,7 @@
 """Parsing arXiv's listing pages (/list/<category>/new) in every layout, from real saved pages.
 
-The fixtures and where they come from are listed in tests/fixtures/listings/SOURCES.md; the
+The fixtures and where they come from are listed in tests/fixtures/listings/SOURCES.md (the mid-2024
+page lives in bot/cli/offline/, since `console --offline` ships it); the
 current layout has no saved page anywhere public, so its fixture is hand-made after arXiv's own
 templates, from the entries of the real mid-2024 page.
 """
@@ -12,11 +13,12 @@ from datetime import date
 import pytest
 
 from bot.arxiv.listing import ListingLayoutError, parse_listing
+from bot.cli.chat_console import OFFLINE_PAGE
 from storage.models import AnnounceType
 from tests.support import FIXTURES
 
 LISTINGS = FIXTURES / "listings"
-MID_2024 = (LISTINGS / "math-ph-2024-08-09.html").read_bytes()
+MID_2024 = OFFLINE_PAGE.read_bytes()  # shipped with the project for `console --offline`
 CURRENT = (LISTINGS / "handmade-current-layout.html").read_bytes()
 OLD = (LISTINGS / "cs-2018-07-20.html").read_bytes()
 # The old page as its repository saved it lacks items 7-107 and the tail of the replacements; the

@@ -37,6 +37,18 @@ ARCHIVES: dict[str, str] = {
     "stat": "Statistics",
 }
 
+# Archive names too long for a keyboard button.
+SHORT_ARCHIVES: dict[str, str] = {
+    "eess": "EE & Systems Science",
+    "gr-qc": "Gravitation (gr-qc)",
+    "hep-ex": "HEP Experiment",
+    "hep-lat": "HEP Lattice",
+    "hep-ph": "HEP Phenomenology",
+    "hep-th": "HEP Theory",
+    "q-bio": "Quantitative Bio.",
+    "q-fin": "Quantitative Finance",
+}
+
 # Every category arXiv announces: full name -> title, as arxiv.org/category_taxonomy lists them.
 TAXONOMY: dict[str, str] = {
     "cs.AI": "Artificial Intelligence",

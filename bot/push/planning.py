@@ -10,7 +10,7 @@ rendering. The `Broadcaster` then sends what is due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -82,6 +82,7 @@ async def run_push(
     wait_for_affiliations: bool = True,
     dry_run: bool = False,
     progress: OnPushProgress | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> PushOutcome:
     """Plan the latest announcement's push if it is due, then send every part due now.
 
@@ -90,7 +91,9 @@ async def run_push(
     """
     async with services.push_lock:
         announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
-        planned = await plan_push(services, announced, dry_run=dry_run) if announced else None
+        planned = (
+            await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan) if announced else None
+        )
         delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
     if not dry_run and (delivered.chats_due or planned):
         logger.info(
@@ -153,10 +156,17 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     return announced
 
 
-async def plan_push(services: Services, announced: date, *, dry_run: bool = False) -> PushPlanReport:
+async def plan_push(
+    services: Services,
+    announced: date,
+    *,
+    dry_run: bool = False,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> PushPlanReport:
     """Write every subscribed chat's digest of `announced` into the ledger (idempotent).
 
-    A dry run renders and counts the same plans without writing anything.
+    A dry run renders and counts the same plans without writing anything; `on_plan` sees each plan
+    (what `push --dry-run --show` prints).
     """
     ingested = await services.papers.first_ingested(announced)
     if ingested is None:
@@ -178,6 +188,8 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
                 continue
             plans.append(plan)
             messages += len(plan.parts)
+            if on_plan is not None:
+                on_plan(plan)
         chats += len(plans) if dry_run else await services.ledger.plan_many(plans, services.clock())
     if dry_run:
         return PushPlanReport(announced, chats, messages, without_news)
