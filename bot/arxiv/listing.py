@@ -295,11 +295,16 @@ def _authors(description: etree._Element) -> tuple[str, ...]:
     return split_authors(_DESCRIPTOR.sub("", collapse_whitespace(node.text_content())))
 
 
+def listing_url(base_url: str, category: str) -> str:
+    """The page of a category's latest announcement, every entry on it."""
+    return f"{base_url}{category}/new?skip=0&show={SHOW_ALL}"
+
+
 class ListingClient(PacedEndpoint):
     """Reads one category's listing page per call, at arxiv.org's crawl delay (its own pacer)."""
 
     def url(self, category: str) -> str:
-        return f"{self._base_url}{category}/new?skip=0&show={SHOW_ALL}"
+        return listing_url(self._base_url, category)
 
     async def fetch(self, category: str) -> ListingAnnouncement:
         """Raises `ListingLayoutError` (fall back to the feed), `ArxivListingError` or

@@ -33,6 +33,7 @@ from telegram.request import HTTPXRequest
 
 from bot.arxiv.feed import ArxivFeedError, parse_feed
 from bot.arxiv.http import USER_AGENT, ArxivPacer, is_transient_status
+from bot.arxiv.listing import ListingLayoutError, listing_url, parse_listing
 from bot.cli import console
 from bot.config import Settings, load_settings
 from bot.log import REDACTED
@@ -328,18 +329,21 @@ async def telegram_check(settings: Settings) -> Check:
 
 
 async def arxiv_checks(settings: Settings) -> list[Check]:
-    """The three arXiv services, one request each, spaced like every arXiv request of the bot."""
+    """The four arXiv services, one request each, spaced like every arXiv request of the bot."""
     pacer = ArxivPacer(settings.arxiv_request_delay)
     category = settings.categories[0]
     async with httpx.AsyncClient(
         timeout=ARXIV_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True
     ) as http:
+        page_url = listing_url(settings.arxiv_listing_url, category)
+        listing = await _probe(http, ArxivPacer(settings.arxiv_listing_delay), "arxiv listing", page_url)
         feed = await _probe(http, pacer, "arxiv feed", settings.arxiv_feed_url + category)
         api = await _probe(
             http, pacer, "arxiv api", settings.arxiv_api_url, {"id_list": PROBE_ID, "max_results": "1"}
         )
         html = await _probe(http, pacer, "arxiv html", f"{settings.arxiv_html_url}{PROBE_ID}v1", body=False)
     return [
+        listing if isinstance(listing, Check) else listing_verdict(category, listing),
         feed if isinstance(feed, Check) else feed_verdict(category, feed),
         api if isinstance(api, Check) else api_verdict(api),
         html if isinstance(html, Check) else html_verdict(html),
@@ -376,6 +380,19 @@ async def _probe(
 
 def _took(response: httpx.Response) -> str:
     return f"in {response.elapsed.total_seconds():.2f} s"
+
+
+def listing_verdict(category: str, response: httpx.Response) -> Check:
+    """A page the parser does not understand still lets the bot work (from the feeds, hours later)."""
+    if response.status_code != httpx.codes.OK:
+        return Check("arxiv listing", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
+    try:
+        page = parse_listing(response.content, category, source=str(response.url))
+    except ListingLayoutError as error:
+        detail = f"layout not understood, so digests wait for the feeds' turnover: {error}"
+        return Check("arxiv listing", Verdict.WARN, detail)
+    found = f"{category}: announcement of {page.announced}, {len(page.entries)} entries, {page.layout} layout"
+    return Check("arxiv listing", Verdict.OK, f"{found}, {_took(response)}")
 
 
 def feed_verdict(category: str, response: httpx.Response) -> Check:
