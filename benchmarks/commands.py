@@ -55,7 +55,7 @@ NEXT, PREVIOUS = "Next ▶", "◀ Previous"
 class Driver:
     """Plays the user against the running bot and times each reply from the bot's side.
 
-    `record` runs as a handler in group -1, before every other handler, and notes when PTB began
+    `record` runs as a handler in group -2, before every other handler, and notes when PTB began
     processing each update, on the clock FakeTelegram stamps requests with (time.monotonic).
     """
 
@@ -142,10 +142,11 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
             **arxiv.env(),
             "DATABASE_PATH": str(database),
             "ARXIV_REQUEST_DELAY": "0",
+            "ARXIV_LISTING_DELAY": "0",
         }
         harness = make_harness(telegram, load_settings(env, env_file=None))
         driver = Driver(harness)
-        harness.application.add_handler(TypeHandler(Update, driver.record), group=-1)
+        harness.application.add_handler(TypeHandler(Update, driver.record), group=-2)
         await harness.start()
         try:
             await start_up_poll_finished(harness)

@@ -53,7 +53,7 @@ def serve(ready: multiprocessing.connection.Connection, stop: multiprocessing.sy
 
 
 async def run(env: dict[str, str]) -> tuple[float, int]:
-    settings = load_settings({"ARXIV_REQUEST_DELAY": "0", **env}, env_file=None)
+    settings = load_settings({"ARXIV_REQUEST_DELAY": "0", "ARXIV_LISTING_DELAY": "0", **env}, env_file=None)
     with tempfile.TemporaryDirectory() as folder:
         db = await connect(Path(folder) / "bench.sqlite3")
         try:
