@@ -18,6 +18,10 @@ NOTHING_YET = (
     "No arXiv announcement is stored yet for {what}. arXiv announces Sunday to Thursday at 20:00 "
     "US Eastern, and the bot reads it then; try again after that."
 )
+NOT_READ = (
+    "The bot reads only categories someone follows, and nobody follows {name} yet. "
+    "Send /subscribe {label} and it is read at once."
+)
 
 
 async def chat_today(services: Services, chat_id: int) -> date:

@@ -20,7 +20,7 @@ from bot.reading import latest_announcement, load_digest, page_with_full_papers,
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
-from handlers.history import NOTHING_YET, chat_today, missing_day
+from handlers.history import NOT_READ, NOTHING_YET, chat_today, missing_day
 from handlers.subscribe import chat_keyboard
 
 STALE = "This button is out of date. Send /cat for a fresh list."
@@ -97,6 +97,8 @@ async def _page(
     """The page's text and keyboard, and its number (a number past the end shows the last page)."""
     announced = announced or await services.papers.latest_announcement(name)
     if announced is None:
+        if name not in await services.subscriptions.active_categories():
+            return escape(NOT_READ.format(name=name, label=tag_label(name))), None, 1
         return escape(NOTHING_YET.format(what=name)), None, 1
     page = category_page(await load_digest(services.papers, [name], announced), name, number)
     page = await page_with_full_papers(services.papers, page)

@@ -188,6 +188,14 @@ async def test_cat_without_argument_shows_categories_and_a_tap_opens_one(bot):
     assert bot.current(reply).visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2")
 
 
+async def test_cat_of_a_category_nobody_follows_says_how_to_have_it_read(bot):
+    reply = await bot.send(USER, "/cat stat.ML")
+    assert reply.visible_text == (
+        "The bot reads only categories someone follows, and nobody follows stat.ML yet. "
+        "Send /subscribe stat.ML and it is read at once."
+    )
+
+
 async def test_cat_unknown_category_suggests_close_matches(bot):
     reply = await bot.send(USER, "/cat IRR")
     assert reply.visible_text.startswith("Unknown category “IRR”. Did you mean IR?")

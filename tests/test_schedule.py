@@ -36,7 +36,7 @@ def test_due_announcement_follows_the_evening_announcements(now, due):
 
 
 def test_due_announcement_accepts_any_time_zone():
-    # 20:00 Eastern is 01:00 UTC in November: 08:00 the next morning in Beijing.
+    # 20:00 Eastern is 01:00 UTC in November: 09:00 the next morning in Beijing.
     assert due_announcement(datetime(2026, 11, 24, 0, 59, tzinfo=UTC)) == date(2026, 11, 23)
     assert due_announcement(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)) == date(2026, 11, 24)
 
