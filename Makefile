@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench clean
+.PHONY: console run test lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
+
+console: $(VENV)/.installed
+	$(BIN)/python -m bot console --offline
 
 run: $(VENV)/.installed
 	$(BIN)/python -m bot run

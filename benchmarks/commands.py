@@ -57,7 +57,7 @@ NEXT, PREVIOUS = "Next ▶", "◀ Previous"
 class Driver:
     """Plays the user against the running bot and times each reply from the bot's side.
 
-    `record` runs as a handler in group -1, before every other handler, and notes when PTB began
+    `record` runs as a handler in group -2, before every other handler, and notes when PTB began
     processing each update, on the clock FakeTelegram stamps requests with (time.monotonic).
     """
 
@@ -154,9 +154,7 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
         }
         harness = make_harness(telegram, load_settings(env, env_file=None))
         driver = Driver(harness)
-        harness.application.add_handler(
-            TypeHandler(Update, driver.record), group=-2
-        )  # before chat registration (-1)
+        harness.application.add_handler(TypeHandler(Update, driver.record), group=-2)
         await harness.start()
         try:
             await start_up_poll_finished(harness)

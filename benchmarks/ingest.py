@@ -1,6 +1,6 @@
 """Ingest a 2,000-entry announcement from the fake arXiv into a fresh database; print time and memory.
 
-The fake serves from a forked child process, so the figures are the ingest's own: one feed
+The fake serves from a forked child process, so the figures are the ingest's own: one listing page
 request, 20 API requests of 100 ids, storage of papers, authors and listings. Pacing delay is 0.
 """
 

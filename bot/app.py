@@ -15,7 +15,7 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.config import Settings
@@ -23,7 +23,7 @@ from bot.core.clock import Clock, Sleep, utc_now
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN, TolerantBot
 from bot.gateway.updates import PerChatUpdateProcessor
-from bot.jobs import request_push, schedule_jobs
+from bot.jobs import catch_up, request_push, schedule_jobs
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import BROADCASTER_KEY, broadcaster_for
@@ -40,7 +40,11 @@ START_BACKOFF = (1.0, 60.0)
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
-def build_application(settings: Settings, clock: Clock = utc_now) -> Application:
+def build_application(
+    settings: Settings, clock: Clock = utc_now, *, request: BaseRequest | None = None, background: bool = True
+) -> Application:
+    """The bot. `request` replaces the HTTP requests to Telegram (the terminal console answers
+    them itself); without `background` there is no polling of arXiv and no push, only handlers."""
     # One budget for every message the process sends: replies (through the bot's limiter) and the
     # push (through the Broadcaster) draw on the same SendRate.
     send_rate = SendRate(settings.broadcast_rate * RATE_MARGIN, time.monotonic, asyncio.sleep)
@@ -50,9 +54,11 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         services.push_soon = partial(request_push, application)
         application.bot_data[SERVICES_KEY] = services
         application.bot.when_token_rejected(lambda: stop_for_good(application, REJECTED_TOKEN))
-        pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
-        await pusher.initialize()
-        application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
+        if background:
+            services.catch_up = lambda categories: catch_up(application, categories)
+            pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
+            await pusher.initialize()
+            application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
         await application.bot.set_my_commands(menu())
         # Everything loaded so far lives as long as the process: keep it out of full collections,
         # which would otherwise pause a reply for tens of milliseconds every few hundred updates.
@@ -71,8 +77,8 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
     bot = TolerantBot(
         settings.require_token(),
         base_url=settings.telegram_api_base_url,
-        request=HTTPXRequest(connection_pool_size=REPLY_CONNECTIONS),
-        get_updates_request=HTTPXRequest(),
+        request=request or HTTPXRequest(connection_pool_size=REPLY_CONNECTIONS),
+        get_updates_request=request or HTTPXRequest(),
         rate_limiter=SharedSendLimiter(send_rate, time.monotonic),
         defaults=DEFAULTS,
     )
@@ -86,7 +92,8 @@ def build_application(settings: Settings, clock: Clock = utc_now) -> Application
         .build()
     )
     handlers.register(application)
-    schedule_jobs(application)
+    if background:
+        schedule_jobs(application)
     return application
 
 

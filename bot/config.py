@@ -47,7 +47,7 @@ class Settings:
     timezone: ZoneInfo
     admin_ids: frozenset[int]
     log_level: str
-    affiliation_wait: float = 900.0
+    affiliation_wait: float = 600.0
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
     push_lease: float = 30.0
@@ -63,6 +63,8 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+    arxiv_listing_url: str = "https://arxiv.org/list/"
 
     def require_token(self) -> str:
         """The token, for commands that talk to Telegram; absent it is a configuration error."""
@@ -229,7 +231,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         timezone=_read(merged, "TIMEZONE", "UTC", _timezone),
         admin_ids=_read(merged, "ADMIN_IDS", "", _admin_ids),
         log_level=_read(merged, "LOG_LEVEL", "INFO", _log_level),
-        affiliation_wait=_read(merged, "AFFILIATION_WAIT", "900", _seconds_up_to(86_400)),
+        affiliation_wait=_read(merged, "AFFILIATION_WAIT", "600", _seconds_up_to(86_400)),
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "30", _lease),
@@ -241,6 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         llm_model=_read(merged, "LLM_MODEL", "", _optional),
         llm_daily_budget=_read(merged, "LLM_DAILY_BUDGET", "500", _budget),
         llm_timeout=_read(merged, "LLM_TIMEOUT", "30", _seconds_up_to(600)),
+        arxiv_listing_url=_read(merged, "ARXIV_LISTING_URL", "https://arxiv.org/list/", _url),
     )
     if bool(settings.llm_base_url) != bool(settings.llm_model):
         missing = "LLM_MODEL" if settings.llm_base_url else "LLM_BASE_URL"

@@ -1,17 +1,18 @@
 """Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
 
-Each poll ingests the polled categories, schedules the next poll with `bot.arxiv.schedule` (so the bot
-polls every few minutes while an announcement is due and rests in between), then enriches the new
-papers with affiliations in priority order: the papers the next push features first, then the rest
-of its first messages, then the remainder. At arxiv.org's crawl delay a day's remainder takes hours,
-which holds up neither the next poll nor the push job.
+Each poll ingests the followed categories, schedules the next poll with `bot.arxiv.schedule` (so the
+bot polls every few minutes from the announcement, 20:00 US Eastern, until it has it, and rests in
+between), then enriches the new papers with affiliations in priority order: the papers the next push
+features first, then the rest of its first messages, then the remainder. At arxiv.org's crawl delay a
+day's remainder takes hours, which holds up neither the next poll nor the push job. A category
+followed for the first time is read at once (`catch_up`), not with the next announcement.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -20,19 +21,19 @@ from telegram.ext import Application
 
 from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
-from bot.arxiv.schedule import next_poll
-from bot.core.categories import ALWAYS_POLLED
+from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
 from bot.core.generated import Language
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push
-from bot.reading import enrichment_priority_of, latest_announcement
+from bot.reading import latest_priority
 from bot.services import BotContext, Services
 
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll-arxiv"
 ENRICH_CHUNK = 20  # pages between two looks at what matters most: 5 minutes at arxiv.org's pace
+CATCH_UP_JOB = "catch-up"
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
@@ -45,9 +46,8 @@ LATE_IS_FINE = {"misfire_grace_time": None}
 
 
 async def polled_categories(services: Services) -> list[str]:
-    """Offered categories that someone follows, plus the start-up set."""
-    subscribed = set(await services.subscriptions.active_categories())
-    return [name for name in services.settings.categories if name in subscribed or name in ALWAYS_POLLED]
+    """The categories someone follows: the only ones worth reading."""
+    return await services.subscriptions.active_categories()
 
 
 async def run_ingest(
@@ -62,7 +62,13 @@ async def run_ingest(
     enriches elsewhere) look for the new papers' affiliations, in priority order; one ingest at a
     time per process, which the push waits for (bounded)."""
     async with services.ingest_lock:
-        report = await ingest(categories, services.arxiv, services.papers, on_progress=on_progress)
+        report = await ingest(
+            categories,
+            services.arxiv,
+            services.papers,
+            on_progress=on_progress,
+            feeds=reads_feeds(services.clock()),
+        )
         await write_generated(services)
     if enrich:
         async with services.enrich_lock:
@@ -85,12 +91,10 @@ async def write_generated(services: Services) -> None:
     Chinese titles and summaries for every shown paper when Chinese-speaking chats follow it."""
     if services.llm is None:
         return
-    offered = services.settings.categories
-    announced = await latest_announcement(services.papers, offered)
-    if announced is None:
-        return
     # The same papers the affiliations are fetched for first: what each digest shows first.
-    priority = await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+    priority = await latest_priority(services.papers, services.subscriptions)
+    if priority is None:
+        return
     wanted = [(Language.EN, priority.featured)]
     if any(code.casefold().startswith("zh") for code in await services.subscriptions.chat_languages()):
         wanted.append((Language.ZH, priority.order))
@@ -115,12 +119,8 @@ async def enrich_in_priority_order(
 ) -> EnrichReport:
     """One enrichment pass of at most `limit` pages: the papers the latest announcement's push will
     feature first, then the rest of its first messages, then the others newest first."""
-    order: tuple[str, ...] = ()
-    offered = services.settings.categories
-    announced = await latest_announcement(services.papers, offered)
-    if announced is not None:
-        priority = await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
-        order = priority.order
+    priority = await latest_priority(services.papers, services.subscriptions)
+    order = priority.order if priority is not None else ()
     options = {"limit": limit} if limit is not None else {}
     return await enrich_affiliations(
         services.arxiv.html, services.papers, first=order, skip=skip, on_progress=on_progress, **options
@@ -193,7 +193,9 @@ async def _ingest_and_plan_next_poll(context: BotContext) -> IngestReport | None
             when = now + STORAGE_RETRY
         else:
             latest = await services.papers.latest_announcements(categories)
-            when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
+            # Nobody follows anything: nothing to wait for (a first follower's category is read at once).
+            seen = max(latest.values(), default=None) if categories else due_announcement(now)
+            when = next_poll(now, seen, incomplete=incomplete)
         # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
         context.job_queue.run_once(
             poll_arxiv, when=when - now, name=POLL_JOB, data=when, job_kwargs=LATE_IS_FINE
@@ -217,6 +219,30 @@ def request_push(application: Application) -> None:
     """A push now (a broadcast, a digest moved to now), unless one is already asked for."""
     if not application.job_queue.get_jobs_by_name(PUSH_NOW_JOB):
         application.job_queue.run_once(push_due, when=0, name=PUSH_NOW_JOB)
+
+
+async def catch_up_now(services: Services, categories: Sequence[str]) -> list[str]:
+    """Read those of `categories` whose stored announcement is missing or older than due; returns
+    the ones read."""
+    latest = await services.papers.latest_announcements(categories)
+    due = due_announcement(services.clock())
+    behind = [name for name in categories if latest.get(name) is None or latest[name] < due]
+    if behind:
+        await run_ingest(services, behind, enrich=False)
+        await enrich_until_done(services)  # a chunk at a time, like a poll's, and never two at once
+    return behind
+
+
+async def catch_up_categories(context: BotContext) -> None:
+    with cancelled_on_stop(context):
+        await catch_up_now(context.services, context.job.data)
+
+
+def catch_up(application: Application, categories: Sequence[str]) -> None:
+    """Services.catch_up for the running bot: a one-off ingest of `categories`, in the background."""
+    application.job_queue.run_once(
+        catch_up_categories, when=0, data=list(categories), name=CATCH_UP_JOB, job_kwargs=LATE_IS_FINE
+    )
 
 
 def schedule_jobs(application: Application) -> None:

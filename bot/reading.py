@@ -33,17 +33,28 @@ async def latest_announcement(papers: PaperRepository, categories: Sequence[str]
 
 
 async def enrichment_priority_of(
-    papers: PaperRepository, subscriptions: SubscriptionRepository, offered: Sequence[str], announced: date
+    papers: PaperRepository, subscriptions: SubscriptionRepository, followed: Sequence[str], announced: date
 ) -> EnrichmentPriority:
     """The papers of `announced` a push is about to feature, then the rest of its first messages: over
     the digest of every distinct choice of categories and size among active chats."""
-    outlines = await papers.outlines(offered, announced)
+    outlines = await papers.outlines(followed, announced)
     digests = []
     for categories, size in await subscriptions.digest_choices():
-        wanted = [name for name in categories if name in offered]
+        wanted = [name for name in categories if name in followed]
         if wanted:
             digests.append((build_digest(outlines, wanted, announced), digest_limit(size)))
     return enrichment_priority(digests)
+
+
+async def latest_priority(
+    papers: PaperRepository, subscriptions: SubscriptionRepository
+) -> EnrichmentPriority | None:
+    """`enrichment_priority_of` the latest announcement of the categories someone follows, if any."""
+    followed = await subscriptions.active_categories()
+    announced = await latest_announcement(papers, followed)
+    if announced is None:
+        return None
+    return await enrichment_priority_of(papers, subscriptions, followed, announced)
 
 
 async def load_digest(papers: PaperRepository, categories: Sequence[str], announced: date) -> Digest:

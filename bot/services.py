@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from storage.deliveries import DeliveryLedger
 from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
+from storage.searches import SearchRepository
 from storage.subscriptions import SubscriptionRepository
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Services:
     ledger: DeliveryLedger
     push_runs: PushRunRepository
     texts: GeneratedTextRepository
+    searches: SearchRepository
     llm: LlmClient | None  # None: no model configured
     clock: Clock
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -53,6 +55,9 @@ class Services:
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_soon: Callable[[], None] = lambda: None
     """Ask for a push now rather than at the next minute's (the running bot sets it; elsewhere no-op)."""
+    # Called with categories a chat just followed, so one nobody followed before is read at once
+    # instead of with the next announcement; the application sets it (see bot.jobs.catch_up).
+    catch_up: Callable[[Sequence[str]], None] = field(default=lambda categories: None)
     storage_alarm: Throttle = field(default_factory=Throttle)
     _arxiv: ArxivClients | None = field(default=None, repr=False)
 
@@ -86,6 +91,7 @@ class Services:
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
             texts=GeneratedTextRepository(db),
+            searches=SearchRepository(db),
             llm=_llm_client(settings),
             clock=clock,
         )

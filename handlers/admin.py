@@ -42,7 +42,7 @@ async def stats(update: Update, context: BotContext) -> None:
 async def stats_text(services: Services) -> str:
     total, active = await services.chats.count()
     per_category = await services.subscriptions.counts_by_category()
-    latest = await latest_announcement(services.papers, services.settings.categories)
+    latest = await latest_announcement(services.papers, await services.subscriptions.active_categories())
     lines = [
         "<b>Bot statistics</b>",
         f"Chats: {total} ({active} active)",

@@ -30,6 +30,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", "every command with an example", "/help"),
     Command("today", "the latest papers in this chat's categories", "/today"),
     Command("cat", "every paper of one category, page by page", "/cat IR"),
+    Command("paper", "one paper in full, from its id or link", "/paper 2205.11728"),
+    Command("search", "search arXiv, newest first (au:, ti:, abs:, cat:)", "/search au:hinton ti:capsule"),
     Command("subscribe", "follow categories (buttons, or codes)", "/subscribe IR CV"),
     Command("unsubscribe", "stop following categories", "/unsubscribe IR  or  /unsubscribe all"),
     Command("mysubs", "the categories this chat follows", "/mysubs"),

@@ -4,13 +4,13 @@ users do to messages meanwhile."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from typing import Any, TypeVar
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
 from bot.core.callbacks import ButtonData
+from bot.core.categories import ARCHIVES, is_category
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +29,19 @@ async def edit_in_place(query: CallbackQuery, text: str, **options: Any) -> None
         logger.info("button message left as it is: %s", error)
 
 
-async def pressed(update: Update, kind: type[Button], offered: Collection[str], stale: str) -> Button | None:
-    """The pressed button's data, if it is of `kind`, names an offered category and still sits on a
-    message; otherwise the press is answered with `stale` and None is returned."""
+async def pressed(update: Update, kind: type[Button], stale: str) -> Button | None:
+    """The pressed button's data, if it is of `kind`, names arXiv categories and archives that exist
+    and still sits on a message; otherwise the press is answered with `stale` and None is returned."""
     query = update.callback_query
     button = kind.parse(query.data)
     category = getattr(button, "category", None)
-    if button is None or query.message is None or (category is not None and category not in offered):
+    archive = getattr(button, "archive", None)
+    if (
+        button is None
+        or query.message is None
+        or (category is not None and not is_category(category))
+        or (archive is not None and archive not in ARCHIVES)
+    ):
         await query.answer(stale)
         return None
     return button

@@ -1,4 +1,5 @@
-"""/start, /help and the hint for commands the bot does not know."""
+"""/start (a greeting and the category keyboard), /help and the hint for commands the bot does
+not know."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from telegram.ext import (
 
 from bot.services import BotContext
 from handlers.commands import COMMAND_UPDATES, COMMANDS, command
+from handlers.subscribe import chat_keyboard
 
 GREETING = (
     "<b>arXiv paper digest</b>\n"
-    "Every arXiv announcement, the new papers of the categories you follow arrive here once a day: "
-    "tag, title, authors, affiliations and links, the most relevant first.\n\n"
+    "Every evening arXiv announces new papers. Follow some categories and this chat gets theirs "
+    "within minutes: title, authors, affiliations and links, the most relevant first.\n"
+    "Tap categories below (the most followed first), or send e.g. /subscribe stat.ML; /categories "
+    "has every one. Then /today shows the latest papers; /help lists everything."
 )
 
 
@@ -33,7 +37,11 @@ def help_text(admin: bool = False) -> str:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(GREETING + help_text())
+    services = context.services
+    subscribed = await services.subscriptions.of_chat(update.effective_chat.id)
+    await update.effective_message.reply_text(
+        GREETING, reply_markup=await chat_keyboard(services, subscribed)
+    )
 
 
 async def show_help(update: Update, context: BotContext) -> None:

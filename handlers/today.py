@@ -1,17 +1,20 @@
-"""Reading the latest announcement on demand: /today for the chat's categories, /cat for one, paged."""
+"""Reading announcements on demand: /today for the chat's categories, /cat for one, paged; both for
+the latest announcement or an earlier one (`/today 2026-08-20`, `/cat IR yesterday`, `/cat IR 3`)."""
 
 from __future__ import annotations
 
 from datetime import date
 from html import escape
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.core.callbacks import CategoryPage, OpenCategory
+from bot.core.callbacks import ButtonData, CategoryPage, DigestDay, OpenCategory
 from bot.core.categories import CategoryError, category, parse_category
-from bot.core.digest import category_page
+from bot.core.days import DayError, is_page_number, parse_day
+from bot.core.digest import category_page, select_for_push
 from bot.core.generated import Language
+from bot.core.navigation import more_buttons, page_buttons, rows
 from bot.core.preferences import digest_limit
 from bot.core.render import FEATURED, render_digest, render_page, tag_label
 from bot.reading import (
@@ -24,13 +27,32 @@ from bot.reading import (
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
-from handlers.subscribe import keyboard as subscribe_keyboard
+from handlers.history import NOT_READ, NOTHING_YET, chat_today, missing_day
+from handlers.subscribe import chat_keyboard
 
 STALE = "This button is out of date. Send /cat for a fresh list."
-NOTHING_YET = (
-    "No arXiv announcement is stored yet for {what}. The bot reads arXiv every weekday shortly after "
-    "the announcement (20:00 US Eastern); try again then."
-)
+
+
+def keyboard(buttons: list[list[tuple[str, ButtonData]]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data.pack()) for text, data in row] for row in buttons]
+    )
+
+
+async def send_digest(
+    message: Message, services: Services, chat_id: int, categories: list[str], announced: date
+) -> None:
+    """The chat's digest of `announced`, its last message with the buttons the push carries too."""
+    limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
+    digest = await load_digest(services.papers, categories, announced)
+    digest = await with_full_papers(services.papers, digest, limit)
+    digest = await with_generated_texts(services.texts, digest, Language.EN, FEATURED)
+    messages = render_digest(digest, limit=limit)
+    markup = keyboard(rows(more_buttons(digest, select_for_push(digest, limit))))
+    for number, text in enumerate(messages, start=1):
+        await message.reply_text(text, reply_markup=markup if number == len(messages) else None)
 
 
 async def today(update: Update, context: BotContext) -> None:
@@ -41,45 +63,40 @@ async def today(update: Update, context: BotContext) -> None:
     if not subscribed:
         await message.reply_text(
             "This chat follows no category yet. Tap some below, or send e.g. /subscribe IR LG.",
-            reply_markup=subscribe_keyboard(services.settings.categories, []),
+            reply_markup=await chat_keyboard(services, []),
         )
         return
-    announced = await latest_announcement(services.papers, subscribed)
-    if announced is None:
-        await message.reply_text(escape(NOTHING_YET.format(what="your categories")))
-        return
-    limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
-    digest = await load_digest(services.papers, subscribed, announced)
-    digest = await with_full_papers(services.papers, digest, limit)
-    digest = await with_generated_texts(services.texts, digest, Language.EN, FEATURED)
-    for text in render_digest(digest, limit=limit):
-        await message.reply_text(text)
+    argument = " ".join(context.args or [])
+    if argument:
+        today_there = await chat_today(services, chat_id)
+        try:
+            day = parse_day(argument, today_there)
+        except DayError as error:
+            await message.reply_text(escape(str(error)))
+            return
+        missing = await missing_day(services, subscribed, day, today_there, "your categories", DigestDay)
+        if missing is not None:
+            text, markup = missing
+            await message.reply_text(text, reply_markup=markup)
+            return
+        announced = day
+    else:
+        found = await latest_announcement(services.papers, subscribed)
+        if found is None:
+            await message.reply_text(escape(NOTHING_YET.format(what="your categories")))
+            return
+        announced = found
+    await send_digest(message, services, chat_id, subscribed, announced)
 
 
 def category_keyboard(offered: list[str] | tuple[str, ...]) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            f"{category(name).code} · {category(name).title}", callback_data=CategoryPage(name).pack()
+            f"{tag_label(name)} · {category(name).short_title}", callback_data=CategoryPage(name).pack()
         )
         for name in offered
     ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
-
-
-def page_keyboard(name: str, announced: date, number: int, count: int) -> InlineKeyboardMarkup | None:
-    if count <= 1:
-        return None
-
-    def at(page: int) -> str:
-        return CategoryPage(name, announced, page).pack()
-
-    row = []
-    if number > 1:
-        row.append(InlineKeyboardButton("◀ Previous", callback_data=at(number - 1)))
-    row.append(InlineKeyboardButton(f"{number} / {count}", callback_data=at(number)))
-    if number < count:
-        row.append(InlineKeyboardButton("Next ▶", callback_data=at(number + 1)))
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup(rows(buttons))
 
 
 async def _page(
@@ -88,28 +105,53 @@ async def _page(
     """The page's text and keyboard, and its number (a number past the end shows the last page)."""
     announced = announced or await services.papers.latest_announcement(name)
     if announced is None:
+        if name not in await services.subscriptions.active_categories():
+            return escape(NOT_READ.format(name=name, label=tag_label(name))), None, 1
         return escape(NOTHING_YET.format(what=name)), None, 1
     page = category_page(await load_digest(services.papers, [name], announced), name, number)
     page = await page_with_full_papers(services.papers, page)
-    return render_page(page), page_keyboard(name, announced, page.number, page.count), page.number
+    markup = keyboard(
+        page_buttons(page.number, page.count, lambda number: CategoryPage(name, announced, number))
+    )
+    return render_page(page), markup, page.number
 
 
 async def browse(update: Update, context: BotContext) -> None:
+    """/cat IR, /cat IR 3 (page 3), /cat IR 2026-08-20, /cat IR yesterday 2."""
     services = context.services
     message = update.effective_message
-    argument = " ".join(context.args or [])
-    if not argument:
+    arguments = context.args or []
+    if not arguments:
         await message.reply_text(
             "Which category? Tap one, or send e.g. /cat IR.",
             reply_markup=category_keyboard(services.settings.categories),
         )
         return
     try:
-        name = parse_category(argument, services.settings.categories).name
+        name = parse_category(arguments[0], services.settings.categories).name
     except CategoryError as error:
-        await message.reply_text(f"{escape(str(error))} /categories lists what is on offer.")
+        await message.reply_text(f"{escape(str(error))} /categories lists every category.")
         return
-    text, markup, _ = await _page(services, name, None, 1)
+    day, number = None, 1
+    today_there = await chat_today(services, update.effective_chat.id)
+    try:
+        for argument in arguments[1:3]:
+            if is_page_number(argument):
+                number = int(argument)
+            else:
+                day = parse_day(argument, today_there)
+    except DayError as error:
+        await message.reply_text(escape(str(error)))
+        return
+    if day is not None:
+        missing = await missing_day(
+            services, [name], day, today_there, name, lambda found: CategoryPage(name, found)
+        )
+        if missing is not None:
+            text, markup = missing
+            await message.reply_text(text, reply_markup=markup)
+            return
+    text, markup, _ = await _page(services, name, day, number)
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -124,7 +166,7 @@ async def _stored(services: Services, announced: date | None, query: CallbackQue
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, CategoryPage, services.settings.categories, STALE)
+    button = await pressed(update, CategoryPage, STALE)
     if button is None or not await _stored(services, button.announced, query):
         return
     text, markup, shown = await _page(services, button.category, button.announced, button.page)
@@ -136,12 +178,26 @@ async def turn_page(update: Update, context: BotContext) -> None:
 async def open_category(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, OpenCategory, services.settings.categories, STALE)
+    button = await pressed(update, OpenCategory, STALE)
     if button is None or not await _stored(services, button.announced, query):
         return
     await query.answer(tag_label(button.category))
-    text, markup, _ = await _page(services, button.category, button.announced, 1)
+    text, markup, _ = await _page(services, button.category, button.announced, button.page)
     await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
+
+
+async def show_day(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    services = context.services
+    button = await pressed(update, DigestDay, STALE)
+    if button is None or not await _stored(services, button.announced, query):
+        return
+    subscribed = await services.subscriptions.of_chat(update.effective_chat.id)
+    if not subscribed:
+        await query.answer("This chat follows no category yet: /subscribe first.")
+        return
+    await query.answer()
+    await send_digest(query.message, services, update.effective_chat.id, subscribed, button.announced)
 
 
 def handlers() -> list[BaseHandler]:
@@ -150,4 +206,5 @@ def handlers() -> list[BaseHandler]:
         command("cat", browse),
         CallbackQueryHandler(turn_page, pattern=CategoryPage.matches),
         CallbackQueryHandler(open_category, pattern=OpenCategory.matches),
+        CallbackQueryHandler(show_day, pattern=DigestDay.matches),
     ]

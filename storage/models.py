@@ -69,6 +69,10 @@ class Paper:
         return f"https://arxiv.org/pdf/{self.arxiv_id}v{self.version}"
 
     @property
+    def html_url(self) -> str:
+        return f"https://arxiv.org/html/{self.arxiv_id}v{self.version}"
+
+    @property
     def versioned_id(self) -> str:
         return f"{self.arxiv_id}v{self.version}"
 

@@ -229,6 +229,34 @@ class PaperRepository:
             rows = await cursor.fetchall()
         return {row[0]: date.fromisoformat(row[1]) for row in rows}
 
+    async def is_announced(self, categories: Iterable[str], announced: date) -> bool:
+        """Whether an announcement of `announced` is stored for any of `categories`."""
+        names = list(dict.fromkeys(categories))
+        if not names:
+            return False
+        rows = await self._db.execute_fetchall(
+            f"SELECT 1 FROM announcements WHERE category IN ({_marks(names)}) AND announced = ? LIMIT 1",
+            [*names, announced.isoformat()],
+        )
+        return bool(rows)
+
+    async def nearest_announcements(
+        self, categories: Iterable[str], day: date
+    ) -> tuple[date | None, date | None]:
+        """The stored announcements of `categories` closest before and after `day` (None: none)."""
+        names = list(dict.fromkeys(categories))
+        if not names:
+            return None, None
+        marks = _marks(names)
+        rows = await self._db.execute_fetchall(
+            f"SELECT (SELECT max(announced) FROM announcements"
+            f" WHERE category IN ({marks}) AND announced < ?),"
+            f" (SELECT min(announced) FROM announcements WHERE category IN ({marks}) AND announced > ?)",
+            [*names, day.isoformat(), *names, day.isoformat()],
+        )
+        before, after = rows[0]
+        return (date.fromisoformat(before) if before else None, date.fromisoformat(after) if after else None)
+
     async def listings(self, categories: Sequence[str], announced: date) -> list[tuple[Paper, Listing]]:
         """Today's papers: the new and cross-listed papers of `categories` announced on `announced`.
 

@@ -45,6 +45,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
         "TELEGRAM_API_BASE_URL": f"{CLOSED_PORT}/bot",
+        "ARXIV_LISTING_URL": f"{CLOSED_PORT}/list/",
         "ARXIV_FEED_URL": f"{CLOSED_PORT}/atom/",
         "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
         "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",

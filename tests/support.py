@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 import aiosqlite
 
-from bot.jobs import POLL_JOB, RUNNING_KEY
+from bot.jobs import CATCH_UP_JOB, POLL_JOB, RUNNING_KEY
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.subscriptions import SubscriptionRepository
@@ -70,14 +70,25 @@ async def ingested(bot: BotHarness, *categories: str, day: date = DAY) -> None:
 
 
 async def polls_done(bot: BotHarness) -> None:
-    """Wait until no poll (ingest, then enrichment) runs or is about to."""
+    """Wait until no poll or catch-up read (ingest, then enrichment) runs or is about to."""
 
     async def done() -> bool:
-        running = bot.application.bot_data.get(RUNNING_KEY, {})
-        due = [job for job in bot.application.job_queue.get_jobs_by_name(POLL_JOB) if job.data is None]
-        return POLL_JOB not in running.values() and not due
+        running = set(bot.application.bot_data.get(RUNNING_KEY, {}).values())
+        queue = bot.application.job_queue
+        due = [job for job in queue.get_jobs_by_name(POLL_JOB) if job.data is None]
+        return not running & {POLL_JOB, CATCH_UP_JOB} and not due and not queue.get_jobs_by_name(CATCH_UP_JOB)
 
     await wait_until(done, "a poll did not finish")
+
+
+READER = 999_001
+"""A chat that follows what a test needs read, so the bot (which reads only followed categories) does."""
+
+
+async def followed(bot: BotHarness, *categories: str, day: date = DAY) -> None:
+    """A chat follows `categories` (cs.IR if none named): the bot reads them at once; wait for it."""
+    await bot.send(READER, "/subscribe " + " ".join(categories or ("cs.IR",)))
+    await ingested(bot, *categories, day=day)
 
 
 async def planned_poll(bot: BotHarness) -> datetime:

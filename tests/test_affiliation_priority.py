@@ -12,9 +12,9 @@ import pytest
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
 from bot.push.planning import featured_papers, run_push
 from tests.clock import SteppingClock
-from tests.fakes.arxiv_server import HTML, PAGE_HOST, FakeArxiv, robots_txt
+from tests.fakes.arxiv_server import HTML, LISTING, PAGE_HOST, ROBOTS, FakeArxiv, robots_txt
 from tests.harness import BotHarness, StartBot
-from tests.support import wait_until
+from tests.support import polls_done, wait_until
 
 DAY = date(2026, 11, 24)
 INGESTED = datetime(2026, 11, 24, 1, 10, tzinfo=UTC)
@@ -99,6 +99,7 @@ async def subscribe(bot: BotHarness) -> None:
     await bot.send(202, "/size 5", user_id=202)
     await bot.send(203, "/subscribe stat.ML", user_id=203)
     await bot.send(203, "/size all", user_id=203)
+    await polls_done(bot)  # the first follower of each category has it read at once: nothing yet
 
 
 def entry_blocks(text: str) -> dict[str, str]:
@@ -158,8 +159,10 @@ async def test_a_push_of_1500_papers_features_them_with_affiliations_within_the_
                 assert "[" not in blocks[arxiv_id].split("\n")[2]
     assert seen == set(featured)
 
-    # arxiv.org saw its robots.txt read once and never two requests closer than the crawl delay.
-    assert len([r for r in arxiv.requests_at(PAGE_HOST) if r.endpoint != HTML]) == 1
+    # arxiv.org saw its robots.txt read once, listing pages and author pages on one pace, never two
+    # requests closer than the crawl delay.
+    assert {r.endpoint for r in arxiv.requests_at(PAGE_HOST)} == {ROBOTS, LISTING, HTML}
+    assert len(arxiv.requests_to(ROBOTS)) == 1
     assert arxiv.closest_requests(PAGE_HOST) >= CRAWL_DELAY
 
 

@@ -8,11 +8,23 @@ USER = 1001
 GROUP = -100500
 
 
-async def test_start_registers_the_chat_and_greets(bot):
+async def test_start_registers_the_chat_and_greets_with_the_keyboard_most_followed_first(bot):
+    for chat_id, categories in ((2001, "RO CL"), (2002, "RO"), (2003, "stat.ML RO CL")):
+        await bot.send(chat_id, f"/subscribe {categories}")
     reply = await bot.send(USER, "/start", user_id=USER)
-    assert "arXiv paper digest" in reply.visible_text
-    assert "/subscribe" in reply.visible_text
+    assert reply.visible_text.startswith("arXiv paper digest\nEvery evening arXiv announces new papers.")
+    assert len(reply.visible_text.splitlines()) <= 4
     assert reply.parse_mode == ParseMode.HTML
+    assert [b["text"] for b in reply.buttons[:4]] == [
+        "▫️ RO · Robotics",
+        "▫️ CL · Language (NLP)",
+        "▫️ stat.ML · ML (stat)",
+        "▫️ LG · Machine Learning",
+    ]
+    assert reply.buttons[-1]["text"] == "More categories…"
+    assert all(len(b["text"]) <= 24 for b in reply.buttons)  # two side by side fit a phone
+    await bot.press(USER, reply.message_id, reply.buttons[0]["callback_data"], user_id=USER)
+    assert await bot.services.subscriptions.of_chat(USER) == ["cs.RO"]
     chat = await bot.services.chats.get(USER)
     assert chat is not None and chat.type == "private" and chat.active
 

@@ -7,7 +7,7 @@ import pytest
 from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import SentMessage, parse_html
-from tests.support import ingested
+from tests.support import followed
 
 USER = 5005
 GROUP = -1001234
@@ -66,7 +66,8 @@ async def test_subscribe_by_code_then_list_and_unsubscribe(bot):
     ("argument", "expected"),
     [
         ("IRR", "Unknown category “IRR”. Did you mean IR?"),
-        ("quant-ph", "quant-ph is an arXiv category this bot does not offer."),
+        ("CO", "“CO” is ambiguous: did you mean astro-ph.CO, math.CO or stat.CO?"),
+        ("cs.XY", "Unknown category “cs.XY”."),
         ("🦜", "Unknown category “🦜”."),
         ("x" * 500, "Unknown category “" + "x" * 40 + "…”."),
     ],
@@ -78,10 +79,33 @@ async def test_bad_categories_get_a_clear_answer_and_change_nothing(bot, argumen
     assert await bot.services.subscriptions.of_chat(USER) == []
 
 
-async def test_categories_lists_the_offer(bot):
-    text = (await bot.send(USER, "/categories")).visible_text
-    for name in bot.services.settings.categories:
-        assert name in text
+async def test_categories_browses_the_whole_taxonomy_and_follows_from_it(bot):
+    reply = await bot.send(USER, "/categories")
+    assert "Every one can be followed" in reply.visible_text
+    assert len(reply.buttons) == 20
+    await bot.press(USER, reply.message_id, button(reply, "Statistics")["callback_data"])
+    statistics = bot.current(reply)
+    assert "stat.ML — Machine Learning (Statistics)" in statistics.visible_text
+    answer = await bot.press(USER, reply.message_id, button(statistics, "stat.ML ·")["callback_data"])
+    assert answer.params["text"] == "Following stat.ML"
+    assert button(bot.current(reply), "stat.ML ·")["text"].startswith("✅")
+    assert await bot.services.subscriptions.of_chat(USER) == ["stat.ML"]
+    await bot.press(USER, reply.message_id, button(bot.current(reply), "All archives")["callback_data"])
+    assert len(bot.current(reply).buttons) == 20
+
+
+async def test_any_arxiv_category_can_be_followed(bot):
+    reply = await bot.send(USER, "/subscribe stat.ML math.OC q-bio.NC quant-ph")
+    assert reply.visible_text.startswith("✅ Subscribed to stat.ML (Machine Learning (Statistics)), math.OC")
+    assert await bot.services.subscriptions.of_chat(USER) == ["math.OC", "q-bio.NC", "quant-ph", "stat.ML"]
+    keyboard = await bot.send(USER, "/subscribe")
+    assert any(b["text"] == "✅ stat.ML · ML (stat)" for b in keyboard.buttons)  # on the operator's set
+    assert [b["text"] for b in keyboard.buttons[-4:]] == [  # beyond it: what the chat follows
+        "✅ math.OC · Optimization",
+        "✅ q-bio.NC · Neuroscience",
+        "✅ quant-ph · Quantum Physics",
+        "More categories…",
+    ]
 
 
 async def test_only_group_admins_change_group_subscriptions(bot):
@@ -119,7 +143,7 @@ async def test_today_without_subscriptions_offers_the_keyboard(bot):
 
 
 async def test_today_shows_the_latest_announcement_with_shared_papers_once(bot):
-    await ingested(bot, "cs.LG")
+    await followed(bot, "cs.IR", "cs.LG")
     await bot.send(USER, "/subscribe IR LG")
     replies = await bot.exchange(USER, "/today")
     digest = replies[0]
@@ -128,7 +152,8 @@ async def test_today_shows_the_latest_announcement_with_shared_papers_once(bot):
     assert "1. [IR, LG] ItemSage" in digest.visible_text
     assert "[Pinterest]" in digest.visible_text
     assert "Accepted at KDD 2022" in digest.visible_text
-    assert "+31 more: /cat IR · /cat LG" in digest.visible_text
+    assert "+31 more: tap “All IR” or “All LG” below." in digest.visible_text
+    assert [b["text"] for b in digest.buttons] == ["All IR (16)", "All LG (26)"]  # as the push has them
     assert digest.link_preview_options == {"is_disabled": True}
     parse_html(digest.text)
 
@@ -143,7 +168,7 @@ async def test_today_before_any_announcement_says_so(bot):
 
 
 async def test_cat_pages_through_a_category_in_place(bot):
-    await ingested(bot)
+    await followed(bot)
     first = await bot.send(USER, "/cat IR")
     assert first.visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2 · 16 papers")
     next_button = button(first, "Next")
@@ -156,11 +181,19 @@ async def test_cat_pages_through_a_category_in_place(bot):
 
 
 async def test_cat_without_argument_shows_categories_and_a_tap_opens_one(bot):
-    await ingested(bot)
+    await followed(bot)
     reply = await bot.send(USER, "/cat")
     assert "Which category?" in reply.visible_text
     await bot.press(USER, reply.message_id, button(reply, "IR ·")["callback_data"])
     assert bot.current(reply).visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2")
+
+
+async def test_cat_of_a_category_nobody_follows_says_how_to_have_it_read(bot):
+    reply = await bot.send(USER, "/cat stat.ML")
+    assert reply.visible_text == (
+        "The bot reads only categories someone follows, and nobody follows stat.ML yet. "
+        "Send /subscribe stat.ML and it is read at once."
+    )
 
 
 async def test_cat_unknown_category_suggests_close_matches(bot):
@@ -169,7 +202,7 @@ async def test_cat_unknown_category_suggests_close_matches(bot):
 
 
 async def test_cat_entries_escape_titles(bot):
-    await ingested(bot)
+    await followed(bot)
     reply = await bot.send(USER, "/cat IR")
     pages = [reply.visible_text]
     await bot.press(USER, reply.message_id, button(reply, "Next")["callback_data"])

@@ -21,7 +21,8 @@ def test_defaults_follow_the_documented_contract():
     assert settings.timezone.key == "UTC"
     assert settings.admin_ids == frozenset()
     assert settings.log_level == "INFO"
-    assert settings.affiliation_wait == 900
+    assert settings.affiliation_wait == 600
+    assert settings.arxiv_listing_url == "https://arxiv.org/list/"
     assert settings.broadcast_rate == 30
     assert settings.paid_broadcast is False
     assert settings.push_lease == 30

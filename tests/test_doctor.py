@@ -22,7 +22,7 @@ from bot.config import Settings
 from storage import db as database
 from storage.models import AffiliationSource, AnnounceType, Author, Paper
 from storage.papers import PaperRepository
-from tests.fakes.arxiv_server import API, FEED, HTML, FakeArxiv
+from tests.fakes.arxiv_server import API, FEED, HTML, LISTING, FakeArxiv
 from tests.fakes.telegram import DEFAULT_BOT_USERNAME, FakeTelegram
 from tests.support import CLOSED_PORT, TEST_TOKEN, open_database, subscribe_chat
 
@@ -45,12 +45,13 @@ CHECKS = [
     "announcements",
     "affiliations",
     "telegram",
+    "arxiv listing",
     "arxiv feed",
     "arxiv api",
     "arxiv html",
     "language model",
 ]
-ARXIV_CHECKS = ["arxiv feed", "arxiv api", "arxiv html"]
+ARXIV_CHECKS = ["arxiv listing", "arxiv feed", "arxiv api", "arxiv html"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -190,11 +191,15 @@ def test_a_healthy_deployment_passes_every_check(
     assert "contact: ops@example.org" in run.rows["arxiv contact"].detail
     assert all("contact: ops@example.org" in request.user_agent for request in arxiv.requests)
     assert f"@{DEFAULT_BOT_USERNAME} (bot id 123456789)" in run.rows["telegram"].detail
+    assert (
+        f"{CATEGORY}: announcement of {ANNOUNCED}, 1 entries, current layout"
+        in run.rows["arxiv listing"].detail
+    )
     assert f"{CATEGORY}: announcement of {ANNOUNCED}, 1 entries" in run.rows["arxiv feed"].detail
     assert run.rows["arxiv html"].detail.startswith("reachable, HTTP 200")
     assert telegram.count("getMe") == 1
     assert "/bot[TOKEN]/getMe" in run.err
-    assert [len(arxiv.requests_to(endpoint)) for endpoint in (FEED, API, HTML)] == [1, 1, 1]
+    assert [len(arxiv.requests_to(endpoint)) for endpoint in (LISTING, FEED, API, HTML)] == [1, 1, 1, 1]
     assert arxiv.requests_to(API)[0].ids == [PROBE_ID]
     assert database_path.read_bytes() == stored
 
@@ -237,7 +242,7 @@ def test_a_missing_token_fails_the_telegram_row_without_asking_telegram(
 def test_arxiv_answering_503_fails_each_arxiv_row(
     doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], arxiv: FakeArxiv
 ):
-    for endpoint in (FEED, API, HTML):
+    for endpoint in (LISTING, FEED, API, HTML):
         arxiv.fail(endpoint, 503, times=None)
     run = doctor(healthy_env)
     assert run.code == 1
@@ -245,7 +250,7 @@ def test_arxiv_answering_503_fails_each_arxiv_row(
     for name in ARXIV_CHECKS:
         assert "HTTP 503" in run.rows[name].detail
         assert "arXiv is unavailable" in run.rows[name].detail
-    assert [len(arxiv.requests_to(endpoint)) for endpoint in (FEED, API, HTML)] == [1, 1, 1]
+    assert [len(arxiv.requests_to(endpoint)) for endpoint in (LISTING, FEED, API, HTML)] == [1, 1, 1, 1]
     assert run.rows["telegram"].verdict == Verdict.OK
 
 
@@ -256,11 +261,22 @@ def test_a_malformed_feed_fails_only_the_feed_row(
     run = doctor(healthy_env)
     assert run.code == 1
     assert run.verdicts(ARXIV_CHECKS) == {
+        "arxiv listing": Verdict.OK,
         "arxiv feed": Verdict.FAIL,
         "arxiv api": Verdict.OK,
         "arxiv html": Verdict.OK,
     }
     assert run.rows["arxiv feed"].detail.startswith("not a usable feed: ")
+
+
+def test_a_listing_page_in_an_unknown_layout_warns(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], arxiv: FakeArxiv
+):
+    arxiv.set_raw_listing(CATEGORY, b"<html><body><h1>A new look</h1></body></html>")
+    run = doctor(healthy_env)
+    assert run.code == 0
+    assert run.rows["arxiv listing"].verdict == Verdict.WARN
+    assert run.rows["arxiv listing"].detail.startswith("layout not understood, so digests wait for the feeds")
 
 
 def test_a_file_that_is_not_a_database_fails_the_database_row(

@@ -10,10 +10,10 @@ import pytest
 
 from bot.arxiv.clients import ArxivClients
 from bot.arxiv.enrich import GIVE_UP_AFTER, enrich_affiliations
-from bot.arxiv.html import ROBOTS_MAX_AGE
 from bot.arxiv.http import ArxivRetry, user_agent
 from bot.arxiv.ingest import ingest
 from bot.arxiv.robots import DEFAULT_CRAWL_DELAY
+from bot.arxiv.site import ROBOTS_MAX_AGE
 from bot.config import load_settings
 from bot.core.digest import build_digest
 from bot.core.render import Format, render_digest
@@ -21,8 +21,8 @@ from storage.papers import PaperRepository
 from tests.clock import VirtualClock
 from tests.fakes.arxiv_server import (
     API,
-    FEED,
     HTML,
+    LISTING,
     PAGE_HOST,
     ROBOTS,
     TEST_CRAWL_DELAY,
@@ -141,10 +141,12 @@ async def test_each_host_has_its_pace_and_pages_wait_the_crawl_delay_of_robots_t
     arxiv.set_robots(robots_txt(15))
     repo = PaperRepository(db)
     await ingest(["cs.IR"], clients, repo)
-    assert virtual_clock.sleeps == []  # one feed and one API request, each the first to its host
+    assert virtual_clock.sleeps == [
+        15.0
+    ]  # the listing page after robots.txt; the API request is first at its host
     await enrich_affiliations(clients.html, repo)
-    assert [request.endpoint for request in arxiv.requests_at(PAGE_HOST)] == [ROBOTS] + [HTML] * 5
-    assert virtual_clock.sleeps == [15.0] * 5  # robots.txt first, then a page every 15 s
+    assert [request.endpoint for request in arxiv.requests_at(PAGE_HOST)] == [ROBOTS, LISTING] + [HTML] * 5
+    assert virtual_clock.sleeps == [15.0] * 6  # robots.txt first, then a page every 15 s
     await enrich_affiliations(clients.html, repo)
     assert len(arxiv.requests_to(ROBOTS)) == 1  # read once a day
 
@@ -170,19 +172,19 @@ async def test_the_page_delay_follows_robots_txt_and_a_setting_only_slows_it(
         repo = PaperRepository(db)
         await ingest(["cs.IR"], clients, repo)
         await enrich_affiliations(clients.html, repo)
-    assert virtual_clock.sleeps == [expected] * 5
+    assert virtual_clock.sleeps == [expected] * 6  # the listing page and 5 author pages
 
 
 async def test_robots_txt_is_read_again_after_a_day(arxiv, clients, virtual_clock, db):
     repo = PaperRepository(db)
     await ingest(["cs.IR"], clients, repo)
-    await clients.html.read_robots()
+    await clients.html.robots.read()
     arxiv.set_robots(robots_txt(40))
     virtual_clock.now += ROBOTS_MAX_AGE - 1
-    await clients.html.read_robots()
+    await clients.html.robots.read()
     assert clients.html.pacer.delay == TEST_CRAWL_DELAY
     virtual_clock.now += 1
-    await clients.html.read_robots()
+    await clients.html.robots.read()
     assert clients.html.pacer.delay == 40.0
     assert len(arxiv.requests_to(ROBOTS)) == 2
 
@@ -203,7 +205,7 @@ async def test_every_request_names_the_bot_and_its_operators_contact(arxiv, virt
         await ingest(["cs.IR"], clients, repo)
         await enrich_affiliations(clients.html, repo)
     agents = {request.user_agent for request in arxiv.requests}
-    assert {request.endpoint for request in arxiv.requests} == {FEED, API, ROBOTS, HTML}
+    assert {request.endpoint for request in arxiv.requests} == {LISTING, API, ROBOTS, HTML}
     assert agents == {user_agent("ops@example.org")}
     assert "paper-digest-bot" in agents.pop()
 

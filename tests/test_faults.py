@@ -22,7 +22,7 @@ from telegram import Bot
 
 from bot.arxiv.clients import ArxivClients
 from bot.arxiv.ingest import ingest
-from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY
+from bot.arxiv.schedule import ARXIV_TZ, POLL_SOON
 from bot.config import Settings, load_settings
 from bot.core.render import Format, render_digest
 from bot.jobs import POLL_JOB, poll_arxiv, run_ingest
@@ -38,10 +38,10 @@ from storage.deliveries import DeliveryLedger, Plan, PlannedPart
 from storage.papers import PaperRepository
 from tests.announcement import DAY, IR_NEW, seed_day
 from tests.clock import SteppingClock, VirtualTime
-from tests.fakes.arxiv_server import API, FEED, FakeArxiv
+from tests.fakes.arxiv_server import API, FEED, LISTING, FakeArxiv
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotHarness, StartBot, make_harness
-from tests.support import bot_command, cli_env, planned_poll, wait_until
+from tests.support import bot_command, cli_env, planned_poll, subscribe_chats, wait_until
 
 USER = 11
 OPERATOR = 7
@@ -102,24 +102,27 @@ async def test_a_command_waits_for_a_database_locked_by_another_process(bot: Bot
 # --- arXiv down at poll time -------------------------------------------------------------------
 
 
-async def test_a_poll_that_finds_the_feed_down_tries_again_in_ten_minutes(
+async def test_a_poll_that_finds_arxiv_down_tries_again_in_two_minutes(
     telegram: FakeTelegram, arxiv: FakeArxiv, bot_env: dict[str, str]
 ):
     seed_day(arxiv)
+    arxiv.fail(LISTING, 503, times=None)
     arxiv.fail(FEED, 503, times=None)
+    await subscribe_chats(Path(bot_env["DATABASE_PATH"]), [USER], ["cs.IR", "cs.LG"], TUESDAY_MORNING)
     settings = load_settings({**bot_env, "ARXIV_RETRIES": "1"}, env_file=None)
     harness = make_harness(telegram, settings, clock=lambda: TUESDAY_MORNING)
     await harness.start()
     try:
-        assert await planned_poll(harness) == TUESDAY_MORNING + POLL_EVERY
+        assert await planned_poll(harness) == TUESDAY_MORNING + POLL_SOON
         assert await harness.services.papers.latest_announcements(["cs.IR", "cs.LG"]) == {}
-        polled = [request.path for request in arxiv.requests_to(FEED)]
-        assert "/atom/cs.IR" in polled and len(polled) == len(set(polled))  # ARXIV_RETRIES=1: one try each
+        for endpoint, prefix in ((LISTING, "/list/cs.IR/new"), (FEED, "/atom/cs.IR")):
+            polled = [request.path for request in arxiv.requests_to(endpoint)]
+            assert prefix in polled and len(polled) == len(set(polled))  # ARXIV_RETRIES=1: one try each
 
         arxiv.clear_faults()
         harness.application.job_queue.get_jobs_by_name(POLL_JOB)[0].schedule_removal()
         harness.application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
-        assert await planned_poll(harness) == datetime(2026, 11, 25, 0, 5, tzinfo=ARXIV_TZ)
+        assert await planned_poll(harness) == datetime(2026, 11, 24, 20, 0, tzinfo=ARXIV_TZ)
         assert await harness.services.papers.latest_announcement("cs.IR") == DAY
     finally:
         await harness.stop()
@@ -129,10 +132,11 @@ async def test_a_poll_that_left_papers_without_metadata_comes_back_before_the_pu
     telegram: FakeTelegram, arxiv: FakeArxiv, bot_env: dict[str, str]
 ):
     """The export API failing for one poll must not cost the day's digest its affiliations: the push
-    waits AFFILIATION_WAIT (15 minutes) for them, so the next try has to come within that wait,
-    not at the next day's turnover."""
+    waits AFFILIATION_WAIT (5 minutes) for them, so the next try has to come within that wait,
+    not at the next announcement."""
     seed_day(arxiv)
     arxiv.fail(API, 503, times=1)
+    await subscribe_chats(Path(bot_env["DATABASE_PATH"]), [USER], ["cs.IR", "cs.LG"], TUESDAY_MORNING)
     settings = load_settings({**bot_env, "ARXIV_RETRIES": "1"}, env_file=None)
     harness = make_harness(telegram, settings, clock=lambda: TUESDAY_MORNING)
     await harness.start()

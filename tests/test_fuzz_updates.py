@@ -41,7 +41,7 @@ from tests.strategies import (
     fit_message,
     message_texts,
 )
-from tests.support import ingested
+from tests.support import followed
 
 T = TypeVar("T")
 
@@ -148,10 +148,20 @@ def opening_command(message: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def expects_reply(message: dict[str, Any]) -> bool:
-    """Commands for this bot are answered; in groups a bare command only when the bot knows it."""
+    """Commands for this bot are answered; in groups a bare command only when the bot knows it.
+    Other text is answered in private chats, and in groups when it mentions the bot."""
     command = opening_command(message)
     if command is None:
-        return False
+        text = message.get("text")
+        if text is None:
+            return False
+        units = text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+        mentions = [
+            units[2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
+            for entity in message.get("entities", [])
+            if entity["type"] == "mention"
+        ]
+        return message["chat"]["type"] == "private" or f"@{BOT}".casefold() in map(str.casefold, mentions)
     name, addressee = command
     if addressee:
         return addressee.casefold() == BOT.casefold()
@@ -295,8 +305,8 @@ class Fuzzer:
 
 @pytest.fixture
 async def fuzzer(bot: BotHarness) -> AsyncIterator[Fuzzer]:
-    """The bot once its start-up ingest stored the seeded announcement, with errors recorded."""
-    await ingested(bot, "cs.IR", "cs.LG")
+    """The bot once it read the seeded announcement, with errors recorded."""
+    await followed(bot, "cs.IR", "cs.LG")
     fuzzer = Fuzzer(bot, asyncio.get_running_loop())
     bot.application.add_error_handler(fuzzer.record_error)
     yield fuzzer

@@ -22,7 +22,7 @@ from tests.clock import VirtualTime
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
-from tests.support import TEST_TOKEN, ingested, start_cli, wait_until
+from tests.support import TEST_TOKEN, ingested, start_cli, subscribe_chats, wait_until
 
 USER = 4242
 OTHER = 5151
@@ -90,8 +90,11 @@ def _update(chat_id: int, number: int) -> Update:
 # --- a busy event loop --------------------------------------------------------------------------
 
 
-async def test_a_poll_that_comes_due_while_the_event_loop_is_busy_still_runs(start_bot, arxiv: FakeArxiv):
+async def test_a_poll_that_comes_due_while_the_event_loop_is_busy_still_runs(
+    start_bot, arxiv: FakeArxiv, bot_env: dict[str, str]
+):
     seed_day(arxiv)
+    await subscribe_chats(Path(bot_env["DATABASE_PATH"]), [1], ["cs.IR"], datetime.now(UTC))
     bot = await start_bot()
     # A long computation on the loop (planning a large push, say) makes the first poll late by
     # more than APScheduler's default one-second grace; a poll dropped then would end polling.

@@ -1,4 +1,5 @@
-"""A whole ingest pass through the real clients (httpx, `arxiv`/requests) against the fake arXiv."""
+"""A whole ingest pass through the real clients (httpx, `arxiv`/requests) against the fake arXiv:
+listing pages first, the feed as fallback and cross-check, then the export API."""
 
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ import pytest
 from bot.arxiv.clients import ArxivClients
 from bot.arxiv.http import ArxivRetry
 from bot.arxiv.ingest import CategoryReport, IngestProgress, ingest
+from bot.cli.chat_console import OFFLINE_PAGE
 from bot.config import load_settings
 from storage.models import AffiliationSource, AnnounceType, Author
 from storage.papers import PaperRepository
 from tests.clock import VirtualClock
-from tests.fakes.arxiv_server import API, API_HOST, FEED, FEED_HOST, FakeArxiv
+from tests.fakes.arxiv_server import (
+    API,
+    API_HOST,
+    FEED,
+    LISTING,
+    PAGE_HOST,
+    ROBOTS,
+    TEST_CRAWL_DELAY,
+    FakeArxiv,
+    robots_txt,
+)
+from tests.support import FIXTURES
 
 DAY = date(2025, 8, 20)
 
@@ -62,8 +75,12 @@ async def test_news_are_stored_once_and_completed(arxiv, clients, repo):
     report = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
     assert report.categories == [
-        CategoryReport("cs.IR", DAY, new=1, cross=1, replaced_skipped=1, stored=2, metadata_completed=2),
-        CategoryReport("cs.LG", DAY, new=1, cross=0, replaced_skipped=0, stored=1, metadata_completed=1),
+        CategoryReport(
+            "cs.IR", DAY, "listing", new=1, cross=1, replaced_skipped=1, stored=2, metadata_completed=2
+        ),
+        CategoryReport(
+            "cs.LG", DAY, "listing", new=1, cross=0, replaced_skipped=0, stored=1, metadata_completed=1
+        ),
     ]
     assert (report.metadata_requested, report.metadata_completed, report.errors) == (2, 2, [])
     listed = await repo.listings(["cs.IR", "cs.LG"], DAY)
@@ -95,13 +112,14 @@ async def test_a_second_run_stores_nothing_and_asks_the_api_nothing(arxiv, clien
     assert [report.stored for report in again.categories] == [0, 0]
     assert again.metadata_requested == 0
     assert {name: await dump(db, name) for name in tables} == before
-    assert [request.endpoint for request in arxiv.requests[requests_before:]] == [FEED, FEED]
+    assert [request.endpoint for request in arxiv.requests[requests_before:]] == [LISTING, LISTING]
 
 
-async def test_an_empty_feed_records_no_announcement(arxiv, clients, repo):
+async def test_a_day_without_updates_records_no_announcement(arxiv, clients, repo):
     announce_ir_and_lg(arxiv)
     await ingest(["cs.IR"], clients, repo)
-    arxiv.set_empty_feed("cs.IR")
+    arxiv.set_announcement("cs.IR", date(2025, 8, 21), [], feed=False)
+    arxiv.set_empty_feed("cs.RO")  # no listing page at all for cs.RO: its (empty) feed stands in
 
     report = await ingest(["cs.IR", "cs.RO"], clients, repo)
 
@@ -122,9 +140,9 @@ async def test_api_down_keeps_the_feed_data_and_completes_it_later(arxiv, client
         f"cs.LG: metadata: {report.metadata_error}",
     ]
     listed = await repo.listings(["cs.IR"], DAY)
-    assert [(paper.title, paper.primary_category) for paper, _ in listed] == [
-        ("Retrieval at Scale", None),
-        ("Ranking Transformers", None),
+    assert [(paper.title, paper.primary_category, paper.comment) for paper, _ in listed] == [
+        ("Retrieval at Scale", "cs.IR", "Accepted at KDD"),
+        ("Ranking Transformers", "cs.LG", None),
     ]
     assert sorted(await repo.ids_missing_metadata(10)) == ["2508.00001", "2508.00002"]
 
@@ -137,7 +155,7 @@ async def test_api_down_keeps_the_feed_data_and_completes_it_later(arxiv, client
     assert (await repo.paper("2508.00001")).authors[0].affiliations == ("Pinterest",)
 
 
-async def test_a_slow_api_times_out_and_falls_back_to_the_feed(arxiv, clients, repo):
+async def test_a_slow_api_times_out_and_leaves_the_page_data(arxiv, clients, repo):
     announce_ir_and_lg(arxiv)
     arxiv.slow(API, 30, times=None)
 
@@ -149,8 +167,11 @@ async def test_a_slow_api_times_out_and_falls_back_to_the_feed(arxiv, clients, r
     assert len(await repo.ids_missing_metadata(10)) == 2
 
 
-async def test_a_malformed_feed_stores_nothing_for_its_category_only(arxiv, clients, repo, db, caplog):
+async def test_an_unreadable_page_and_feed_store_nothing_for_their_category_only(
+    arxiv, clients, repo, db, caplog
+):
     announce_ir_and_lg(arxiv)
+    arxiv.set_raw_listing("cs.IR", b"<html><body><h2>Something else entirely</h2></body></html>")
     arxiv.set_raw_feed(
         "cs.IR", b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>oai:'
     )
@@ -163,7 +184,70 @@ async def test_a_malformed_feed_stores_nothing_for_its_category_only(arxiv, clie
     assert (lg.announced, lg.stored) == (DAY, 1)
     assert await repo.latest_announcements(["cs.IR", "cs.LG"]) == {"cs.LG": DAY}
     assert [row[0] for row in await dump(db, "listings")] == ["cs.LG"]
+    assert any("cs.IR: LISTING PAGE NOT UNDERSTOOD" in message for message in caplog.messages)
     assert any("cs.IR: feed not ingested, nothing stored" in message for message in caplog.messages)
+
+
+async def test_a_page_in_an_unknown_layout_falls_back_to_the_feed_loudly(arxiv, clients, repo, caplog):
+    announce_ir_and_lg(arxiv)
+    arxiv.set_raw_listing(
+        "cs.IR",
+        (FIXTURES / "listings" / "handmade-current-layout.html")
+        .read_bytes()
+        .replace(b"New submissions (showing", b"Fresh papers (showing"),
+    )
+
+    with caplog.at_level(logging.ERROR, logger="bot.arxiv.ingest"):
+        report = await ingest(["cs.IR"], clients, repo)
+
+    assert (report.categories[0].source, report.categories[0].stored) == ("feed", 2)
+    assert [request.endpoint for request in arxiv.requests[:3]] == [ROBOTS, LISTING, FEED]
+    (loud,) = [record for record in caplog.records if "NOT UNDERSTOOD" in record.message]
+    assert loud.levelno == logging.ERROR and "before any section heading" in loud.message
+
+
+async def test_a_page_cut_short_is_never_stored_in_part(arxiv, clients, repo):
+    """The real 2018 page holds 47 of the 188 entries it announces: the whole feed is stored instead."""
+    arxiv.add_paper("1807.07067", "Principal Typings of Planar Flow Networks", categories=["cs.DS"])
+    arxiv.set_announcement("cs.DS", date(2018, 7, 20), [("1807.07067", "new")], listing=False)
+    arxiv.set_raw_listing("cs.DS", (FIXTURES / "listings" / "cs-2018-07-20.html").read_bytes())
+
+    report = await ingest(["cs.DS"], clients, repo)
+
+    assert (report.categories[0].source, report.categories[0].stored) == ("feed", 1)
+    assert [p.arxiv_id for p, _ in await repo.listings(["cs.DS"], date(2018, 7, 20))] == ["1807.07067"]
+
+
+async def test_the_real_listing_page_is_ingested_from_arxiv_s_own_markup(arxiv, clients, repo):
+    arxiv.set_raw_listing("math-ph", OFFLINE_PAGE.read_bytes())
+
+    report = await ingest(["math-ph"], clients, repo)
+
+    assert report.categories[0] == CategoryReport(
+        "math-ph", date(2024, 8, 9), "listing", new=6, cross=10, replaced_skipped=7, stored=16
+    )
+    (paper,) = (await repo.papers(["2408.03991"])).values()
+    assert (paper.primary_category, paper.comment) == ("cond-mat.mes-hall", "32 pages, 6 figures")
+
+
+async def test_after_the_turnover_the_feed_cross_checks_the_listing_page(arxiv, clients, repo, caplog):
+    announce_ir_and_lg(arxiv)
+    arxiv.add_paper("2508.00004", "Late to the listing", categories=["cs.IR"])
+    arxiv.set_announcement("cs.IR", DAY, [("2508.00001", "new")], feed=False)
+    arxiv.set_announcement("cs.IR", DAY, [("2508.00001", "new"), ("2508.00004", "new")], listing=False)
+
+    first = await ingest(["cs.IR"], clients, repo)
+    with caplog.at_level(logging.WARNING, logger="bot.arxiv.ingest"):
+        checked = await ingest(["cs.IR"], clients, repo, feeds=True)
+
+    assert [request.endpoint for request in arxiv.requests if request.endpoint not in (API, ROBOTS)] == [
+        LISTING,
+        LISTING,
+        FEED,
+    ]
+    assert (first.categories[0].stored, checked.categories[0].feed_added) == (1, 1)
+    assert [p.arxiv_id for p, _ in await repo.listings(["cs.IR"], DAY)] == ["2508.00001", "2508.00004"]
+    assert any("the feed lists 1 papers the listing page did not" in m for m in caplog.messages)
 
 
 async def test_250_papers_are_completed_in_three_api_requests(arxiv, clients, repo):
@@ -178,7 +262,7 @@ async def test_250_papers_are_completed_in_three_api_requests(arxiv, clients, re
     assert [len(request.ids) for request in arxiv.requests_to(API)] == [100, 100, 50]
     assert report.categories[0].metadata_completed == 250
     assert events == [
-        IngestProgress("feeds", 1, 1, "cs.CL"),
+        IngestProgress("pages", 1, 1, "cs.CL"),
         IngestProgress("metadata", 0, 250),
         IngestProgress("metadata", 100, 250),
         IngestProgress("metadata", 200, 250),
@@ -187,7 +271,8 @@ async def test_250_papers_are_completed_in_three_api_requests(arxiv, clients, re
 
 
 async def test_every_request_waits_its_turn_at_its_host(arxiv, repo, virtual_clock):
-    """One pacer per host: each start comes a full delay after the previous one to the same host."""
+    """One pacer per host: listing pages keep arxiv.org's crawl delay (15 s), the export API its 3 s."""
+    arxiv.set_robots(robots_txt(15))
     announce_ir_and_lg(arxiv)
     for number in range(150):
         arxiv.add_paper(f"2508.1{number:04d}", categories=["cs.CL"])
@@ -197,22 +282,22 @@ async def test_every_request_waits_its_turn_at_its_host(arxiv, repo, virtual_clo
     async with ArxivClients(settings, clock=virtual_clock, sleep=virtual_clock.sleep) as clients:
         await ingest(["cs.IR", "cs.LG", "cs.CL"], clients, repo)
 
-    assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, FEED, API, API]
-    assert [request.host for request in arxiv.requests] == [FEED_HOST] * 3 + [API_HOST] * 2
-    assert virtual_clock.sleeps == [3.0] * 3  # two between the feeds, one between the API requests
+    assert [request.endpoint for request in arxiv.requests] == [ROBOTS] + [LISTING] * 3 + [API] * 2
+    assert [request.host for request in arxiv.requests] == [PAGE_HOST] * 4 + [API_HOST] * 2
+    assert virtual_clock.sleeps == [15.0] * 3 + [3.0]  # robots.txt, then a page every 15 s
 
 
-async def test_feed_retries_wait_the_backoff_which_covers_the_pace(arxiv, repo, virtual_clock):
+async def test_listing_retries_wait_the_backoff_which_covers_the_pace(arxiv, repo, virtual_clock):
     announce_ir_and_lg(arxiv)
-    arxiv.fail(FEED, 503)
+    arxiv.fail(LISTING, 503)
     settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **arxiv.env()}, env_file=None)
 
     async with ArxivClients(settings, clock=virtual_clock, sleep=virtual_clock.sleep) as clients:
         report = await ingest(["cs.IR"], clients, repo)
 
     assert report.categories[0].stored == 2
-    assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, API]
-    assert virtual_clock.sleeps == [5.0]
+    assert [request.endpoint for request in arxiv.requests] == [ROBOTS, LISTING, LISTING, API]
+    assert virtual_clock.sleeps == [TEST_CRAWL_DELAY, 5.0]
 
 
 async def test_the_real_sample_feed_is_ingested_with_missing_metadata_reported(arxiv, clients, repo):
@@ -220,7 +305,7 @@ async def test_the_real_sample_feed_is_ingested_with_missing_metadata_reported(a
 
     report = await ingest(["cs.AI"], clients, repo)
 
-    assert report.categories[0] == CategoryReport("cs.AI", DAY, new=2, cross=5, stored=7)
+    assert report.categories[0] == CategoryReport("cs.AI", DAY, "feed", new=2, cross=5, stored=7)
     assert len(report.metadata_missing) == 7
     listed = await repo.listings(["cs.AI"], DAY)
     assert [listing.arxiv_id for _, listing in listed][:2] == ["2508.14001", "2508.14002"]

@@ -90,7 +90,7 @@ async def test_a_normal_day_reaches_every_chat_once(bot, arxiv, clock):
     assert len(digests(bot.telegram, USER)) == 1
 
 
-async def test_the_more_button_opens_the_category_below_the_digest(bot, arxiv, clock):
+async def test_the_more_button_opens_the_category_at_its_first_paper_not_shown(bot, arxiv, clock):
     await bot.send(USER, "/subscribe IR", user_id=USER)
     seed_day(arxiv)
     clock.advance(minutes=10)
@@ -100,7 +100,8 @@ async def test_the_more_button_opens_the_category_below_the_digest(bot, arxiv, c
     before = len(bot.telegram.sent_messages(USER))
     await bot.press(USER, digest.message_id, digest.buttons[0]["callback_data"])
     opened = bot.telegram.sent_messages(USER)[before:]
-    assert len(opened) == 1 and opened[0].visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2")
+    # The digest showed IR's ten most relevant of 16: the 11th is on page 2 (papers 9 to 16).
+    assert len(opened) == 1 and opened[0].visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 2 of 2")
     assert bot.current(digest).edit_count == 0
 
 

@@ -23,7 +23,6 @@ from bot.core.render import (
     Format,
     affiliation_line,
     author_line,
-    first_sentences,
     format_date,
     render_digest,
     render_entry,
@@ -162,7 +161,7 @@ SPECIAL_CATEGORIES = ("cs.IR", "cs.LG", "eess.AS")
 # --- strict Telegram HTML -----------------------------------------------------------------------
 
 ALLOWED_TAGS = {"b", "i", "a", "code", "pre", "blockquote"}
-TAG = re.compile(r"<(/?)([a-z]+)((?:\s+[a-z]+=\"[^\"<>]*\")*)\s*>")
+TAG = re.compile(r"<(/?)([a-z]+)((?:\s+[a-z]+=\"[^\"<>]*\"|\s+expandable)*)\s*>")
 ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);")
 
 
@@ -179,7 +178,8 @@ def assert_telegram_html(message: str) -> None:
             stack.pop()
         else:
             assert name != "a" or re.fullmatch(r'\s+href="[^"]+"', attributes), attributes
-            assert name == "a" or not attributes, attributes
+            assert name != "blockquote" or attributes in ("", " expandable"), attributes
+            assert name in ("a", "blockquote") or not attributes, attributes
             assert "a" not in stack, "links must not nest"
             assert_text(attributes)
             stack.append(name)
@@ -290,17 +290,17 @@ def test_venue_is_shown_and_page_counts_are_not():
     assert "pages" not in html
 
 
-def test_featured_entries_show_the_abstract_opening_and_compact_ones_do_not():
+def test_featured_entries_show_the_abstract_and_compact_ones_do_not():
     html = special_html()
     featured, compact = html.split("<b>More papers</b>")
-    assert featured.count("<blockquote>") == 2
-    assert "<blockquote>" not in compact
+    assert featured.count("<blockquote expandable>") == 2
+    assert "<blockquote" not in compact
 
 
-def test_cut_digest_points_to_cat_for_the_rest():
+def test_cut_digest_points_to_the_buttons_for_the_rest():
     digest = build_digest(SPECIAL_ROWS, SPECIAL_CATEGORIES, FEED_DAY)
     messages = render_digest(digest, featured=1, limit=2)
-    assert messages[-1].endswith("\n\n+3 more: /cat IR · /cat LG · /cat AS")
+    assert messages[-1].endswith("\n\n+3 more: tap “All IR”, “All LG” or “All AS” below.")
     assert "3. [" not in messages[-1]
 
 
@@ -372,18 +372,14 @@ def test_readable_tex(tex, readable):
     assert readable_tex(tex) == readable
 
 
-def test_first_sentences_stop_at_a_sentence_end_within_the_limit():
-    abstract = "Models help, e.g. in code. We propose X with $O(n^2)$ cost. Experiments show gains."
-    assert first_sentences(abstract) == "Models help, e.g. in code. We propose X with O(n²) cost."
-    assert first_sentences(abstract, max_chars=40) == "Models help, e.g. in code."
-    assert first_sentences("One sentence only") == "One sentence only"
-
-
-def test_a_long_first_sentence_is_cut_between_words_outside_math():
-    cut = first_sentences("word " * 100)
-    assert len(cut) <= 300 and cut.endswith("word…")
-    math = first_sentences("A " * 140 + "$\\unknown{a} + b + c + d + e + f + g$ ends. Next.")
-    assert math == ("A " * 139 + "A…")
+def test_featured_entries_carry_the_whole_abstract_collapsed():
+    abstract = "Models help, e.g. in code. We propose X with $O(n^2)$ cost. " * 20
+    item = paper("2508.10001", "A title", "cs.IR", abstract=abstract)
+    digest = build_digest([(item, listing(item.arxiv_id, "cs.IR"))], ["cs.IR"], FEED_DAY)
+    (html,) = render_digest(digest, featured=1)
+    assert f"<blockquote expandable>{readable_tex(abstract).strip()}</blockquote>" in html
+    (compact,) = render_digest(digest, featured=0)
+    assert "blockquote" not in compact and "We propose" not in compact
 
 
 def test_author_and_affiliation_lines():
@@ -525,4 +521,3 @@ def test_any_arxiv_text_renders_to_valid_html(title, abstract, names, affiliatio
     digest = build_digest([(item, listing(item.arxiv_id, "cs.IR"))], ["cs.IR"], FEED_DAY)
     check_messages(render_digest(digest, featured=1))
     check_messages(render_digest(digest, featured=1, fmt=Format.TEXT), Format.TEXT)
-    assert len(first_sentences(abstract, max_chars=120)) <= 120

@@ -251,9 +251,9 @@ async def test_a_poll_the_database_refuses_comes_back_in_a_minute(
     application = harness.application
     await application.initialize()
     await application.post_init(application)
-    db = harness.services.db
-    (pages,) = (await db.execute_fetchall("PRAGMA page_count"))[0]
-    await db.execute(f"PRAGMA max_page_count = {pages}")  # full before the start-up poll stores anything
+    await harness.services.chats.register(USER, "private", None, None, clock())
+    await harness.services.subscriptions.add(USER, ["cs.IR"], clock())  # the bot reads followed categories
+    await harness.services.db.execute("PRAGMA query_only = ON")  # every write of the start-up poll refused
     await application.updater.start_polling(poll_interval=0, timeout=1)
     await application.start()
     try:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import arxiv
 import requests
@@ -35,12 +35,22 @@ from storage.models import AffiliationSource, Author, Paper
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 BATCH_SIZE = 100
 DEFAULT_TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between bytes received
 
 
 class ArxivApiError(ArxivError):
     """The export API answered with something unusable: a client error status or malformed XML."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One page of a search, newest first; `total` is how many the API says match in all."""
+
+    papers: tuple[Paper, ...]
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +146,11 @@ def _optional(text: str | None) -> str | None:
 
 
 class ArxivApi:
-    """Completes papers by id, `BATCH_SIZE` ids per request, one request at a time."""
+    """Completes papers by id, `BATCH_SIZE` ids per request, one request at a time.
+
+    Lookups and searches for many users queue here too, one request per `ARXIV_REQUEST_DELAY`;
+    `expected_wait` says how long a request asked now would wait, so a chat can be told.
+    """
 
     def __init__(
         self,
@@ -154,6 +168,7 @@ class ArxivApi:
         self._sleep = sleep
         self._batch_size = batch_size
         self._lock = asyncio.Lock()
+        self._queued = 0  # requests waiting for their turn or running
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = arxiv.Client(page_size=batch_size, delay_seconds=0, num_retries=0)
         separator = "&" if "?" in base_url else "?"
@@ -162,6 +177,20 @@ class ArxivApi:
 
     def close(self) -> None:
         self._client._session.close()
+
+    def expected_wait(self) -> float:
+        """Seconds a request asked now would wait for the ones ahead of it (about one delay each)."""
+        return self._queued * self._pacer.delay
+
+    async def _in_turn(self, query: Callable[[], T]) -> T:
+        """Run `query` (blocking, in a worker thread) when the requests ahead of it are done."""
+        self._queued += 1
+        try:
+            async with self._lock:
+                self._loop = asyncio.get_running_loop()
+                return await asyncio.to_thread(query)
+        finally:
+            self._queued -= 1
 
     async def batches(self, ids: Sequence[str]) -> AsyncIterator[MetadataBatch]:
         """Yield one `MetadataBatch` per request; raises `ArxivError` when a batch finally fails."""
@@ -178,9 +207,7 @@ class ArxivApi:
             return MetadataBatch((), (), ())
 
         async def attempt() -> list[arxiv.Result]:
-            async with self._lock:
-                self._loop = asyncio.get_running_loop()
-                return await asyncio.to_thread(self._query, requested)
+            return await self._in_turn(lambda: self._query(requested))
 
         results = await with_retries(attempt, self._retry, sleep=self._sleep, what=f"API ({len(ids)} ids)")
         wanted = set(requested)
@@ -194,6 +221,34 @@ class ArxivApi:
             logger.info("API returned no entry for %d of %d ids: %s", len(missing), len(ids), missing[:5])
         return MetadataBatch(requested, tuple(found.values()), missing)
 
+    async def search(self, query: str, start: int, count: int) -> SearchResults:
+        """Papers matching an export API `search_query`, newest submission first, from `start`.
+
+        Raises `ArxivApiError` when the API refuses the query, `ArxivError` when it fails.
+        """
+        search = arxiv.Search(
+            query=query,
+            max_results=count,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+
+        async def attempt() -> tuple[list[arxiv.Result], int]:
+            return await self._in_turn(lambda: self._page(search, start, count))
+
+        results, total = await with_retries(attempt, self._retry, sleep=self._sleep, what="API search")
+        papers = tuple(paper for result in results if (paper := paper_from_result(result)) is not None)
+        return SearchResults(papers, total)
+
+    def _page(self, search: arxiv.Search, start: int, count: int) -> tuple[list[arxiv.Result], int]:
+        """Runs in a worker thread: one request, one page."""
+        url = self._client._format_url(search, start, count)
+        try:
+            feed = self._client._parse_feed(url, first_page=True)
+        except arxiv.HTTPError as error:
+            raise ArxivApiError(f"{error.url}: HTTP {error.status}") from error
+        return list(feed.results), feed.header.total_results
+
     def _query(self, ids: tuple[str, ...]) -> list[arxiv.Result]:
         """Runs in a worker thread."""
         search = arxiv.Search(id_list=list(ids), max_results=len(ids))
@@ -205,5 +260,5 @@ class ArxivApi:
             raise ArxivApiError(f"{error.url}: HTTP {error.status}") from error
 
     def _wait_for_turn(self) -> float:
-        assert self._loop is not None, "requests are only made from fetch()"
+        assert self._loop is not None, "requests are only made in turn (_in_turn)"
         return self._pacer.wait_from_thread(self._loop)

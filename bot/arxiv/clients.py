@@ -11,7 +11,9 @@ import httpx
 from bot.arxiv.api import DEFAULT_TIMEOUT, ArxivApi
 from bot.arxiv.feed import FeedClient
 from bot.arxiv.html import HtmlClient
-from bot.arxiv.http import ArxivRetry, Pacers, user_agent
+from bot.arxiv.http import ArxivPacer, ArxivRetry, Pacers, user_agent
+from bot.arxiv.listing import ListingClient
+from bot.arxiv.site import SiteRobots
 from bot.config import Settings
 from bot.core.clock import Monotonic, Sleep
 
@@ -21,7 +23,8 @@ class ArxivClients:
 
     One httpx client serves every endpoint, with a User-Agent naming the operator's contact
     (`ARXIV_CONTACT`), and one pacer per host: the feed and the export API at `ARXIV_REQUEST_DELAY`,
-    arxiv.org's pages at the crawl delay of its robots.txt (`ARXIV_PAGE_DELAY` may only slow it).
+    arxiv.org's listing and HTML pages at the crawl delay of its robots.txt (`ARXIV_PAGE_DELAY` may
+    only slow it), which one `SiteRobots` per host reads for both.
     Use as an async context manager, or call `aclose` (PTB post_shutdown).
     """
 
@@ -54,8 +57,27 @@ class ArxivClients:
             timeout=api_timeout,
             agent=agent,
         )
+        robots: dict[str, SiteRobots] = {}
+
+        def robots_of(url: str, pacer: ArxivPacer) -> SiteRobots:
+            return robots.setdefault(pacer.host, SiteRobots(url, self.http, pacer, monotonic=clock))
+
         self.html = HtmlClient(
-            settings.arxiv_html_url, self.http, page_pacer, retry=retry, sleep=sleep, monotonic=clock
+            settings.arxiv_html_url,
+            self.http,
+            page_pacer,
+            retry=retry,
+            sleep=sleep,
+            robots=robots_of(settings.arxiv_html_url, page_pacer),
+        )
+        listing_pacer = self.pacers.for_url(settings.arxiv_listing_url, settings.arxiv_page_delay)
+        self.listing = ListingClient(
+            settings.arxiv_listing_url,
+            self.http,
+            listing_pacer,
+            retry=retry,
+            sleep=sleep,
+            robots=robots_of(settings.arxiv_listing_url, listing_pacer),
         )
 
     async def aclose(self) -> None:

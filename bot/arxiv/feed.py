@@ -1,8 +1,9 @@
 """The announcement feed (rss.arxiv.org/atom/<category>): what arXiv announced in a category today.
 
-The feed is the only source that matches arXiv's own listing, so it decides which papers are
-today's. Parsing is strict: a malformed document or entry raises `ArxivFeedError` and yields no
-entries at all, because storing half an announcement would make a digest silently incomplete.
+The feed turns over hours after the listing pages (bot/arxiv/listing.py) show an announcement, so
+it is their fallback and cross-check. Parsing is strict: a malformed document or entry raises
+`ArxivFeedError` and yields no entries at all, because storing half an announcement would make a
+digest silently incomplete.
 """
 
 from __future__ import annotations

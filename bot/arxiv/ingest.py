@@ -1,9 +1,12 @@
-"""One ingest pass: announcement feeds -> storage -> export API metadata -> storage.
+"""One ingest pass: listing pages (or feeds) -> storage -> export API metadata -> storage.
 
-Each category's feed is stored as soon as it is read, so a digest can go out even when the export
-API is down; the API then completes every paper still marked incomplete, including ones left over
-from earlier runs, in shared batches. Every step is idempotent: a second run for the same
-announcement stores nothing new and asks the API nothing. A bad feed costs only its own category.
+Each category's listing page is read once per pass and stored as soon as it is read, so a digest
+can go out at announcement time even when the export API is down; the API then completes every
+paper still marked incomplete, including ones left over from earlier runs, in shared batches. A
+listing page that cannot be read or understood falls back to the category's feed (loudly, when the
+layout is not recognised). After the feeds' turnover a pass reads them too: they cross-check the
+listing pages and add whatever a page missed. Every step is idempotent: a second run for the same
+announcement stores nothing new and asks the API nothing. A bad page costs only its own category.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from typing import Literal
 
 from bot.arxiv.api import ArxivApi
 from bot.arxiv.clients import ArxivClients
-from bot.arxiv.feed import FeedClient
 from bot.arxiv.http import ArxivError
-from storage.models import AnnounceType
+from bot.arxiv.listing import ListingLayoutError
+from storage.models import AnnounceType, Paper
 from storage.papers import PaperRepository
 
 logger = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ METADATA_MISSES_ALLOWED = 5  # passes whose API answer lacked a paper before we 
 class IngestProgress:
     """For a progress bar: `done` of `total` feeds or papers; `category` names the feed just read."""
 
-    stage: Literal["feeds", "metadata"]
+    stage: Literal["pages", "metadata"]
     done: int
     total: int
     category: str | None = None
@@ -43,13 +46,15 @@ OnIngestProgress = Callable[[IngestProgress], None]
 @dataclass(slots=True)
 class CategoryReport:
     category: str
-    announced: date | None = None  # None: empty feed (no announcement) or the feed failed
+    announced: date | None = None  # None: nothing announced (empty page or feed), or both failed
+    source: str | None = None  # "listing" or "feed": where the announcement was read
     new: int = 0
     cross: int = 0
     replaced_skipped: int = 0
     stored: int = 0  # listings this run added; 0 when the announcement was stored before
+    feed_added: int = 0  # listings the feed's cross-check added that the listing page had not shown
     metadata_completed: int = 0
-    errors: list[str] = field(default_factory=list)  # the feed's failure, "metadata: ..." if left incomplete
+    errors: list[str] = field(default_factory=list)  # what failed, "metadata: ..." if left incomplete
 
 
 @dataclass(slots=True)
@@ -77,16 +82,20 @@ async def ingest(
     *,
     on_progress: OnIngestProgress | None = None,
     metadata_limit: int = METADATA_LIMIT,
+    feeds: bool = False,
 ) -> IngestReport:
-    """Ingest the latest announcement of each category, then complete metadata for what needs it."""
+    """Ingest the latest announcement of each category, then complete metadata for what needs it.
+
+    `feeds`: also read each feed to cross-check the listing page (once the feeds have turned over).
+    """
     progress = on_progress or _ignore
     reports: list[CategoryReport] = []
     news_ids: dict[str, set[str]] = {}
     for done, category in enumerate(categories, start=1):
-        report, ids = await _ingest_feed(category, clients.feed, repo)
+        report, ids = await _ingest_category(category, clients, repo, feeds=feeds)
         reports.append(report)
         news_ids[category] = ids
-        progress(IngestProgress("feeds", done, len(categories), category))
+        progress(IngestProgress("pages", done, len(categories), category))
     result = IngestReport(reports)
     requested, completed = await _complete_metadata(result, clients.api, repo, metadata_limit, progress)
     for report in reports:
@@ -97,40 +106,92 @@ async def ingest(
     return result
 
 
-async def _ingest_feed(
-    category: str, feed: FeedClient, repo: PaperRepository
+async def _ingest_category(
+    category: str, clients: ArxivClients, repo: PaperRepository, *, feeds: bool
 ) -> tuple[CategoryReport, set[str]]:
-    """Read and store one feed; returns the report and the ids of its news (new and cross)."""
+    """Read and store one category's announcement; returns the report and the ids of its news."""
     report = CategoryReport(category)
+    ids: set[str] = set()
+    listing_failed = False
     try:
-        announcement = await feed.fetch(category)
+        page = await clients.listing.fetch(category)
+    except ListingLayoutError as error:
+        logger.error(
+            "%s: LISTING PAGE NOT UNDERSTOOD, nothing of it stored; reading the feed instead. "
+            "Has arXiv changed its layout? %s",
+            category,
+            error,
+        )
+        listing_failed = True
     except ArxivError as error:
-        logger.error("%s: feed not ingested, nothing stored: %s", category, error)
-        report.errors.append(str(error))
-        return report, set()
-    if announcement.announced is None:
-        logger.info("%s: empty feed, no announcement", category)
-        return report, set()
-    report.announced = announcement.announced
-    report.new = announcement.count(AnnounceType.NEW)
-    report.cross = announcement.count(AnnounceType.CROSS)
-    report.replaced_skipped = len(announcement.entries) - report.new - report.cross
-    stored = await repo.store_announcement(
-        category,
-        announcement.announced,
-        [(entry.paper(), entry.announce_type) for entry in announcement.entries],
-    )
+        logger.warning("%s: listing page not read (%s); reading the feed instead", category, error)
+        listing_failed = True
+    else:
+        report.source = "listing"
+        ids = await _store(report, page.announced, [(e.paper(), e.announce_type) for e in page.entries], repo)
+    if listing_failed or feeds:
+        ids |= await _ingest_feed(report, clients, repo, fallback=listing_failed)
+    return report, ids
+
+
+async def _ingest_feed(
+    report: CategoryReport, clients: ArxivClients, repo: PaperRepository, *, fallback: bool
+) -> set[str]:
+    """The feed, as the fallback for a listing page that failed or as its cross-check."""
+    category = report.category
+    try:
+        feed = await clients.feed.fetch(category)
+    except ArxivError as error:
+        logger.error("%s: feed not ingested, nothing stored from it: %s", category, error)
+        if fallback:
+            report.errors.append(str(error))
+        return set()
+    entries = [(entry.paper(), entry.announce_type) for entry in feed.entries]
+    if fallback:
+        report.source = "feed"
+        return await _store(report, feed.announced, entries, repo)
+    if feed.announced is None:
+        return set()
+    stored = await repo.store_announcement(category, feed.announced, entries) if entries else None
+    report.feed_added = stored.listings_added if stored else 0
+    if report.feed_added and feed.announced == report.announced:
+        logger.warning(
+            "%s %s: the feed lists %d papers the listing page did not; stored them",
+            category,
+            feed.announced,
+            report.feed_added,
+        )
+    return {paper.arxiv_id for paper, kind in entries if kind.is_news}
+
+
+async def _store(
+    report: CategoryReport,
+    announced: date | None,
+    entries: list[tuple[Paper, AnnounceType]],
+    repo: PaperRepository,
+) -> set[str]:
+    """Store one announcement as read; returns the ids of its news (new and cross)."""
+    category = report.category
+    if announced is None or not entries:
+        logger.info("%s: nothing announced (%s)", category, report.source)
+        return set()
+    report.announced = announced
+    report.new = sum(kind is AnnounceType.NEW for _, kind in entries)
+    report.cross = sum(kind is AnnounceType.CROSS for _, kind in entries)
+    report.replaced_skipped = len(entries) - report.new - report.cross
+    stored = await repo.store_announcement(category, announced, entries)
     report.stored = stored.listings_added
     logger.info(
-        "%s %s: %d new, %d cross, %d replacements skipped, %d listings stored",
+        "%s %s from the %s: %d new, %d cross, %d replacements skipped, %d listings stored",
         category,
-        announcement.announced,
+        announced,
+        report.source,
         report.new,
         report.cross,
         report.replaced_skipped,
         report.stored,
     )
-    return report, {entry.arxiv_id for entry in announcement.entries if entry.announce_type.is_news}
+    return {paper.arxiv_id for paper, kind in entries if kind.is_news}
 
 
 async def _complete_metadata(

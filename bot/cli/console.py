@@ -1,14 +1,17 @@
-"""Terminal output of the CLI commands: progress bars and summary tables (rich)."""
+"""Terminal output of the CLI commands: progress bars, summary tables, and chat messages (rich)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from bot.core.render import affiliation_share
 
@@ -113,3 +116,62 @@ def push_table(outcome: PushOutcome) -> Table:
     for label, value in rows:
         table.add_row(label, str(value))
     return table
+
+
+# --- chat messages in a terminal ---------------------------------------------------------------
+
+
+class _TerminalText(HTMLParser):
+    """Telegram's HTML as rich Text: bold, italic, links (clickable where the terminal can), code,
+    and blockquotes as indented lines."""
+
+    _STYLES: ClassVar[dict[str, str]] = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = Text()
+        self._styles: list[Style] = []
+        self._quoted = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._styles.append(Style(underline=True, link=dict(attrs).get("href") or None))
+        elif tag in ("code", "pre"):
+            self._styles.append(Style(color="cyan"))
+        elif tag == "blockquote":
+            self._quoted = True
+            self.text.append("│ ", "dim")
+            self._styles.append(Style(dim=True))
+        else:
+            self._styles.append(Style.parse(self._STYLES.get(tag, "none")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._styles:
+            self._styles.pop()
+        if tag == "blockquote":
+            self._quoted = False
+
+    def handle_data(self, data: str) -> None:
+        if self._quoted:
+            data = data.replace("\n", "\n│ ")
+        self.text.append(data, Style.combine(self._styles) if self._styles else None)
+
+
+def terminal_text(html: str) -> Text:
+    parser = _TerminalText()
+    parser.feed(html)
+    parser.close()
+    return parser.text
+
+
+def print_message(text: str, buttons: list[list[str]], *, heading: str) -> None:
+    """A message as a chat shows it: its text, then its buttons numbered in reading order."""
+    console.print(Text(heading, style="dim"))
+    console.print(terminal_text(text), soft_wrap=True)
+    number = 0
+    for row in buttons:
+        labels = []
+        for label in row:
+            number += 1
+            labels.append(f"[{number}] {label}")
+        console.print(Text("   ".join(labels), style="bold cyan"))

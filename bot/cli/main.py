@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|fetch|digest|push|doctor|backup` (also `paper-digest-bot`)."""
+"""Command line: `python -m bot console|run|fetch|digest|push|doctor|backup` (also `paper-digest-bot`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from datetime import date
+from pathlib import Path
 
 from bot.cli.failures import explain
 from bot.config import ConfigError, Settings, load_settings
@@ -21,6 +22,9 @@ def say(line: str) -> None:
     """One line on stderr in a single write: a library thread logging at that moment cannot split it."""
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+DRY_RUN_TOKEN = "1:dry-run-sends-nothing"
 
 
 class UsageError(Exception):
@@ -128,20 +132,31 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def push(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram import Bot
+
     from bot.cli import console
     from bot.push.planning import broadcaster_for, run_push
     from bot.push.transport import push_bot
     from bot.services import Services
+    from storage.deliveries import Plan
 
-    token = settings.require_token()
+    if args.dry_run:
+        from bot.cli.chat_console import ConsoleRequest
+
+        # A dry run sends nothing, so it needs no token and talks to no Telegram: its Bot is
+        # answered in-process, and only asked who it is.
+        bot = Bot(DRY_RUN_TOKEN, request=ConsoleRequest(), get_updates_request=ConsoleRequest())
+    else:
+        bot = push_bot(settings.require_token(), settings.telegram_api_base_url)
+    shown: dict[tuple[str, ...], list[Plan]] = {}
+
+    def show(plan: Plan) -> None:
+        shown.setdefault(tuple(part.text for part in plan.parts), []).append(plan)
 
     async def push_now() -> int:
         # SIGTERM (systemd stop, kill) ends the push cleanly: sent parts recorded, the rest released.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-        async with (
-            Services.open(settings) as services,
-            push_bot(token, settings.telegram_api_base_url) as bot,
-        ):
+        async with Services.open(settings) as services, bot:
             broadcaster = broadcaster_for(services, bot)
             with console.push_progress() as progress:
                 outcome = await run_push(
@@ -150,7 +165,16 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
                     wait_for_affiliations=False,
                     dry_run=args.dry_run,
                     progress=progress,
+                    on_plan=show if args.show else None,
                 )
+        for plans in shown.values():
+            chats = "1 chat" if len(plans) == 1 else f"{len(plans)} chats"
+            for number, part in enumerate(plans[0].parts, start=1):
+                rows = (part.markup or {}).get("inline_keyboard") or []
+                labels = [[button["text"] for button in row] for row in rows]
+                messages = "1 message" if len(plans[0].parts) == 1 else f"{len(plans[0].parts)} messages"
+                heading = f"── to {chats} ({messages}), message {number}"
+                console.print_message(part.text, labels, heading=heading)
         console.console.print(console.push_table(outcome))
         return 0
 
@@ -160,6 +184,12 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
         say("push stopped: what was sent is recorded; the rest goes with the next push.")
         # SIGTERM is how a service manager asks for a stop: a clean one is a success. Ctrl-C is not.
         return 130 if isinstance(stop, KeyboardInterrupt) else 0
+
+
+def console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.chat_console import console_command
+
+    return console_command(settings, offline=args.offline, database=args.database)
 
 
 def _date(text: str) -> date:
@@ -176,6 +206,17 @@ def parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment and .env; see .env.example.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = commands.add_parser("console", help="chat with the bot in this terminal, no Telegram needed")
+    command.add_argument(
+        "--offline", action="store_true", help="use a real announcement shipped with the project, no network"
+    )
+    command.add_argument(
+        "--database",
+        type=Path,
+        metavar="PATH",
+        help="keep the console's chats here (default: a throwaway one)",
+    )
+    command.set_defaults(handler=console)
     command = commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
     command.set_defaults(handler=run)
     command = commands.add_parser("fetch", help="ingest the latest arXiv announcement now")
@@ -188,7 +229,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--date", type=_date, help="announcement date, YYYY-MM-DD (default: the latest)")
     command.set_defaults(handler=digest)
     command = commands.add_parser("push", help="send every due digest of the latest announcement now")
-    command.add_argument("--dry-run", action="store_true", help="render and count, send nothing")
+    command.add_argument(
+        "--dry-run", action="store_true", help="render and count, send nothing (no token needed)"
+    )
+    command.add_argument("--show", action="store_true", help="print the messages the push would send")
     command.set_defaults(handler=push)
     command = commands.add_parser("doctor", help="check settings, database, Telegram and arXiv")
     command.set_defaults(handler=doctor)

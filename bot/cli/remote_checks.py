@@ -12,6 +12,7 @@ from telegram.request import HTTPXRequest
 
 from bot.arxiv.feed import ArxivFeedError, parse_feed
 from bot.arxiv.http import REFUSAL_STATUSES, ArxivPacer, Pacers, is_transient_status, user_agent
+from bot.arxiv.listing import ListingLayoutError, listing_url, parse_listing
 from bot.cli.checks import Check, Verdict
 from bot.config import Settings
 from bot.llm.client import LlmClient, LlmError
@@ -94,7 +95,7 @@ async def telegram_check(settings: Settings) -> Check:
 
 
 async def arxiv_checks(settings: Settings) -> list[Check]:
-    """The three arXiv services, one request each, spaced like every arXiv request of the bot."""
+    """The four arXiv services, one request each, spaced like every arXiv request of the bot."""
     pacers = Pacers()
     category = settings.categories[0]
     feed_url, api_url = settings.arxiv_feed_url, settings.arxiv_api_url
@@ -103,6 +104,12 @@ async def arxiv_checks(settings: Settings) -> list[Check]:
         headers={"User-Agent": user_agent(settings.arxiv_contact)},
         follow_redirects=True,
     ) as http:
+        listing = await _probe(
+            http,
+            pacers.for_url(settings.arxiv_listing_url, settings.arxiv_page_delay),
+            "arxiv listing",
+            listing_url(settings.arxiv_listing_url, category),
+        )
         feed = await _probe(
             http, pacers.for_url(feed_url, settings.arxiv_request_delay), "arxiv feed", feed_url + category
         )
@@ -121,6 +128,7 @@ async def arxiv_checks(settings: Settings) -> list[Check]:
             body=False,
         )
     return [
+        listing if isinstance(listing, Check) else listing_verdict(category, listing),
         feed if isinstance(feed, Check) else feed_verdict(category, feed),
         api if isinstance(api, Check) else api_verdict(api),
         html if isinstance(html, Check) else html_verdict(html),
@@ -159,6 +167,19 @@ async def _probe(
 
 def _took(response: httpx.Response) -> str:
     return f"in {response.elapsed.total_seconds():.2f} s"
+
+
+def listing_verdict(category: str, response: httpx.Response) -> Check:
+    """A page the parser does not understand still lets the bot work (from the feeds, hours later)."""
+    if response.status_code != httpx.codes.OK:
+        return Check("arxiv listing", Verdict.FAIL, f"HTTP {response.status_code} from {response.url}")
+    try:
+        page = parse_listing(response.content, category, source=str(response.url))
+    except ListingLayoutError as error:
+        detail = f"layout not understood, so digests wait for the feeds' turnover: {error}"
+        return Check("arxiv listing", Verdict.WARN, detail)
+    found = f"{category}: announcement of {page.announced}, {len(page.entries)} entries, {page.layout} layout"
+    return Check("arxiv listing", Verdict.OK, f"{found}, {_took(response)}")
 
 
 def feed_verdict(category: str, response: httpx.Response) -> Check:

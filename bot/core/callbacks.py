@@ -1,7 +1,8 @@
 """Button data as small typed values: every inline button's `callback_data`, written and read here.
 
 Each kind of button is a frozen dataclass with its own prefix. `pack()` writes it as
-`prefix` + fields joined by ":" (a date as YYYY-MM-DD, None as nothing); `parse()` reads data back,
+`prefix` + fields joined by ":" (a date as YYYY-MM-DD, None as nothing, trailing defaults left
+out, which keeps data under Telegram's 64 bytes); `parse()` reads data back,
 or gives None for data that is stale, forged or of another kind, so no handler splits strings by
 hand. Trailing fields with defaults may be absent, which keeps buttons sent by older versions
 readable. Handlers register with `Kind.matches` as the CallbackQueryHandler pattern.
@@ -28,9 +29,13 @@ class ButtonData:
     prefix: ClassVar[str]
 
     def pack(self) -> str:
-        data = self.prefix + SEPARATOR.join(
-            _pack(getattr(self, item.name)) for item in dataclasses.fields(self)
-        )
+        """The data, without trailing fields that hold their default (they may be absent)."""
+        fields = list(dataclasses.fields(self))
+        while fields and fields[-1].default is not dataclasses.MISSING:
+            if getattr(self, fields[-1].name) != fields[-1].default:
+                break
+            fields.pop()
+        data = self.prefix + SEPARATOR.join(_pack(getattr(self, item.name)) for item in fields)
         if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
             raise ValueError(f"callback data over Telegram's 64 bytes: {data!r}")
         return data
@@ -80,7 +85,7 @@ def _parse(kind: object, raw: str) -> object:
     if kind is date:
         return date.fromisoformat(raw)
     if kind is int:
-        if not raw.isdecimal() or len(raw) > 6:
+        if not raw.isdecimal() or len(raw) > 12:
             raise ValueError(f"not a small whole number: {raw!r}")
         return int(raw)
     if kind is str:
@@ -104,19 +109,56 @@ class CategoryPage(ButtonData):
 
 @dataclass(frozen=True, slots=True)
 class OpenCategory(ButtonData):
-    """Opens a category's papers of one announcement in a new message, below a pushed digest."""
+    """Opens a category's papers of one announcement in a new message, below a digest, at the
+    page of the first paper the digest did not show."""
 
     prefix: ClassVar[str] = "more:"
     category: str
+    announced: date
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDay(ButtonData):
+    """Shows the chat's digest of one stored announcement, as `/today <date>` does."""
+
+    prefix: ClassVar[str] = "day:"
     announced: date
 
 
 @dataclass(frozen=True, slots=True)
 class ToggleSubscription(ButtonData):
-    """Follows or unfollows one category from the subscribe keyboard."""
+    """Follows or unfollows one category from the subscribe keyboard, or from an archive's page of
+    `/categories` (then `archive` names it, so the page is shown again)."""
 
     prefix: ClassVar[str] = "sub:"
     category: str
+    archive: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseArchive(ButtonData):
+    """`/categories`: one archive's categories, or (no archive) the list of archives."""
+
+    prefix: ClassVar[str] = "arc:"
+    archive: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage(ButtonData):
+    """A page of a /search's results; the query is stored under `search` (storage.searches)."""
+
+    prefix: ClassVar[str] = "find:"
+    search: int
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,4 +174,12 @@ class BroadcastChoice(ButtonData):
             raise ValueError(f"unknown broadcast action {self.action!r}")
 
 
-BUTTON_KINDS: tuple[type[ButtonData], ...] = (CategoryPage, OpenCategory, ToggleSubscription, BroadcastChoice)
+BUTTON_KINDS: tuple[type[ButtonData], ...] = (
+    CategoryPage,
+    OpenCategory,
+    DigestDay,
+    ToggleSubscription,
+    BrowseArchive,
+    SearchPage,
+    BroadcastChoice,
+)

@@ -268,15 +268,39 @@ def cut_categories(digest: Digest, selection: Selection) -> tuple[str, ...]:
     return tuple(name for name in digest.categories if name in hidden)
 
 
+def in_category(digest: Digest, category: str) -> tuple[DigestEntry, ...]:
+    """The digest's entries listed in `category`, in that category's own order: what `/cat` shows,
+    whichever other categories the digest was built for."""
+
+    def alone(entry: DigestEntry) -> DigestEntry:
+        new_in = (category,) if category in entry.new_in else ()
+        return DigestEntry(entry.paper, (category,), new_in, entry.venue)
+
+    return tuple(
+        sorted(
+            (entry for entry in digest.entries if category in entry.tags), key=lambda e: _relevance(alone(e))
+        )
+    )
+
+
+def first_unshown_page(digest: Digest, selection: Selection, category: str, per_page: int = PAGE_SIZE) -> int:
+    """The `/cat` page of `category` holding its first paper the selection does not show."""
+    shown = {entry.paper.arxiv_id for entry in selection.shown}
+    for position, entry in enumerate(in_category(digest, category)):
+        if entry.paper.arxiv_id not in shown:
+            return position // per_page + 1
+    return 1
+
+
 def category_page(digest: Digest, category: str, number: int, per_page: int = PAGE_SIZE) -> Page:
-    """Page `number` of the digest's papers tagged `category`, in digest order.
+    """Page `number` of the digest's papers tagged `category`, in the category's own order.
 
     A number past either end is clamped, so a stale button still shows a page.
     """
     if not 1 <= per_page <= MAX_PAGE_SIZE:
         raise ValueError(f"per_page must be between 1 and {MAX_PAGE_SIZE}, got {per_page}")
-    in_category = [entry for entry in digest.entries if category in entry.tags]
-    count = max(1, math.ceil(len(in_category) / per_page))
+    listed = in_category(digest, category)
+    count = max(1, math.ceil(len(listed) / per_page))
     number = min(max(number, 1), count)
     first = (number - 1) * per_page
     return Page(
@@ -284,7 +308,7 @@ def category_page(digest: Digest, category: str, number: int, per_page: int = PA
         announced=digest.announced,
         number=number,
         count=count,
-        total=len(in_category),
+        total=len(listed),
         first_position=first + 1,
-        entries=tuple(in_category[first : first + per_page]),
+        entries=listed[first : first + per_page],
     )

@@ -176,6 +176,14 @@ def _exists(name: str) -> bool:
     return True
 
 
+def chat_zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    """A chat's stored time zone, or `default` when it chose none (or one this system lacks)."""
+    try:
+        return ZoneInfo(name) if name else default
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+
+
 def parse_digest_size(text: str) -> int:
     """Entries in a pushed digest: 1 to MAX_DIGEST_SIZE, or `all` (0)."""
     cleaned = text.strip().casefold()

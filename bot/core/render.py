@@ -2,7 +2,8 @@
 
 An entry reads like the reference digest: `[IR] Title`, compact authors ("P Baltescu, H Chen"),
 affiliations in brackets ("[Microsoft Research & Aalto University]"), the venue when the comment
-names one, for featured entries the first sentences of the abstract, then the abstract and PDF links.
+names one, for featured entries the whole abstract (collapsed in Telegram), then the abstract and
+PDF links.
 
 Everything from arXiv is escaped, and no message exceeds Telegram's 4096 characters. Telegram
 counts visible characters in UTF-16 code units; the raw HTML is always longer, so measuring that is
@@ -19,27 +20,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import lru_cache
 from html import escape
 
 from telegram.constants import MessageLimit
 
-from bot.core.categories import category
-from bot.core.digest import FEATURED, Digest, DigestEntry, Page, Selection, cut_categories, select_for_push
+from bot.core.categories import SHORT_CODE_ARCHIVES, category
+from bot.core.digest import (
+    FEATURED,
+    Digest,
+    DigestEntry,
+    Page,
+    Selection,
+    cut_categories,
+    select_for_push,
+    venue_note,
+)
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
-from storage.models import Author
+from storage.models import Author, Paper
 
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 MAX_AUTHORS = 6
 MAX_AFFILIATIONS = 4
-ABSTRACT_CHARS = 300
 AFFILIATION_CHARS = 100
 NAME_CHARS = 60
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_SHORT_CODE_ARCHIVES = ("cs", "eess")  # the reference digest's style: IR, LG, AS
 
 
 class Format(StrEnum):
@@ -91,7 +98,7 @@ def format_date(day: date) -> str:
 def tag_label(name: str) -> str:
     """The tag shown for a category: the short code for cs and eess (IR, AS), else the full name."""
     archive = name.split(".", 1)[0]
-    return category(name).code if archive in _SHORT_CODE_ARCHIVES else name
+    return category(name).code if archive in SHORT_CODE_ARCHIVES else name
 
 
 def tag_labels(categories: Iterable[str]) -> dict[str, str]:
@@ -127,37 +134,6 @@ def affiliation_line(authors: Sequence[Author], limit: int = MAX_AFFILIATIONS) -
     shown = [_clip(readable_tex(text), AFFILIATION_CHARS) for text in list(seen.values())[:limit]]
     more = f" +{len(seen) - limit} more" if len(seen) > limit else ""
     return f"[{' & '.join(shown)}{more}]" if shown else ""
-
-
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9])")
-_NO_SENTENCE_END = re.compile(
-    r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|resp|approx|Fig|Figs|Eq|Eqs|Sec|Tab|Ref|Refs|No|Dr|Prof|St)|\b[A-Z])$"
-)
-
-
-@lru_cache(maxsize=2048)  # a push renders the same abstracts in many digests
-def first_sentences(abstract: str, max_chars: int = ABSTRACT_CHARS, sentences: int = 2) -> str:
-    """The abstract's first sentence or two within `max_chars`, math kept whole.
-
-    A first sentence longer than `max_chars` is cut at a word and ends with "…".
-    """
-    text = readable_tex(abstract)
-    found: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        head = text[start : match.start()]
-        if _inside_math(text, match.start()) or _NO_SENTENCE_END.search(head):
-            continue
-        found.append(text[start : match.end()].strip())
-        start = match.end()
-    found.append(text[start:].strip())
-    chosen = ""
-    for sentence in found[:sentences]:
-        candidate = f"{chosen} {sentence}".strip()
-        if len(candidate) > max_chars:
-            break
-        chosen = candidate
-    return chosen or _clip(found[0], max_chars)
 
 
 def _inside_math(text: str, position: int) -> bool:
@@ -214,9 +190,11 @@ def _entry_text(
         lines.append(
             f"<blockquote><i>AI</i> · {_escape(summary)}</blockquote>" if html else f"AI · {summary}"
         )
-    elif detail.abstract:
-        snippet = first_sentences(paper.abstract)
-        lines.append(f"<blockquote>{_escape(snippet)}</blockquote>" if html and snippet else snippet)
+    if detail.abstract:
+        abstract = readable_tex(paper.abstract)
+        lines.append(
+            f"<blockquote expandable>{_escape(abstract)}</blockquote>" if html and abstract else abstract
+        )
     origin = _cross_origin(entry)
     origin_note = f" · cross-list from {show(origin)}" if origin else ""
     if html:
@@ -273,8 +251,8 @@ def render_digest(
 ) -> list[str]:
     """The digest as messages of at most 4096 UTF-16 units, split between entries.
 
-    The first `featured` entries show the abstract's opening; `limit` caps the entries shown (see
-    `select_for_push`), and a footer points to `/cat` for the rest.
+    The first `featured` entries show the whole abstract; `limit` caps the entries shown (see
+    `select_for_push`), and a footer points to the buttons that open the rest.
     """
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
@@ -307,8 +285,10 @@ def _digest_header(digest: Digest, labels: Mapping[str, str], fmt: Format) -> st
 
 
 def _digest_footer(digest: Digest, selection: Selection, labels: Mapping[str, str], fmt: Format) -> str:
-    commands = " · ".join(f"/cat {labels[name]}" for name in cut_categories(digest, selection))
-    return f"+{selection.remaining} more: {_escape(commands) if fmt is Format.HTML else commands}"
+    """Points to the "All IR (41)" buttons below the message (`bot.core.navigation.more_buttons`)."""
+    buttons = [f"“All {labels[name]}”" for name in cut_categories(digest, selection)]
+    names = " or ".join([", ".join(buttons[:-1]), buttons[-1]] if len(buttons) > 1 else buttons)
+    return f"+{selection.remaining} more: tap {_escape(names) if fmt is Format.HTML else names} below."
 
 
 def _pack(blocks: Sequence[str]) -> list[str]:
@@ -329,8 +309,8 @@ def _pack(blocks: Sequence[str]) -> list[str]:
 def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = False) -> str:
     """A `/cat` page as one message of at most 4096 UTF-16 units.
 
-    Entries show the abstract's opening when `abstracts` is set and everything fits; otherwise all
-    entries of the page step down together to less detail.
+    Entries show the abstract when `abstracts` is set and everything fits; otherwise all entries of
+    the page step down together to less detail.
     """
     html = fmt is Format.HTML
     title = f"{page.category} · {format_date(page.announced)}"
@@ -340,16 +320,87 @@ def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = Fals
     if not page.entries:
         name = _escape(page.category) if html else page.category
         return f"{header}\n\nNo new papers in {name} in this announcement."
-    labels = tag_labels(name for entry in page.entries for name in entry.tags)
+    return _entries_message(header, page.entries, page.first_position, fmt, abstracts=abstracts)
+
+
+def render_results(
+    heading: str, papers: Sequence[Paper], first_position: int, *, fmt: Format = Format.HTML
+) -> str:
+    """Papers found by /search as one message, entries as `/cat` shows them; `heading` is ready
+    for `fmt` (escaped for HTML)."""
+    entries = []
+    for paper in papers:
+        primary = tuple(paper.categories[:1])  # tagged with its primary category, as a new submission
+        entries.append(DigestEntry(paper, primary, primary, venue_note(paper.comment, paper.journal_ref)))
+    return _entries_message(heading, entries, first_position, fmt, abstracts=False)
+
+
+def _entries_message(
+    header: str, entries: Sequence[DigestEntry], first_position: int, fmt: Format, *, abstracts: bool
+) -> str:
+    """The header and numbered entries, all stepping down together until the message fits."""
+    labels = tag_labels(name for entry in entries for name in entry.tags)
     levels = _LEVELS if abstracts else _LEVELS[_COMPACT_LEVEL:]
     for detail in levels:
         text = "\n\n".join(
             [header]
             + [
-                _entry_text(entry, page.first_position + offset, fmt, labels, detail)
-                for offset, entry in enumerate(page.entries)
+                _entry_text(entry, first_position + offset, fmt, labels, detail)
+                for offset, entry in enumerate(entries)
             ]
         )
         if utf16_length(text) <= MESSAGE_LIMIT:
             break
     return text
+
+
+# --- one paper in full ---------------------------------------------------------------------------
+
+FULL_AUTHORS = 30
+FULL_AFFILIATIONS = 8
+COMMENT_CHARS = 300
+_WITHDRAWN = re.compile(r"(?i)\bwithdrawn\b")
+
+
+def is_withdrawn(paper: Paper) -> bool:
+    """arXiv keeps a withdrawn paper's entry and says so in its comment (or its abstract)."""
+    return bool(_WITHDRAWN.search(paper.comment or "") or _WITHDRAWN.search(paper.abstract[:200]))
+
+
+def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
+    """One paper in full, for /paper and pasted links: every detail arXiv gives, the abstract whole
+    (collapsed in Telegram), within one message."""
+    html = fmt is Format.HTML
+    show = _escape if html else str
+    abstract = readable_tex(paper.abstract)
+    levels = ((FULL_AUTHORS, None, True), (MAX_AUTHORS, 1500, True), (3, 600, False), (1, 300, False))
+    for authors, abstract_chars, notes in levels:
+        title = readable_tex(paper.title) if notes else _clip(readable_tex(paper.title), 200)
+        lines = [f"<b>{_link(paper.abs_url, title)}</b>" if html else title]
+        if is_withdrawn(paper):
+            lines.append("⚠️ Withdrawn by its authors.")
+        lines.append(show(author_line(paper.authors, authors)))
+        lines.append(show(affiliation_line(paper.authors, FULL_AFFILIATIONS)))
+        venue = venue_note(paper.comment, paper.journal_ref)
+        if venue:
+            lines.append(f"<i>{_escape(venue)}</i>" if html else venue)
+        if paper.comment and notes:
+            lines.append(show("Comments: " + _clip(readable_tex(paper.comment), COMMENT_CHARS)))
+        if paper.journal_ref and notes:
+            lines.append(show("Journal: " + _clip(readable_tex(paper.journal_ref), COMMENT_CHARS)))
+        if paper.categories:
+            lines.append(show(" · ".join(paper.categories)))
+        text = abstract if abstract_chars is None else _clip(abstract, abstract_chars)
+        if text:
+            lines.append(f"<blockquote expandable>{_escape(text)}</blockquote>" if html else text)
+        if html:
+            lines.append(
+                f"{_link(paper.abs_url, 'arXiv:' + paper.versioned_id)} · {_link(paper.pdf_url, 'PDF')}"
+                f" · {_link(paper.html_url, 'HTML')}"
+            )
+        else:
+            lines.append(f"{paper.abs_url} · PDF: {paper.pdf_url} · HTML: {paper.html_url}")
+        message = "\n".join(line for line in lines if line)
+        if utf16_length(message) <= MESSAGE_LIMIT:
+            return message
+    return message

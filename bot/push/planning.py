@@ -14,19 +14,19 @@ longer wants (it follows none of the digest's categories, or blocked the bot).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.core.callbacks import OpenCategory
-from bot.core.digest import Digest, build_digest, cut_categories, select_for_push, with_generated
+from bot.core.digest import Digest, build_digest, select_for_push, with_generated
 from bot.core.generated import Language
-from bot.core.preferences import digest_limit
-from bot.core.render import FEATURED, render_digest, tag_label
+from bot.core.navigation import more_buttons, rows
+from bot.core.preferences import chat_zone, digest_limit
+from bot.core.render import FEATURED, render_digest
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
@@ -93,6 +93,7 @@ async def run_push(
     wait_for_affiliations: bool = True,
     dry_run: bool = False,
     progress: OnPushProgress | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> PushOutcome:
     """Plan the latest announcement's push if it is due, then send every part due now.
 
@@ -101,7 +102,9 @@ async def run_push(
     """
     async with services.push_lock:
         announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
-        planned = await plan_push(services, announced, dry_run=dry_run) if announced else None
+        planned = (
+            await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan) if announced else None
+        )
         delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
         if not dry_run:
             await report_broadcasts(services, broadcaster)
@@ -120,28 +123,16 @@ async def run_push(
 
 
 def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages, the last with buttons into /cat for the categories it cut short."""
+    """The digest's messages, the last with the buttons `/today` shows too, into the categories it
+    cut short."""
     limit = digest_limit(size)
     messages = render_digest(digest, limit=limit)
-    selection = select_for_push(digest, limit)
-    markup = None
-    if selection.remaining:
-        buttons = [
-            {
-                "text": f"All {tag_label(name)} ({digest.entries_in(name)})",
-                "callback_data": OpenCategory(name, digest.announced).pack(),
-            }
-            for name in cut_categories(digest, selection)
-        ]
-        markup = {"inline_keyboard": [buttons[i : i + 2] for i in range(0, len(buttons), 2)]}
+    buttons = [
+        {"text": text, "callback_data": button.pack()}
+        for text, button in more_buttons(digest, select_for_push(digest, limit))
+    ]
+    markup = {"inline_keyboard": rows(buttons)} if buttons else None
     return [PlannedPart(text) for text in messages[:-1]] + [PlannedPart(messages[-1], markup)]
-
-
-def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else default
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
 
 
 class _Renderings:
@@ -166,16 +157,17 @@ class _Renderings:
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
     """The papers the push of `announced` features: the top of every digest it will send."""
-    offered = services.settings.categories
+    followed = await services.subscriptions.active_categories()
     return (
-        await enrichment_priority_of(services.papers, services.subscriptions, offered, announced)
+        await enrichment_priority_of(services.papers, services.subscriptions, followed, announced)
     ).featured
 
 
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
     """The latest announcement, if its push is not planned yet and the papers it features had their
     time for affiliations (and generated lines): at most AFFILIATION_WAIT after it was ingested."""
-    announced = await latest_announcement(services.papers, services.settings.categories)
+    followed = await services.subscriptions.active_categories()
+    announced = await latest_announcement(services.papers, followed)
     if announced is None or await services.push_runs.get(announced) is not None:
         return None
     ingested = await services.papers.first_ingested(announced)
@@ -188,15 +180,22 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     return announced
 
 
-async def plan_push(services: Services, announced: date, *, dry_run: bool = False) -> PushPlanReport:
+async def plan_push(
+    services: Services,
+    announced: date,
+    *,
+    dry_run: bool = False,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> PushPlanReport:
     """Write every subscribed chat's digest of `announced` into the ledger (idempotent).
 
-    A dry run renders and counts the same plans without writing anything.
+    A dry run renders and counts the same plans without writing anything; `on_plan` sees each plan
+    (what `push --dry-run --show` prints).
     """
     ingested = await services.papers.first_ingested(announced)
     if ingested is None:
         raise ValueError(f"no announcement of {announced} is stored")
-    categories = services.settings.categories
+    categories = await services.subscriptions.active_categories()
     rows: dict[str, list[tuple[Paper, Listing]]] = {}
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
@@ -213,6 +212,9 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
             without_news += plans.count(None)
             planned = [plan for plan in plans if plan is not None]
             messages += sum(len(plan.parts) for plan in planned)
+            if on_plan is not None:
+                for plan in planned:
+                    on_plan(plan)
             yield planned
 
     if dry_run:
@@ -244,18 +246,14 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
 def _plan(
     services: Services, subscriber: Subscriber, renderings: _Renderings, announced: date, ingested: datetime
 ) -> Plan | None:
-    parts = renderings.parts(_offered(services, subscriber), subscriber.digest_size)
+    parts = renderings.parts(subscriber.categories, subscriber.digest_size)
     if parts is None:
         return None
     return Plan(subscriber.chat_id, announced, parts, due=_due(services, subscriber, ingested))
 
 
-def _offered(services: Services, subscriber: Subscriber) -> list[str]:
-    return [name for name in subscriber.categories if name in services.settings.categories]
-
-
 def _due(services: Services, subscriber: Subscriber, ingested: datetime) -> datetime:
-    zone = _zone(subscriber.timezone, services.settings.timezone)
+    zone = chat_zone(subscriber.timezone, services.settings.timezone)
     return delivery_moment(ingested, subscriber.delivery_time, zone)
 
 
@@ -274,7 +272,7 @@ async def replan_chat(services: Services, chat_id: int) -> None:
         if subscriber is None or ingested is None:
             await services.ledger.drop(chat_id, announced, "dropped: the chat is inactive or follows nothing")
             continue
-        wanted = _offered(services, subscriber)
+        wanted = subscriber.categories
         digest = build_digest(await services.papers.listings(wanted, announced), wanted, announced)
         featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
         digest = with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)

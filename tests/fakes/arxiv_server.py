@@ -1,13 +1,16 @@
-"""A loopback fake of arXiv: announcement feeds, the export API subset `arxiv` uses, HTML pages.
+"""A loopback fake of arXiv: listing pages, announcement feeds, the export API subset `arxiv` uses,
+HTML pages.
 
-Tests load papers with `add_paper` and announcements with `set_announcement`, point the real
-clients at it through `env()` (ARXIV_FEED_URL, ARXIV_API_URL, ARXIV_HTML_URL), inject faults per
-endpoint, and assert on `requests`. Like arXiv, it is three hosts, each a stdlib ThreadingHTTPServer
-on 127.0.0.1 with a random port in a background thread: the feeds (rss.arxiv.org), the export API
-(export.arxiv.org) and the pages with their robots.txt (arxiv.org). Every request records the host
-it reached and when, so tests can check the pace each host sees (`closest_requests`). The robots.txt
-states a crawl delay scaled down for tests (`set_robots`). Sync tests, async tests and other processes
-(the bot started by an e2e test) all reach it the same way.
+Tests load papers with `add_paper` and announcements with `set_announcement` (listing page and
+feed, or either alone: arXiv shows an announcement on its listing pages at 20:00 Eastern and in its
+feeds hours later), point the real clients at it through `env()` (ARXIV_LISTING_URL,
+ARXIV_FEED_URL, ARXIV_API_URL, ARXIV_HTML_URL), inject faults per endpoint, and assert on
+`requests`. Like arXiv, it is three hosts, each a stdlib ThreadingHTTPServer on 127.0.0.1 with a
+random port in a background thread: the feeds (rss.arxiv.org), the export API (export.arxiv.org)
+and the listing and HTML pages with their robots.txt (arxiv.org). Every request records the host it
+reached and when, so tests can check the pace each host sees (`closest_requests`). The robots.txt
+states a crawl delay scaled down for tests (`set_robots`). Sync tests, async tests and other
+processes (the bot started by an e2e test) all reach it the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +35,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 FEED = "feed"
+LISTING = "listing"
 API = "api"
 HTML = "html"
 ROBOTS = "robots"
@@ -44,6 +49,7 @@ TEST_CRAWL_DELAY = 0.01  # arXiv states 15 s; tests scale it down, and set it wh
 SAMPLE_FEED = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv-atom-feed-sample.xml"
 
 _FEED_PREFIX = "/atom/"
+_LISTING_PREFIX = "/list/"
 _API_PATH = "/api/query"
 _HTML_PREFIX = "/html/"
 _ROBOTS_PATH = "/robots.txt"
@@ -92,7 +98,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    endpoint: str | None  # FEED, API, HTML, ROBOTS, or None for an unknown path
+    endpoint: str | None  # LISTING, FEED, API, HTML, ROBOTS, or None for an unknown path
     path: str
     query: dict[str, list[str]]
     at: float  # time.monotonic() on arrival
@@ -122,8 +128,10 @@ class FakeArxiv:
         self._stopping = threading.Event()
         self._papers: dict[str, FakePaper] = {}
         self._feeds: dict[str, _Feed] = {}
+        self._listings: dict[str, _Feed] = {}
         self._html: dict[str, str | bytes] = {}
         self._faults: dict[str, deque[tuple[Fault, int | None]]] = {
+            LISTING: deque(),
             FEED: deque(),
             API: deque(),
             HTML: deque(),
@@ -174,6 +182,10 @@ class FakeArxiv:
         return self.base_url(FEED_HOST) + _FEED_PREFIX
 
     @property
+    def listing_url(self) -> str:
+        return self.base_url(PAGE_HOST) + _LISTING_PREFIX
+
+    @property
     def api_url(self) -> str:
         return self.base_url(API_HOST) + _API_PATH
 
@@ -183,6 +195,7 @@ class FakeArxiv:
 
     def env(self) -> dict[str, str]:
         return {
+            "ARXIV_LISTING_URL": self.listing_url,
             "ARXIV_FEED_URL": self.feed_url,
             "ARXIV_API_URL": self.api_url,
             "ARXIV_HTML_URL": self.html_url,
@@ -223,8 +236,17 @@ class FakeArxiv:
             self._papers[arxiv_id] = paper
         return paper
 
-    def set_announcement(self, category: str, announced: date, entries: Iterable[tuple[str, str]]) -> None:
-        """Serve `category`'s feed as arXiv's announcement of `announced`: (arxiv id, announce type)."""
+    def set_announcement(
+        self,
+        category: str,
+        announced: date,
+        entries: Iterable[tuple[str, str]],
+        *,
+        listing: bool = True,
+        feed: bool = True,
+    ) -> None:
+        """Serve `category`'s listing page and feed (or one of them) as arXiv's announcement of
+        `announced`: (arxiv id, announce type) in arXiv's order."""
         listed = [(arxiv_id, str(announce_type)) for arxiv_id, announce_type in entries]
         with self._lock:
             for arxiv_id, announce_type in listed:
@@ -232,7 +254,15 @@ class FakeArxiv:
                     raise KeyError(f"add_paper({arxiv_id!r}) before announcing it")
                 if announce_type not in _ANNOUNCE_TYPES:
                     raise ValueError(f"unknown announce type {announce_type!r}")
-            self._feeds[category] = _Feed(announced, listed)
+            if feed:
+                self._feeds[category] = _Feed(announced, listed)
+            if listing:
+                self._listings[category] = _Feed(announced, listed)
+
+    def set_raw_listing(self, category: str, body: bytes) -> None:
+        """Serve `body` as `category`'s listing page (a real page, or a damaged one)."""
+        with self._lock:
+            self._listings[category] = _Feed(raw=body)
 
     def set_empty_feed(self, category: str) -> None:
         """No announcement (weekend, holiday): a feed without entries. Unset categories are empty too."""
@@ -349,6 +379,10 @@ class FakeArxiv:
         with self._lock:
             if endpoint == FEED:
                 return 200, "application/atom+xml; charset=utf-8", self._feed(path.removeprefix(_FEED_PREFIX))
+            if endpoint == LISTING:
+                page = self._listing(path.removeprefix(_LISTING_PREFIX).removesuffix("/new"))
+                if page is not None:
+                    return 200, "text/html; charset=utf-8", page
             if endpoint == API:
                 return self._api(parse_qs(query, keep_blank_values=True))
             if endpoint == HTML:
@@ -368,6 +402,16 @@ class FakeArxiv:
         midnight = datetime.combine(feed.announced, day_time(0), _EASTERN)
         entries = [(self._papers[arxiv_id], announce_type) for arxiv_id, announce_type in feed.entries]
         return _feed_xml(category, midnight, entries)
+
+    def _listing(self, category: str) -> bytes | None:
+        """The category's /new page; None (404) for a category no announcement was set for."""
+        listing = self._listings.get(category)
+        if listing is None:
+            return None
+        if listing.raw is not None:
+            return listing.raw
+        entries = [(self._papers[arxiv_id], announce_type) for arxiv_id, announce_type in listing.entries]
+        return _listing_html(category, listing.announced, entries)
 
     def _api(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
         def first(name: str, default: str) -> str:
@@ -470,6 +514,8 @@ def _send(
 
 
 def _endpoint_of(path: str) -> str | None:
+    if path.startswith(_LISTING_PREFIX):
+        return LISTING
     if path.startswith(_FEED_PREFIX):
         return FEED
     if path == _API_PATH:
@@ -530,6 +576,80 @@ def _feed_xml(category: str, moment: datetime, entries: list[tuple[FakePaper, st
         _add(entry, f"{{{_DC}}}rights", "http://creativecommons.org/licenses/by/4.0/")
         _add(entry, f"{{{_DC}}}creator", ", ".join(name for name, _ in paper.authors))
     return etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
+
+
+def _listing_html(category: str, announced: date, entries: list[tuple[FakePaper, str]]) -> bytes:
+    """A listing page in arXiv's current layout (tests/fixtures/listings/handmade-current-layout.html)."""
+    sections = (
+        ("New submissions", ("new",)),
+        ("Cross submissions", ("cross",)),
+        ("Replacement submissions", ("replace", "replace-cross")),
+    )
+    day = f"{announced:%A}, {announced.day} {announced:%B %Y}"
+    parts = [
+        f"<!DOCTYPE html>\n<html lang='en'><head><title>{escape(category)}</title></head><body>",
+        f"<div id='dlpage'><h1>{escape(category)}</h1><h3>Showing new listings for {day}</h3>",
+        f"<div class='paging'>Total of {len(entries)} entries</div>",
+    ]
+    number = 0
+    for heading, types in sections:
+        chosen = [(paper, kind) for paper, kind in entries if kind in types]
+        if not chosen:
+            continue
+        parts.append(
+            f"<dl id='articles'>\n<h3>{heading} (showing {len(chosen)} of {len(chosen)} entries)</h3>"
+        )
+        for paper, kind in chosen:
+            number += 1
+            parts.append(_listing_entry(paper, kind, number))
+        parts.append("</dl>")
+    if not entries:
+        parts.append("<p>No updates today.</p>")
+    parts.append("</div></body></html>\n")
+    return "\n".join(parts).encode()
+
+
+def _listing_entry(paper: FakePaper, kind: str, number: int) -> str:
+    origin = (
+        f"(cross-list from {paper.primary})" if kind == "cross" else "(replaced)" if kind != "new" else ""
+    )
+    authors = ", ".join(
+        f'<a href="/search/?searchtype=author&amp;query={escape(name)}">{escape(name)}</a>'
+        for name, _ in paper.authors
+    )
+    subjects = "; ".join(
+        f'<span class="primary-subject">{escape(name)} ({escape(name)})</span>'
+        if index == 0
+        else f"{name} ({name})"
+        for index, name in enumerate(paper.categories)
+    )
+    fields = [
+        f"<div class='{css}'><span class='descriptor'>{name}:</span> {escape(value)}</div>"
+        for css, name, value in (
+            ("list-comments mathjax", "Comments", paper.comment),
+            ("list-journal-ref", "Journal-ref", paper.journal_ref),
+        )
+        if value
+    ]
+    links = (
+        f'[<a href="/pdf/{paper.arxiv_id}" title="Download PDF">pdf</a>, '
+        f'<a href="https://arxiv.org/html/{paper.versioned_id}" title="View HTML">html</a>]'
+    )
+    return f"""<dt>
+  <a name='item{number}'>[{number}]</a>
+  <a href ="/abs/{paper.arxiv_id}" title="Abstract" id="{paper.arxiv_id}">arXiv:{paper.arxiv_id}</a>
+  {origin}
+  {links}
+</dt>
+<dd>
+  <div class='meta'>
+    <div class='list-title mathjax'><span class='descriptor'>Title:</span> {escape(paper.title)}</div>
+    <div class='list-authors'>{authors}</div>
+    {"".join(fields)}
+    <div class='list-subjects'><span class='descriptor'>Subjects:</span> {subjects}</div>
+    <p class='mathjax'>{escape(paper.abstract)}</p>
+  </div>
+</dd>"""
 
 
 def _api_xml(page: list[tuple[FakePaper, int]], total: int, start: int, per_page: int) -> bytes:

@@ -22,18 +22,26 @@ from tests.fakes.telegram.records import ChatId, ChatType, SentMessage
 DEFAULT_USER_ID = 4242
 """Sender of group, supergroup and callback updates when a test names no user."""
 _BOT_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w@/])")
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}(?![\w@])")
 
 
 def _attach_text(message: dict[str, Any], text: str, text_key: str, entities_key: str) -> None:
-    """Set a user's text or caption with the bot_command entities Telegram marks in it."""
+    """Set a user's text or caption with the bot_command and mention entities Telegram marks in it."""
     message[text_key] = text
+    commands = list(_BOT_COMMAND.finditer(text))
+    mentions = [
+        match
+        for match in _MENTION.finditer(text)
+        if not any(command.start() <= match.start() < command.end() for command in commands)
+    ]
+    found = [("bot_command", match) for match in commands] + [("mention", match) for match in mentions]
     entities = [
         {
-            "type": "bot_command",
+            "type": kind,
             "offset": utf16_length(text[: match.start()]),
             "length": utf16_length(match.group()),
         }
-        for match in _BOT_COMMAND.finditer(text)
+        for kind, match in sorted(found, key=lambda item: item[1].start())
     ]
     if entities:
         message[entities_key] = entities
