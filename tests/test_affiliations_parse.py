@@ -282,6 +282,30 @@ def thanks(text: str) -> str:
         ),
         pytest.param(
             author_block(
+                'Ada Byron<br class="ltx_break"/>Carnegie Mellon University School of Computer Science'
+                '<br class="ltx_break"/>5000 Forbes Ave Pittsburgh, PA 15213 USA'
+            ),
+            [("Ada Byron", ("Carnegie Mellon University",))],
+            id="a university followed by one of its schools without a comma",
+        ),
+        pytest.param(
+            creators(
+                (
+                    "Ada Byron",
+                    contact("Bioinformatics Group")
+                    + contact("Wageningen Unversity")
+                    + contact("Wageningen, the Netherlands"),
+                ),
+                ("Alan Turing", contact("Laboratório de Computação Científica Avançada (Lab-CCAM), Brazil")),
+            ),
+            [
+                ("Ada Byron", ("Wageningen Unversity",)),
+                ("Alan Turing", ("Laboratório de Computação Científica Avançada",)),
+            ],
+            id="a misspelt university; a laboratory without its acronym",
+        ),
+        pytest.param(
+            author_block(
                 'Ada Byron<br class="ltx_break"/>ada@example.org'
                 '<br class="ltx_break"/><sup>1</sup>Abecedarian, LLC'
                 '<br class="ltx_break"/><sup>2</sup>Northeastern University'
