@@ -202,12 +202,30 @@ def contact(text: str) -> str:
     )
 
 
-def thanks(text: str) -> str:
+def thanks(text: str, kind: str = "note") -> str:
+    """A \\thanks as the 2026 renderer writes it, classed by what it is about (`ltx_thanks_<kind>`)."""
     return (
-        '<span class="ltx_note ltx_role_thanks"><sup class="ltx_note_mark">†</sup>'
+        f'<span class="ltx_note ltx_thanks_{kind} ltx_role_thanks"><sup class="ltx_note_mark">†</sup>'
         '<span class="ltx_note_outer"><span class="ltx_note_content"><sup class="ltx_note_mark">†</sup>'
         f'<span class="ltx_note_type">thanks: </span>{text}</span></span></span>'
     )
+
+
+def footnotemark(number: str) -> str:
+    return (
+        f'<span class="ltx_note ltx_role_footnotemark"><sup class="ltx_note_mark">{number}</sup>'
+        '<span class="ltx_note_outer"><span class="ltx_note_content">'
+        f'<sup class="ltx_note_mark">{number}</sup>'
+        f'<span class="ltx_note_type">footnotemark: </span><span class="ltx_tag ltx_tag_note">{number}</span>'
+        "</span></span></span>"
+    )
+
+
+TITLE_THANKS = (
+    '<h1 class="ltx_title ltx_title_document">T<span class="ltx_pubnotes"><span class="ltx_pubnotes_content">'
+    '<span class="ltx_pubnote ltx_role_thanks"><span class="ltx_note_name">Thanks: </span>Funded by NSF.'
+    "</span></span></span></h1>"
+)
 
 
 @pytest.mark.parametrize(
@@ -279,6 +297,42 @@ def thanks(text: str) -> str:
             author_block("Ada Byron", thanks("Work done while at Google. Supported by NSF grant 123.")),
             [("Ada Byron", ())],
             id="a thanks note about work and funding",
+        ),
+        pytest.param(
+            author_block(
+                "Ada Byron",
+                thanks(
+                    "Equal contribution. Ada designed the models, Alan ran them, greatly improving results "
+                    "and massively accelerating our research.",
+                    kind="contribution",
+                ),
+            ),
+            [("Ada Byron", ())],
+            id="a note the renderer calls a contribution gives no address, whatever its words",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("1"), ""),
+            ),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ("MIT",))],
+            id="a footnotemark repeats the thanks note of its number",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("1"), ""),
+            ).replace('<div class="ltx_authors">', TITLE_THANKS + '<div class="ltx_authors">'),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ())],
+            id="the title's thanks is note 1, so the footnotemark points at it",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("2"), ""),
+            ),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ())],
+            id="a footnotemark past the notes on the page is not followed",
         ),
         pytest.param(
             author_block(
