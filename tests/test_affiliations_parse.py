@@ -221,6 +221,12 @@ def footnotemark(number: str) -> str:
     )
 
 
+def letter_mark(letter: str) -> str:
+    """A mark set as a coloured bold letter, as some title blocks do."""
+    tex = f"\\hskip 1.00006pt{{}}^{{{{\\color[rgb]{{0,0.207,0.418}}\\boldsymbol{{{letter}}}}}}}"
+    return f'<math alttext="{tex}" class="ltx_Math"><semantics><mi>{letter}</mi></semantics></math>'
+
+
 TITLE_THANKS = (
     '<h1 class="ltx_title ltx_title_document">T<span class="ltx_pubnotes"><span class="ltx_pubnotes_content">'
     '<span class="ltx_pubnote ltx_role_thanks"><span class="ltx_note_name">Thanks: </span>Funded by NSF.'
@@ -333,6 +339,18 @@ TITLE_THANKS = (
             ),
             [("Ada Byron", ("MIT",)), ("Alan Turing", ())],
             id="a footnotemark past the notes on the page is not followed",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron" + letter_mark("C"), ""),
+                ("Alan Turing" + letter_mark("Y"), ""),
+                (
+                    letter_mark("C") + "The Unversity of Chicago",
+                    contact(letter_mark("Y") + "Yale University"),
+                ),
+            ),
+            [("Ada Byron", ("The Unversity of Chicago",)), ("Alan Turing", ("Yale University",))],
+            id="letter marks, and a legend set as creators of its own",
         ),
         pytest.param(
             author_block(

@@ -78,8 +78,8 @@ class _Group:
 
 
 def _read_creator(creator: etree._Element, footnotes: dict[str, list[str]]) -> list[_Group]:
-    """The creator's name blocks; its contacts count by mark only when its names carry marks.
-    `footnotes`: what each \\footnotemark on the names repeats."""
+    """The creator's name blocks; its contacts count by mark only when its names carry marks (or when it
+    has no names: a legend set as a creator of its own). `footnotes`: what each \\footnotemark repeats."""
     personname = creator if "ltx_personname" in _classes(creator) else next(iter(_PERSONNAMES(creator)), None)
     stream = _Stream(collect_notes=True)
     if personname is not None:
@@ -107,7 +107,8 @@ def _read_creator(creator: etree._Element, footnotes: dict[str, list[str]]) -> l
         _Address((key,), text, note=True) for key in sorted(marks & set(footnotes)) for text in footnotes[key]
     ]
     _drop_empty_note_marks(groups, {mark for note in notes for mark in note.marks})
-    if not any(name.marks for group in groups for name in group.names):
+    named = [name for group in groups for name in group.names]
+    if named and not any(name.marks for name in named):
         contacts = [_Address((), address.text, address.note) for address in contacts]
     marked = notes + [address for address in contacts if address.marks]
     unmarked = [address for address in contacts if not address.marks]
