@@ -6,7 +6,10 @@ they are and padded to the size of whole papers.
 The real corpus is the one the parser was developed against, so its figure is optimistic for
 unseen pages. The pages listed in `real/HELD_OUT` were set aside before that work and never looked
 at while tuning: their figure is printed on its own, and `--verbose` lists missed and spurious pairs
-only for the development pages.
+only for the pages the parser was tuned on. The pages listed in `real/ROUND_TWO` were added later and
+measured once, before the parser was changed for them (`ROUND_TWO_UNTUNED`); the parser was then
+tuned on their misses, so their figure now is printed apart, beside that first one, and is no longer
+a measure of unseen pages.
 
 Run from the repository root: `python benchmarks/affiliations.py [--verbose]`. Prints figures only.
 """
@@ -29,6 +32,9 @@ from bot.core.names import fold  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "affiliations"
 REAL = FIXTURES / "real"
+# The round-two pages on the parser of commit 6ed856a, before any change made for them (measured at
+# commit 30798d1, where they were added with their expected entries).
+ROUND_TWO_UNTUNED = "precision 93.2%, recall 87.3%: expected 79, found 74, correct 69"
 # A body paragraph as LaTeXML writes one, with a formula and a citation, to pad pages to real sizes.
 BODY_PARAGRAPH = (
     '<div class="ltx_para" id="S2.p{n}"><p class="ltx_p" id="S2.p{n}.1">We minimise the loss '
@@ -45,11 +51,20 @@ def main() -> None:
     real_expected = json.loads((REAL / "expected.json").read_text("utf-8"))
     real = {name: (REAL / name).read_bytes() for name in sorted(real_expected)}
     held_out = set((REAL / "HELD_OUT").read_text("utf-8").split())
-    development = {name: page for name, page in real.items() if name not in held_out}
+    round_two = set((REAL / "ROUND_TWO").read_text("utf-8").split())
+    development = {name: page for name, page in real.items() if name not in held_out | round_two}
+    added = {name: page for name, page in real.items() if name in round_two}
     kept_apart = {name: page for name, page in real.items() if name in held_out}
     score(
         "real arXiv pages, development: the parser was tuned on these, so optimistic for unseen pages",
         development,
+        real_expected,
+        verbose,
+    )
+    score(
+        "real arXiv pages, added in round two (real/ROUND_TWO): the parser was tuned on them after\n"
+        f"  a first measurement ({ROUND_TWO_UNTUNED}), so now optimistic too",
+        added,
         real_expected,
         verbose,
     )

@@ -202,12 +202,36 @@ def contact(text: str) -> str:
     )
 
 
-def thanks(text: str) -> str:
+def thanks(text: str, kind: str = "note") -> str:
+    """A \\thanks as the 2026 renderer writes it, classed by what it is about (`ltx_thanks_<kind>`)."""
     return (
-        '<span class="ltx_note ltx_role_thanks"><sup class="ltx_note_mark">†</sup>'
+        f'<span class="ltx_note ltx_thanks_{kind} ltx_role_thanks"><sup class="ltx_note_mark">†</sup>'
         '<span class="ltx_note_outer"><span class="ltx_note_content"><sup class="ltx_note_mark">†</sup>'
         f'<span class="ltx_note_type">thanks: </span>{text}</span></span></span>'
     )
+
+
+def footnotemark(number: str) -> str:
+    return (
+        f'<span class="ltx_note ltx_role_footnotemark"><sup class="ltx_note_mark">{number}</sup>'
+        '<span class="ltx_note_outer"><span class="ltx_note_content">'
+        f'<sup class="ltx_note_mark">{number}</sup>'
+        f'<span class="ltx_note_type">footnotemark: </span><span class="ltx_tag ltx_tag_note">{number}</span>'
+        "</span></span></span>"
+    )
+
+
+def letter_mark(letter: str) -> str:
+    """A mark set as a coloured bold letter, as some title blocks do."""
+    tex = f"\\hskip 1.00006pt{{}}^{{{{\\color[rgb]{{0,0.207,0.418}}\\boldsymbol{{{letter}}}}}}}"
+    return f'<math alttext="{tex}" class="ltx_Math"><semantics><mi>{letter}</mi></semantics></math>'
+
+
+TITLE_THANKS = (
+    '<h1 class="ltx_title ltx_title_document">T<span class="ltx_pubnotes"><span class="ltx_pubnotes_content">'
+    '<span class="ltx_pubnote ltx_role_thanks"><span class="ltx_note_name">Thanks: </span>Funded by NSF.'
+    "</span></span></span></h1>"
+)
 
 
 @pytest.mark.parametrize(
@@ -279,6 +303,78 @@ def thanks(text: str) -> str:
             author_block("Ada Byron", thanks("Work done while at Google. Supported by NSF grant 123.")),
             [("Ada Byron", ())],
             id="a thanks note about work and funding",
+        ),
+        pytest.param(
+            author_block(
+                "Ada Byron",
+                thanks(
+                    "Equal contribution. Ada designed the models, Alan ran them, greatly improving results "
+                    "and massively accelerating our research.",
+                    kind="contribution",
+                ),
+            ),
+            [("Ada Byron", ())],
+            id="a note the renderer calls a contribution gives no address, whatever its words",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("1"), ""),
+            ),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ("MIT",))],
+            id="a footnotemark repeats the thanks note of its number",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("1"), ""),
+            ).replace('<div class="ltx_authors">', TITLE_THANKS + '<div class="ltx_authors">'),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ())],
+            id="the title's thanks is note 1, so the footnotemark points at it",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron", thanks("EECS, MIT, Cambridge MA, USA.")),
+                ("Alan Turing" + footnotemark("2"), ""),
+            ),
+            [("Ada Byron", ("MIT",)), ("Alan Turing", ())],
+            id="a footnotemark past the notes on the page is not followed",
+        ),
+        pytest.param(
+            creators(
+                ("Ada Byron" + letter_mark("C"), ""),
+                ("Alan Turing" + letter_mark("Y"), ""),
+                (
+                    letter_mark("C") + "The Unversity of Chicago",
+                    contact(letter_mark("Y") + "Yale University"),
+                ),
+            ),
+            [("Ada Byron", ("The Unversity of Chicago",)), ("Alan Turing", ("Yale University",))],
+            id="letter marks, and a legend set as creators of its own",
+        ),
+        pytest.param(
+            author_block(
+                'Ada Byron<br class="ltx_break"/>Carnegie Mellon University School of Computer Science'
+                '<br class="ltx_break"/>5000 Forbes Ave Pittsburgh, PA 15213 USA'
+            ),
+            [("Ada Byron", ("Carnegie Mellon University",))],
+            id="a university followed by one of its schools without a comma",
+        ),
+        pytest.param(
+            creators(
+                (
+                    "Ada Byron",
+                    contact("Bioinformatics Group")
+                    + contact("Wageningen Unversity")
+                    + contact("Wageningen, the Netherlands"),
+                ),
+                ("Alan Turing", contact("Laboratório de Computação Científica Avançada (Lab-CCAM), Brazil")),
+            ),
+            [
+                ("Ada Byron", ("Wageningen Unversity",)),
+                ("Alan Turing", ("Laboratório de Computação Científica Avançada",)),
+            ],
+            id="a misspelt university; a laboratory without its acronym",
         ),
         pytest.param(
             author_block(

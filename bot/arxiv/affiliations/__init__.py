@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.arxiv.affiliations.creators import (
     _centred_title_block,
+    _footnotes,
     _read_creator,
     _read_institute_note,
     _with_statements,
@@ -40,7 +41,8 @@ def parse_author_affiliations(html: str | bytes) -> list[AuthorAffiliations]:
     blocks = _AUTHOR_BLOCKS(root)
     if blocks:
         creators = _CREATORS(blocks[0]) or _PERSONNAMES(blocks[0])
-        groups = [group for creator in creators for group in _read_creator(creator)]
+        footnotes = _footnotes(root, blocks[0])
+        groups = [group for creator in creators for group in _read_creator(creator, footnotes)]
     else:
         groups = _centred_title_block(root)
     if not groups:

@@ -27,11 +27,15 @@ from bot.arxiv.affiliations.markup import (
     _CENTRED_PARAGRAPHS,
     _CONTACTS,
     _CREATOR_NOTES,
+    _FOOTNOTEMARKS,
+    _NOT_ADDRESS_NOTES,
     _NOTE_CONTENT,
     _NOTE_MARK,
+    _NUMBERED_THANKS,
     _PERSONNAMES,
     _classes,
     _emit_children,
+    _footnotemark_key,
     _note_key,
 )
 from bot.arxiv.affiliations.tokens import (
@@ -73,8 +77,9 @@ class _Group:
     contacts: list[_Address]
 
 
-def _read_creator(creator: etree._Element) -> list[_Group]:
-    """The creator's name blocks; its contacts count by mark only when its names carry marks."""
+def _read_creator(creator: etree._Element, footnotes: dict[str, list[str]]) -> list[_Group]:
+    """The creator's name blocks; its contacts count by mark only when its names carry marks (or when it
+    has no names: a legend set as a creator of its own). `footnotes`: what each \\footnotemark repeats."""
     personname = creator if "ltx_personname" in _classes(creator) else next(iter(_PERSONNAMES(creator)), None)
     stream = _Stream(collect_notes=True)
     if personname is not None:
@@ -97,8 +102,13 @@ def _read_creator(creator: etree._Element) -> list[_Group]:
         for index, note in enumerate(stream.notes or ())
         for text in _note_addresses(note)
     ]
+    marks = {mark for group in groups for name in group.names for mark in name.marks}
+    notes += [
+        _Address((key,), text, note=True) for key in sorted(marks & set(footnotes)) for text in footnotes[key]
+    ]
     _drop_empty_note_marks(groups, {mark for note in notes for mark in note.marks})
-    if not any(name.marks for group in groups for name in group.names):
+    named = [name for group in groups for name in group.names]
+    if named and not any(name.marks for name in named):
         contacts = [_Address((), address.text, address.note) for address in contacts]
     marked = notes + [address for address in contacts if address.marks]
     unmarked = [address for address in contacts if not address.marks]
@@ -126,6 +136,8 @@ def _note_addresses(note: etree._Element) -> list[str]:
     """A \\thanks or footnote that gives an address ("Univ Rennes, CNRS, F-35000 Rennes, France");
     notes about contributions or funding, and IEEE's "X is with Y" sentences (read for every author
     they name), give none."""
+    if _classes(note) & _NOT_ADDRESS_NOTES:
+        return []
     content = next(iter(_NOTE_CONTENT(note)), note)
     stream = _Stream()
     _emit_children(content, stream)
@@ -133,6 +145,17 @@ def _note_addresses(note: etree._Element) -> list[str]:
     if _WITH_STATEMENT.search(_collapse(text.replace("\n", " "))) or not _names_institution(text):
         return []
     return [text]
+
+
+def _footnotes(root: etree._Element, block: etree._Element) -> dict[str, list[str]]:
+    """The addresses each \\footnotemark on the names repeats: `\\footnotemark[k]` stands for the k-th
+    \\thanks of the front matter (the title's count too). One mark pointing past the notes there are
+    means the numbering is not the page's to read, and then no mark is followed."""
+    thanks = _NUMBERED_THANKS(root)
+    numbers = {_footnotemark_key(mark).removeprefix("note mark ") for mark in _FOOTNOTEMARKS(block)}
+    if not all(number.isdigit() and 1 <= int(number) <= len(thanks) for number in numbers):
+        return {}
+    return {f"note mark {number}": _note_addresses(thanks[int(number) - 1]) for number in numbers}
 
 
 def _drop_empty_note_marks(groups: list[_Group], kept: set[str]) -> None:

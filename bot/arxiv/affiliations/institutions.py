@@ -66,7 +66,8 @@ _LABEL = re.compile(
     r"^(?:also\s+(?:affiliated\s+)?(?:with|at)|affiliations?|(?:current|present|permanent)?\s*address|and|&)\s*[:\-]?\s+",
     re.IGNORECASE,
 )
-_ACRONYM_IN_PARENTHESES = re.compile(r"\s*\([A-Z][A-Z0-9&.\-]{1,9}\)")
+# "(IEEC)", "(SOKENDAI)", "(Lab-CCAM)": one word with two capitals or more, in parentheses after a name.
+_ACRONYM_IN_PARENTHESES = re.compile(r"\s*\((?=[^()\s]*[A-Z][^()\s]*[A-Z])[A-Za-z][\w&.\-]{1,11}\)")
 _NOTE = re.compile(
     r"^(?:affiliations?|address(?:es)?|institutions?)$|equal(?:ly)?\s+contribut|contributed\s+equally|corresponding|correspondence|"
     r"work\s+(?:was\s+)?(?:done|performed|conducted|carried)|internship|\bintern\b|\bvisiting\b|"
@@ -102,6 +103,7 @@ _KNOWN_ORGANISATION = re.compile(
     r"Preferred\s+Networks)\b"
 )
 _ORGANISATION = re.compile(
+    r"un(?:versit|iveristy|iverstiy|ivesity)|"  # "Wageningen Unversity": the word is misspelt on real pages
     r"universi|uniwersytet|univerzit|üniversite|\buniv\b|\bcollege\b|\bacadem(?:y|ia|ie)\b|polytechn|politecnico|polit[eé]cnic|\b[eé]cole\b|"
     r"hochschule|institute\s+of\s+technology|\binc\b|\bltd\b|\blimited\b|\bllc\b|\bgmbh\b|\bcorp\b|corporation|"
     r"\bcompany\b|\btechnologies\b|\bhospital\b|medical\s+(?:center|centre|school)|national\s+laborator|"
@@ -116,7 +118,7 @@ _LEGAL_FORM = (
 _LEGAL_FORM_ONLY = re.compile(rf"^{_LEGAL_FORM}$")
 _TRAILING_LEGAL_FORM = re.compile(rf"(?:,?\s+{_LEGAL_FORM})+$")
 _INSTITUTE = re.compile(
-    r"institut|istituto|laborator|\blab\b|\bcent(?:er|re)s?\b|centro|zentrum|^\S.*\sschool\s+of\b|foundation|council|agency|ministry|"
+    r"institut|istituto|laborat[oó]r|\blab\b|\bcent(?:er|re)s?\b|centro|zentrum|^\S.*\sschool\s+of\b|foundation|council|agency|ministry|"
     r"organi[sz]ation|consortium|museum|\bresearch\b",
     re.IGNORECASE,
 )
@@ -210,8 +212,22 @@ def _segments(address: str) -> list[str]:
         elif _DEPARTMENT.search(cleaned) and " at " in cleaned:
             segments.extend(_clean_segment(piece) for piece in cleaned.split(" at ", 1))
         else:
-            segments.append(cleaned)
+            segments.extend(_unit_apart(cleaned))
     return segments
+
+
+_UNIT_AFTER = re.compile(
+    r"\s+(?=(?:school|department|dept\.?|faculty|college|division)\s+of\b)", re.IGNORECASE
+)
+
+
+def _unit_apart(segment: str) -> list[str]:
+    """ "Carnegie Mellon University School of Computer Science": a university followed, without a comma,
+    by one of its schools is two parts; "London School of Economics" is one."""
+    found = _UNIT_AFTER.search(segment)
+    if found is None or _segment_kind(segment[: found.start()]) is not _Kind.ORGANISATION:
+        return [segment]
+    return [segment[: found.start()], segment[found.end() :]]
 
 
 def _clean_segment(part: str) -> str:

@@ -80,6 +80,12 @@ _INSTITUTE_NOTES = etree.XPath(
     f" or {_has_class('ltx_role_affiliationtext')})]"
 )
 _THANKS_NOTES = etree.XPath(f"//*[{_has_class('ltx_note')} and {_has_class('ltx_role_thanks')}]")
+# Every \\thanks of the front matter in order, the title's (a "pubnote") included: they share the
+# footnote counter that \\footnotemark[k] refers to.
+_NUMBERED_THANKS = etree.XPath(
+    f"//*[({_has_class('ltx_note')} or {_has_class('ltx_pubnote')}) and {_has_class('ltx_role_thanks')}]"
+)
+_FOOTNOTEMARKS = etree.XPath(f".//*[{_has_class('ltx_note')} and {_has_class('ltx_role_footnotemark')}]")
 _AUTHOR_NOTE = (
     f"{_has_class('ltx_note')} and ({_has_class('ltx_role_thanks')} or {_has_class('ltx_role_footnote')})"
 )
@@ -128,11 +134,20 @@ _AUTHOR_SEPARATOR_MACROS = frozenset({"\\and", "\\And", "\\AND"})
 
 
 _AUTHOR_NOTE_ROLES = frozenset({"ltx_role_thanks", "ltx_role_footnote"})
+# The 2026 renderer says what a \\thanks is about; these kinds never give an address, whatever words
+# they use ("… greatly improving results and massively accelerating our research").
+_NOT_ADDRESS_NOTES = frozenset({"ltx_thanks_contribution", "ltx_thanks_correspondence", "ltx_thanks_funding"})
 
 
 def _note_key(index: int) -> str:
     """The mark standing for the `index`th note on a creator's names; no page writes marks like it."""
     return f"note {index}"
+
+
+def _footnotemark_key(element: etree._Element) -> str:
+    """The mark standing for a \\footnotemark on a name: the number of the note it repeats."""
+    marks = _NOTE_MARK(element)
+    return f"note mark {''.join(marks[0].itertext()).strip() if marks else ''}"
 
 
 def _classes(element: etree._Element) -> set[str]:
@@ -156,6 +171,9 @@ def _emit(element: etree._Element, stream: _Stream) -> None:
     if stream.notes is not None and "ltx_note" in classes and classes & _AUTHOR_NOTE_ROLES:
         stream.notes.append(element)  # a \\thanks or footnote on a name: a mark pointing at its text
         stream.add_mark((_note_key(len(stream.notes) - 1),))
+        return
+    if stream.notes is not None and "ltx_note" in classes and "ltx_role_footnotemark" in classes:
+        stream.add_mark((_footnotemark_key(element),))  # \\footnotemark: a mark repeating another note
         return
     if classes & _SKIPPED_CLASSES:
         return

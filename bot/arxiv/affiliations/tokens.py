@@ -44,8 +44,12 @@ _TEX_SYMBOLS = {
     "bullet": "•",
     "triangle": "△",
 }
+# Styling around a mark: fonts and sizes, and the colour, bold and spacing of marks set as letters
+# (`\hskip 1pt{}^{\color[rgb]{0,0.2,0.4}\boldsymbol{Y}}`).
 _TEX_FORMATTING = re.compile(
-    r"\\(?:text\w*|math\w*|rm|bf|it|sf|tt|scriptsize|footnotesize|small|tiny)\b|\\[,;:! ]"
+    r"\\(?:text)?colou?r\s*(?:\[[^\]]*\])?\s*\{[^{}]*\}"
+    r"|\\(?:hskip|hspace\*?|kern)\s*\{?\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu)\}?"
+    r"|\\(?:text\w*|math\w*|boldsymbol|bm|rm|bf|it|sf|tt|scriptsize|footnotesize|small|tiny)\b|\\[,;:! ]"
 )
 
 
