@@ -18,9 +18,12 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
+from bot.curation import Curation
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger
+from storage.feedback import FeedbackRepository
+from storage.follows import FollowRepository
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
 from storage.subscriptions import SubscriptionRepository
@@ -37,6 +40,9 @@ class Services:
     push_runs: PushRunRepository
     arxiv: ArxivClients
     clock: Clock
+    follows: FollowRepository
+    feedback: FeedbackRepository
+    curation: Curation
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -52,19 +58,26 @@ class Services:
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
         db = await database.connect(settings.database_path)
+        papers = PaperRepository(db, clock=clock)
+        follows = FollowRepository(db)
+        feedback = FeedbackRepository(db)
         return cls(
             settings=settings,
             db=db,
             chats=ChatRepository(db),
             subscriptions=SubscriptionRepository(db),
-            papers=PaperRepository(db, clock=clock),
+            papers=papers,
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
             arxiv=ArxivClients(settings),
             clock=clock,
+            follows=follows,
+            feedback=feedback,
+            curation=Curation(papers, follows, feedback, settings.categories, clock),
         )
 
     async def close(self) -> None:
+        await self.curation.close()
         await self.arxiv.aclose()
         await self.db.close()
 

@@ -6,13 +6,15 @@ from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import CategoryPage, OpenCategory
 from bot.core.categories import CategoryError, category, parse_category
 from bot.core.digest import category_page
+from bot.core.keyboards import feedback_rows
 from bot.core.preferences import digest_limit
-from bot.core.render import render_digest, render_page, tag_label
+from bot.core.render import digest_messages, render_page, tag_label
 from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
 from bot.services import BotContext, Services
 from handlers.commands import command
@@ -43,9 +45,15 @@ async def today(update: Update, context: BotContext) -> None:
         return
     limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
     digest = await load_digest(services.papers, subscribed, announced)
+    group = update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    digest = await services.curation.personalize(chat_id, digest, group=group)
     digest = await with_full_papers(services.papers, digest, limit)
-    for text in render_digest(digest, limit=limit):
-        await message.reply_text(text)
+    messages = digest_messages(digest, limit=limit)
+    tallies = await services.feedback.tallies(chat_id, [paper for m in messages for _, paper in m.featured])
+    for rendered in messages:
+        rows = feedback_rows(rendered.featured, tallies)
+        markup = InlineKeyboardMarkup.de_json({"inline_keyboard": rows}, context.bot) if rows else None
+        await message.reply_text(rendered.text, reply_markup=markup)
 
 
 def category_keyboard(offered: list[str] | tuple[str, ...]) -> InlineKeyboardMarkup:
@@ -75,12 +83,15 @@ def page_keyboard(name: str, announced: date, number: int, count: int) -> Inline
 
 
 async def _page(
-    services: Services, name: str, announced: date | None, number: int
+    services: Services, chat_id: int, name: str, announced: date | None, number: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     announced = announced or await services.papers.latest_announcement(name)
     if announced is None:
         return escape(NOTHING_YET.format(what=name)), None
-    page = category_page(await load_digest(services.papers, [name], announced), name, number)
+    digest = await services.curation.personalize(
+        chat_id, await load_digest(services.papers, [name], announced)
+    )
+    page = category_page(digest, name, number)
     page = await page_with_full_papers(services.papers, page)
     return render_page(page), page_keyboard(name, announced, page.number, page.count)
 
@@ -100,7 +111,7 @@ async def browse(update: Update, context: BotContext) -> None:
     except CategoryError as error:
         await message.reply_text(f"{escape(str(error))} /categories lists what is on offer.")
         return
-    text, markup = await _page(services, name, None, 1)
+    text, markup = await _page(services, update.effective_chat.id, name, None, 1)
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -110,7 +121,9 @@ async def turn_page(update: Update, context: BotContext) -> None:
     button = await pressed(update, CategoryPage, services.settings.categories, STALE)
     if button is None:
         return
-    text, markup = await _page(services, button.category, button.announced, button.page)
+    text, markup = await _page(
+        services, update.effective_chat.id, button.category, button.announced, button.page
+    )
     label = tag_label(button.category)
     await query.answer(f"{label} · page {button.page}" if button.announced else label)
     await edit_in_place(query, text, reply_markup=markup)
@@ -123,7 +136,7 @@ async def open_category(update: Update, context: BotContext) -> None:
     if button is None:
         return
     await query.answer(tag_label(button.category))
-    text, markup = await _page(services, button.category, button.announced, 1)
+    text, markup = await _page(services, update.effective_chat.id, button.category, button.announced, 1)
     await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
 
 

@@ -90,7 +90,8 @@ async def test_a_normal_day_reaches_every_chat_once(bot, arxiv, clock):
     assert len(private) == 1
     assert private[0].visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · IR 16 · LG 25 (+1 cross)")
     assert "+31 more" in private[0].visible_text
-    assert [button["text"] for button in private[0].buttons] == ["All IR (16)", "All LG (26)"]
+    assert [button["text"] for button in private[0].buttons][-2:] == ["All IR (16)", "All LG (26)"]
+    assert [button["text"] for button in private[0].buttons][:3] == ["1 · 👍", "👎", "🔖"]
     assert private[0].link_preview_options == {"is_disabled": True}
     group = digests(bot.telegram, GROUP)
     assert (
@@ -114,7 +115,7 @@ async def test_the_more_button_opens_the_category_below_the_digest(bot, arxiv, c
     await push(bot)
     (digest,) = digests(bot.telegram, USER)
     before = len(bot.telegram.sent_messages(USER))
-    await bot.press(USER, digest.message_id, digest.buttons[0]["callback_data"])
+    await bot.press(USER, digest.message_id, digest.buttons[-1]["callback_data"])
     opened = bot.telegram.sent_messages(USER)[before:]
     assert len(opened) == 1 and opened[0].visible_text.startswith("cs.IR · Tue 24 Nov 2026 · page 1 of 2")
     assert bot.current(digest).edit_count == 0

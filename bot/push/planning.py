@@ -3,8 +3,10 @@
 Planning happens once per announcement, after its papers had their chance at affiliations (at most
 `AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
 the time of the ingest gets its digest written into the delivery ledger, due at once or at the
-chat's preferred local time. Chats following the same categories with the same size share one
-rendering. The `Broadcaster` then sends what is due.
+chat's preferred local time. Chats following the same categories with the same size and no personal
+signals (follows, taps, group picks) share one rendering, ranked with the bot's community signals;
+the others are ranked for themselves, one page of chats at a time, so memory stays bounded. The
+`Broadcaster` then sends what is due.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from telegram import Bot
 
 from bot.core.callbacks import OpenCategory
 from bot.core.digest import Digest, build_digest, cut_categories, select_for_push
+from bot.core.follows import Follow
+from bot.core.keyboards import feedback_rows
 from bot.core.preferences import digest_limit
-from bot.core.render import render_digest, tag_label
+from bot.core.render import digest_messages, tag_label
+from bot.curation import follows_from
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
 from bot.reading import latest_announcement
 from bot.services import Services
@@ -104,11 +109,12 @@ async def run_push(
 
 
 def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages, the last with buttons into /cat for the categories it cut short."""
+    """The digest's messages: featured entries carry feedback buttons (👍 👎 🔖), and the last message
+    buttons into /cat for the categories it cut short."""
     limit = digest_limit(size)
-    messages = render_digest(digest, limit=limit)
+    messages = digest_messages(digest, limit=limit)
     selection = select_for_push(digest, limit)
-    markup = None
+    more = []
     if selection.remaining:
         buttons = [
             {
@@ -117,8 +123,12 @@ def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
             }
             for name in cut_categories(digest, selection)
         ]
-        markup = {"inline_keyboard": [buttons[i : i + 2] for i in range(0, len(buttons), 2)]}
-    return [PlannedPart(text) for text in messages[:-1]] + [PlannedPart(messages[-1], markup)]
+        more = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    parts = []
+    for index, message in enumerate(messages):
+        rows = feedback_rows(message.featured, {}) + (more if index == len(messages) - 1 else [])
+        parts.append(PlannedPart(message.text, {"inline_keyboard": rows} if rows else None))
+    return parts
 
 
 def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
@@ -129,20 +139,41 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 
 class _Renderings:
-    """Digests by (categories, size): chats with the same choices share one rendering."""
+    """Digests by (categories, size): chats with the same choices and no personal signals share one."""
 
-    def __init__(self, rows: dict[str, list[tuple[Paper, Listing]]], announced: date) -> None:
+    def __init__(
+        self, services: Services, rows: dict[str, list[tuple[Paper, Listing]]], announced: date
+    ) -> None:
+        self._services = services
         self._rows = rows
         self._announced = announced
         self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
 
-    def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
+    def digest(self, categories: Sequence[str]) -> Digest:
+        rows = [row for name in categories for row in self._rows.get(name, ())]
+        return build_digest(rows, categories, self._announced)
+
+    async def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
         key = (tuple(categories), size)
         if key not in self._parts:
-            rows = [row for name in categories for row in self._rows.get(name, ())]
-            digest = build_digest(rows, categories, self._announced)
+            digest = self.digest(categories)
+            if digest.entries:
+                digest = await self._services.curation.personalize(None, digest)
             self._parts[key] = push_parts(digest, size) if digest.entries else None
         return self._parts[key]
+
+    async def personal_parts(
+        self, subscriber: Subscriber, categories: Sequence[str], follows: Sequence[Follow]
+    ) -> list[PlannedPart] | None:
+        """A chat's own ranking: its follows, its model (waited for), its group's picks."""
+        digest = self.digest(categories)
+        group = subscriber.chat_type in ("group", "supergroup")
+        digest = await self._services.curation.personalize(
+            subscriber.chat_id, digest, group=group, follows=follows, wait=True
+        )
+        if not digest.entries and not digest.picks:
+            return None
+        return push_parts(digest, subscriber.digest_size)
 
 
 async def due_announcement(services: Services, *, wait_for_affiliations: bool = True) -> date | None:
@@ -173,14 +204,20 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
     rows: dict[str, list[tuple[Paper, Listing]]] = {}
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
-    renderings = _Renderings(rows, announced)
+    renderings = _Renderings(services, rows, announced)
     chats = messages = without_news = 0
     after: int | None = None
     while page := await services.subscriptions.subscribers(ingested, after, PAGE):
         after = page[-1].chat_id
+        chat_ids = [subscriber.chat_id for subscriber in page]
+        follows = await services.follows.of_chats(chat_ids)
+        tapped = await services.feedback.versions(chat_ids)
         plans = []
         for subscriber in page:
-            plan = _plan(services, subscriber, renderings, announced, ingested)
+            personal = follows_from(follows.get(subscriber.chat_id, ()))
+            plan = await _plan(
+                services, subscriber, renderings, announced, ingested, personal, subscriber.chat_id in tapped
+            )
             if plan is None:
                 without_news += 1
                 continue
@@ -201,11 +238,20 @@ async def plan_push(services: Services, announced: date, *, dry_run: bool = Fals
     return PushPlanReport(announced, chats, messages, without_news)
 
 
-def _plan(
-    services: Services, subscriber: Subscriber, renderings: _Renderings, announced: date, ingested: datetime
+async def _plan(
+    services: Services,
+    subscriber: Subscriber,
+    renderings: _Renderings,
+    announced: date,
+    ingested: datetime,
+    follows: Sequence[Follow],
+    tapped: bool,
 ) -> Plan | None:
     wanted = [name for name in subscriber.categories if name in services.settings.categories]
-    parts = renderings.parts(wanted, subscriber.digest_size)
+    if follows or tapped:
+        parts = await renderings.personal_parts(subscriber, wanted, follows)
+    else:
+        parts = await renderings.parts(wanted, subscriber.digest_size)
     if parts is None:
         return None
     zone = _zone(subscriber.timezone, services.settings.timezone)
