@@ -113,7 +113,10 @@ def parse_follows(argument: str) -> list[Follow]:
         raise FollowError(
             f"That is {len(found)} follows at once; send at most {MAX_PER_COMMAND} per message."
         )
-    return list({(item.kind, item.key): item for item in found}.values())
+    unique: dict[tuple[FollowKind, str], Follow] = {}
+    for item in found:
+        unique.setdefault((item.kind, item.key), item)
+    return list(unique.values())
 
 
 def _items(argument: str) -> list[tuple[FollowKind, str]]:

@@ -335,6 +335,17 @@ class SentMessage:
         return [button for row in rows for button in row]
 
 
+@dataclass(frozen=True, slots=True)
+class SentDocument:
+    """A file the bot sent with sendDocument."""
+
+    chat_id: ChatId
+    message_id: int
+    filename: str
+    content: bytes
+    caption: str | None
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors and request decoding
 # ---------------------------------------------------------------------------------------------
@@ -711,6 +722,7 @@ class FakeTelegram:
         self._delays: dict[str, float] = {}
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._open_callback_queries: set[str] = set()
+        self._documents: list[SentDocument] = []
         self._callback_ids = count(7_000_000_000_000_001)
         self._file_ids = count(1)
         self._updates: deque[dict[str, Any]] = deque()
@@ -733,6 +745,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "sendDocument": self._send_document,
             "answerCallbackQuery": self._answer_callback_query,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
@@ -1548,6 +1561,34 @@ class FakeTelegram:
                 self._sent_by_chat.setdefault(chat.chat_id, []).append(sent)
                 self._bot_messages[(chat.chat_id, message_id)] = sent
         return message
+
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat_of(params)
+        document = params.get("document")
+        if not isinstance(document, UploadedFile):
+            raise _bad_request("there is no document in the request")
+        message_id = self._allocate_message_id(chat.chat_id)
+        caption = params.get("caption")
+        formatted = self._formatted(caption, params.get("parse_mode")) if caption else None
+        message = self._bot_message_json(chat, message_id, None, None, None)
+        message["document"] = {
+            "file_id": f"document-{message_id}",
+            "file_unique_id": f"unique-{message_id}",
+            "file_name": document.filename,
+            "file_size": len(document.content),
+        }
+        if formatted is not None:
+            message["caption"] = formatted.text
+        with self._lock:
+            self._documents.append(
+                SentDocument(chat.chat_id, message_id, document.filename, document.content, caption)
+            )
+        return message
+
+    def documents(self, chat_id: ChatId | None = None) -> list[SentDocument]:
+        """Files sendDocument delivered, in order."""
+        with self._lock:
+            return [item for item in self._documents if chat_id is None or item.chat_id == chat_id]
 
     def _edit_target(self, params: dict[str, Any]) -> tuple[_Chat, int, SentMessage | None]:
         """The bot message an edit names; None in counters-only mode, where contents are not kept."""
