@@ -19,7 +19,9 @@ from storage.models import Author, Paper
 TOPIC, AUTHOR, INST = FollowKind.TOPIC, FollowKind.AUTHOR, FollowKind.INSTITUTION
 
 
-def paper(title: str, abstract: str = "", authors: tuple[Author, ...] = (), comment: str | None = None) -> Paper:
+def paper(
+    title: str, abstract: str = "", authors: tuple[Author, ...] = (), comment: str | None = None
+) -> Paper:
     return Paper("2504.03786", 1, title, abstract, authors, ("cs.CL",), "cs.CL", comment)
 
 
@@ -53,7 +55,10 @@ def test_what_users_type_becomes_follows(typed, expected):
         ("(a|b)", "plain words, not patterns"),
         ("🦜", "has no letters or digits"),
         ("author:a b c d e f g", "not a person's name"),
-        (", ".join(f"topic{n}" for n in range(MAX_PER_COMMAND + 1)), f"at most {MAX_PER_COMMAND} per message"),
+        (
+            ", ".join(f"topic{n}" for n in range(MAX_PER_COMMAND + 1)),
+            f"at most {MAX_PER_COMMAND} per message",
+        ),
     ],
 )
 def test_bad_follows_get_a_clear_answer(typed, answer):

@@ -18,7 +18,9 @@ DAY = date(2025, 4, 8)
 
 
 def paper(arxiv_id: str, *categories: str, title: str = "A title", comment: str | None = None) -> Paper:
-    return Paper(arxiv_id, 1, title, "An abstract.", (Author("Ada Lovelace"),), categories, categories[0], comment)
+    return Paper(
+        arxiv_id, 1, title, "An abstract.", (Author("Ada Lovelace"),), categories, categories[0], comment
+    )
 
 
 def digest(*papers: tuple[Paper, str, AnnounceType]):
@@ -92,7 +94,12 @@ def test_likes_dislikes_venue_and_code_nudge_the_order_and_explain_it():
 
 def test_labels_learn_from_likes_saves_dislikes_and_untapped_impressions():
     labels = training_labels(
-        [PaperFeedback("a", 1, 0), PaperFeedback("b", 0, 1), PaperFeedback("c", -1, 0), PaperFeedback("d", 0, 0)],
+        [
+            PaperFeedback("a", 1, 0),
+            PaperFeedback("b", 0, 1),
+            PaperFeedback("c", -1, 0),
+            PaperFeedback("d", 0, 0),
+        ],
         ["a", "b", "c", "d", "e"],
     )
     assert labels == {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0}
@@ -103,7 +110,10 @@ def test_labels_learn_from_likes_saves_dislikes_and_untapped_impressions():
 
 def test_feedback_keyboards_count_taps_and_update_one_row_in_place():
     rows = feedback_rows([(1, "2504.00001"), (2, "2504.00002")], {"2504.00002": (2, 0, 1)})
-    assert [[button["text"] for button in row] for row in rows] == [["1 · 👍", "👎", "🔖"], ["2 · 👍 2", "👎", "🔖 1"]]
+    assert [[button["text"] for button in row] for row in rows] == [
+        ["1 · 👍", "👎", "🔖"],
+        ["2 · 👍 2", "👎", "🔖 1"],
+    ]
     more = [{"text": "All CL (5)", "callback_data": "more:cs.CL:2025-04-08"}]
     assert featured_on([*rows, more]) == {"2504.00001": 1, "2504.00002": 2}
     updated = refreshed([*rows, more], "2504.00001", (0, 1, 0))
@@ -138,10 +148,16 @@ def test_bibtex_of_saved_papers():
     )
     second = Paper("2205.11729", 1, "ItemSage again", "", (Author("Paul Baltescu"),), ("cs.IR",), "cs.IR")
     text = bibtex([itemsage, second])
-    assert text.startswith("@misc{baltescu2022itemsage,\n  title = {{ItemSage: Learning {Product} Embeddings}},\n")
+    assert text.startswith(
+        "@misc{baltescu2022itemsage,\n  title = {{ItemSage: Learning {Product} Embeddings}},\n"
+    )
     assert "  author = {Paul Baltescu and Jure Leskovec},\n" in text
     assert "  eprint = {2205.11728},\n  archivePrefix = {arXiv},\n  primaryClass = {cs.IR}," in text
     assert "  doi = {10.1145/3534678.3539170}\n}" in text
     assert "@misc{baltescu2022itemsagea," in text
     assert text.count("{") == text.count("}")
-    assert (arxiv_year("2205.11728"), arxiv_year("hep-th/9901001"), arxiv_year("nonsense")) == (2022, 1999, None)
+    assert (arxiv_year("2205.11728"), arxiv_year("hep-th/9901001"), arxiv_year("nonsense")) == (
+        2022,
+        1999,
+        None,
+    )
