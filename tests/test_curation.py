@@ -245,9 +245,9 @@ async def test_saved_papers_list_export_and_survive_a_restart(telegram, settings
 def themed_day(arxiv: FakeArxiv, day: date, papers: list[tuple[str, str]]) -> None:
     """An LG announcement of (arXiv id, theme) papers, in id order."""
     abstracts = {
-        "graph": "Graph neural networks pass messages between nodes of molecular graphs and node embeddings.",
-        "speech": "Speech recognition transcribes spoken audio with acoustic models of phonemes and speakers.",
-        "robot": "Robot arms learn grasping policies for manipulation from camera images in warehouses.",
+        "graph": "Graph neural networks pass messages between nodes of molecular graphs.",
+        "speech": "Speech recognition transcribes spoken audio with acoustic models of phonemes.",
+        "robot": "Robot arms learn grasping policies for manipulation from camera images.",
     }
     for arxiv_id, theme in papers:
         arxiv.add_paper(
