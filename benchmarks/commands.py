@@ -4,7 +4,7 @@ The real application runs in this process against the fake Telegram server, on a
 with `benchmarks/_seed.py` (200,000 papers, 100,000 chats with 1-4 subscriptions by default; every
 announcement already pushed, so the push job finds nothing to do). The fake arXiv serves empty
 feeds, so the start-up poll stores nothing; measuring starts once it is over. A handler in group -1
-notes `time.monotonic()` when PTB starts processing each update; the fake notes the same clock when
+notes `time.monotonic()` when PTB starts processing each update (group -2, before even the chat registration); the fake notes the same clock when
 the bot's sendMessage (editMessageText for page turns) arrives. The difference is the bot's own
 work: database, digest, rendering and the HTTP request, without Telegram's long polling. /help, a
 static reply, shows the floor under every reply.
@@ -202,7 +202,7 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
         }
         harness = make_harness(telegram, load_settings(env, env_file=None))
         driver = Driver(harness)
-        harness.application.add_handler(TypeHandler(Update, driver.record), group=-1)
+        harness.application.add_handler(TypeHandler(Update, driver.record), group=-2)
         await harness.start()
         try:
             await start_up_poll_finished(harness)
