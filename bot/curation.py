@@ -125,7 +125,7 @@ class Curation:
         self._clock = clock
         self._texts: OrderedDict[str, tuple[int, PaperText]] = OrderedDict()
         self._spaces: OrderedDict[date, FeatureSpace] = OrderedDict()
-        self._rows: dict[tuple[date, str], Any] = {}
+        self._rows: dict[date, tuple[dict[str, int], Any]] = {}
         self._models: OrderedDict[int, ChatModel] = OrderedDict()
         self._tasks: dict[object, asyncio.Task[Any]] = {}
 
@@ -176,7 +176,7 @@ class Curation:
         self._spaces[announced] = space
         while len(self._spaces) > SPACES:
             dropped, _ = self._spaces.popitem(last=False)
-            self._rows = {key: row for key, row in self._rows.items() if key[0] != dropped}
+            self._rows.pop(dropped, None)
         return space
 
     async def model(self, chat_id: int, space: FeatureSpace, *, wait: bool) -> ChatModel | None:
@@ -223,14 +223,18 @@ class Curation:
         return model
 
     def features(self, space: FeatureSpace, texts: Mapping[str, PaperText]) -> tuple[list[str], Any]:
-        """Rows of `space` for these papers, transformed once per paper and space."""
-        missing = [arxiv_id for arxiv_id in texts if (space.announced, arxiv_id) not in self._rows]
+        """Rows of `space` for these papers: each paper is transformed once per space, and rows are
+        kept in one matrix, so a digest's rows are one indexing operation."""
+        rows, matrix = self._rows.get(space.announced, ({}, None))
+        missing = [arxiv_id for arxiv_id in texts if arxiv_id not in rows]
         if missing:
-            rows = space.transform([texts[arxiv_id].text for arxiv_id in missing])
-            for index, arxiv_id in enumerate(missing):
-                self._rows[(space.announced, arxiv_id)] = rows[index]
+            added = space.transform([texts[arxiv_id].text for arxiv_id in missing])
+            start = 0 if matrix is None else matrix.shape[0]
+            matrix = added if matrix is None else vstack([matrix, added], format="csr")
+            rows = rows | {arxiv_id: start + index for index, arxiv_id in enumerate(missing)}
+            self._rows[space.announced] = (rows, matrix)
         ids = list(texts)
-        return ids, vstack([self._rows[(space.announced, arxiv_id)] for arxiv_id in ids], format="csr")
+        return ids, matrix[[rows[arxiv_id] for arxiv_id in ids]]
 
     def _task(self, key: object, start: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         """One task per key at a time: concurrent requests for the same work share it."""
