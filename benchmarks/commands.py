@@ -44,7 +44,7 @@ from bot.jobs import POLL_JOB  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from storage.feedback import DISLIKE, LIKE  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"

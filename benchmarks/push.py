@@ -42,7 +42,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.push.planning import plan_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from bot.services import Services  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
 CLOSED_PORT = "http://127.0.0.1:9"

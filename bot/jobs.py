@@ -12,12 +12,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot.arxiv.enrich import OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import next_poll
 from bot.core.categories import ALWAYS_POLLED
+from bot.gateway.polling import REJECTED_TOKEN
 from bot.push.planning import run_push
 from bot.services import BotContext, Services
 
@@ -29,6 +31,9 @@ PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
 BROADCASTER_KEY = "broadcaster"
 RUNNING_KEY = "running-work"
+# Each poll schedules the next: a poll that APScheduler dropped as too late (its default grace is one
+# second, and a busy event loop can be later than that) would end polling for good.
+LATE_IS_FINE = {"misfire_grace_time": None}
 
 
 async def polled_categories(services: Services) -> list[str]:
@@ -99,17 +104,22 @@ async def poll_arxiv(context: BotContext) -> None:
         now = services.clock()
         when = next_poll(now, max(latest.values(), default=None), incomplete=incomplete)
         # A delay, not a moment: the job queue keeps real time, the schedule the services' clock.
-        context.job_queue.run_once(poll_arxiv, when=when - now, name=POLL_JOB, data=when)
+        context.job_queue.run_once(
+            poll_arxiv, when=when - now, name=POLL_JOB, data=when, job_kwargs=LATE_IS_FINE
+        )
         logger.info("next arXiv poll at %s", when.isoformat(timespec="minutes"))
 
 
 async def push_due(context: BotContext) -> None:
     with cancelled_on_stop(context):
-        await run_push(context.services, context.bot_data[BROADCASTER_KEY])
+        try:
+            await run_push(context.services, context.bot_data[BROADCASTER_KEY])
+        except InvalidToken:
+            context.stop_for_good(REJECTED_TOKEN)
 
 
 def schedule_jobs(application: Application) -> None:
-    application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
+    application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB, job_kwargs=LATE_IS_FINE)
     # Missed runs (a restart, a long push) collapse into one, so the bot catches up instead of skipping.
     application.job_queue.run_repeating(
         push_due,

@@ -9,7 +9,20 @@ from __future__ import annotations
 import logging
 import sys
 
+from telegram.error import InvalidToken
+
 REDACTED = "[TOKEN]"
+
+
+class _OneLineForRejectedToken(logging.Filter):
+    """A rejected token ends the process with one line from the CLI; PTB's traceback of it adds nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            record.msg = f"{record.getMessage()} (Telegram rejected the bot token)"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class RedactingFormatter(logging.Formatter):
@@ -31,6 +44,7 @@ def configure_logging(level: str, secrets: list[str | None]) -> None:
             [secret for secret in secrets if secret], "%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     )
+    handler.addFilter(_OneLineForRejectedToken())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiosqlite
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.arxiv.clients import ArxivClients
 from bot.config import Settings
@@ -83,6 +83,14 @@ class Services:
 
 
 SERVICES_KEY = "services"
+FATAL_KEY = "fatal"
+
+
+def stop_for_good(application: Application, reason: str) -> None:
+    """A failure no retry mends (the token was revoked): stop, and let `run` exit non-zero with `reason`."""
+    if FATAL_KEY not in application.bot_data:
+        application.bot_data[FATAL_KEY] = reason
+        application.stop_running()
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -91,3 +99,6 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def services(self) -> Services:
         return self.bot_data[SERVICES_KEY]
+
+    def stop_for_good(self, reason: str) -> None:
+        stop_for_good(self.application, reason)

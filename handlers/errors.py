@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 
+from bot.gateway.polling import REJECTED_TOKEN
 from bot.services import BotContext
 
 logger = logging.getLogger(__name__)
@@ -15,6 +16,9 @@ APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment.
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    if isinstance(context.error, InvalidToken):
+        context.stop_for_good(REJECTED_TOKEN)
+        return
     logger.error("Error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -84,16 +84,17 @@ def page_keyboard(name: str, announced: date, number: int, count: int) -> Inline
 
 async def _page(
     services: Services, chat_id: int, name: str, announced: date | None, number: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> tuple[str, InlineKeyboardMarkup | None, int]:
+    """The page's text and keyboard, and its number (a number past the end shows the last page)."""
     announced = announced or await services.papers.latest_announcement(name)
     if announced is None:
-        return escape(NOTHING_YET.format(what=name)), None
+        return escape(NOTHING_YET.format(what=name)), None, 1
     digest = await services.curation.personalize(
         chat_id, await load_digest(services.papers, [name], announced)
     )
     page = category_page(digest, name, number)
     page = await page_with_full_papers(services.papers, page)
-    return render_page(page), page_keyboard(name, announced, page.number, page.count)
+    return render_page(page), page_keyboard(name, announced, page.number, page.count), page.number
 
 
 async def browse(update: Update, context: BotContext) -> None:
@@ -111,21 +112,29 @@ async def browse(update: Update, context: BotContext) -> None:
     except CategoryError as error:
         await message.reply_text(f"{escape(str(error))} /categories lists what is on offer.")
         return
-    text, markup = await _page(services, update.effective_chat.id, name, None, 1)
+    text, markup, _ = await _page(services, update.effective_chat.id, name, None, 1)
     await message.reply_text(text, reply_markup=markup)
+
+
+async def _stored(services: Services, announced: date | None, query: CallbackQuery) -> bool:
+    """A button names an announcement the bot stored (or the latest); a forged date is refused."""
+    if announced is None or await services.papers.first_ingested(announced) is not None:
+        return True
+    await query.answer(STALE)
+    return False
 
 
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
     button = await pressed(update, CategoryPage, services.settings.categories, STALE)
-    if button is None:
+    if button is None or not await _stored(services, button.announced, query):
         return
-    text, markup = await _page(
+    text, markup, shown = await _page(
         services, update.effective_chat.id, button.category, button.announced, button.page
     )
     label = tag_label(button.category)
-    await query.answer(f"{label} · page {button.page}" if button.announced else label)
+    await query.answer(f"{label} · page {shown}" if button.announced else label)
     await edit_in_place(query, text, reply_markup=markup)
 
 
@@ -133,10 +142,10 @@ async def open_category(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
     button = await pressed(update, OpenCategory, services.settings.categories, STALE)
-    if button is None:
+    if button is None or not await _stored(services, button.announced, query):
         return
     await query.answer(tag_label(button.category))
-    text, markup = await _page(services, update.effective_chat.id, button.category, button.announced, 1)
+    text, markup, _ = await _page(services, update.effective_chat.id, button.category, button.announced, 1)
     await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
 
 

@@ -49,6 +49,20 @@ _CLAIM = f"""
 """
 
 # Pages in chat id order, so each page walks deliveries_unsent from where the last one ended.
+_RENUMBERING = 1_000_000
+# Announcements both chats have a digest of: each side's contents in part order, and the new one's last part.
+_SHARED_ANNOUNCEMENTS = """
+SELECT old.announced,
+       (SELECT group_concat(content_id, ',') FROM (
+            SELECT content_id FROM deliveries
+            WHERE chat_id = :old AND announced = old.announced ORDER BY part)),
+       (SELECT group_concat(content_id, ',') FROM (
+            SELECT content_id FROM deliveries
+            WHERE chat_id = :new AND announced = old.announced ORDER BY part)),
+       (SELECT max(part) FROM deliveries WHERE chat_id = :new AND announced = old.announced)
+FROM (SELECT DISTINCT announced FROM deliveries WHERE chat_id = :old) AS old
+WHERE EXISTS (SELECT 1 FROM deliveries WHERE chat_id = :new AND announced = old.announced)
+"""
 _PEEK = f"""
     SELECT chat_id, announced, part, content_id, attempts FROM deliveries INDEXED BY deliveries_unsent
     WHERE status IN ('pending', 'claimed') AND chat_id IN (
@@ -290,8 +304,10 @@ class DeliveryLedger:
         """Telegram turned a group into a supergroup: the chat, its subscriptions and deliveries move.
 
         Usually the chat row simply changes id and ON UPDATE CASCADE carries the rest. If the
-        supergroup is already known (it talked to the bot first), the group's subscriptions and
-        deliveries join it, except where it has its own, and the group's row goes.
+        supergroup is already known (it talked to the bot first), the group's subscriptions join its
+        own and the group's row goes. A digest is never mixed part by part with another: where both
+        have one for the same announcement, the group's follows the supergroup's, renumbered, unless
+        it is the same digest (same contents in the same order), which is then dropped.
         """
         async with transaction(self._db):
             rows = await self._db.execute_fetchall("SELECT 1 FROM chats WHERE id = ?", (new_id,))
@@ -300,10 +316,24 @@ class DeliveryLedger:
                     "UPDATE chats SET id = ?, type = 'supergroup' WHERE id = ?", (new_id, old_id)
                 )
                 return
-            for table in ("subscriptions", "deliveries"):
-                await self._db.execute(
-                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
-                )
+            await self._db.execute(
+                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            for announced, old_contents, new_contents, new_last in await self._db.execute_fetchall(
+                _SHARED_ANNOUNCEMENTS, {"old": old_id, "new": new_id}
+            ):
+                if old_contents == new_contents:
+                    await self._db.execute(
+                        "DELETE FROM deliveries WHERE chat_id = ? AND announced = ?", (old_id, announced)
+                    )
+                    continue
+                # Two steps, so no renumbered part meets one of its own not renumbered yet.
+                for shift in (new_last + _RENUMBERING, -_RENUMBERING):
+                    await self._db.execute(
+                        "UPDATE deliveries SET part = part + ? WHERE chat_id = ? AND announced = ?",
+                        (shift, old_id, announced),
+                    )
+            await self._db.execute("UPDATE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await self._db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             await self._db.execute("UPDATE chats SET active = 1 WHERE id = ?", (new_id,))
 

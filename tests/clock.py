@@ -1,7 +1,16 @@
-"""A clock the test moves by hand, injected wherever the bot asks for the time."""
+"""Clocks the tests control, injected wherever the bot asks for the time or sleeps.
+
+- `SteppingClock`: a wall clock (aware datetimes) that moves only when the test moves it.
+- `TickingClock`: a wall clock that moves on by a fixed step at every reading.
+- `VirtualClock`: monotonic seconds that pass only when slept; records every sleep. Callable, so
+  it is injected as `monotonic=clock, sleep=clock.sleep` (arXiv pacer and retries).
+- `VirtualTime`: the same idea with a `monotonic()` method and a sleep that never yields to the
+  event loop, for the push's limiters.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 
@@ -18,3 +27,44 @@ class SteppingClock:
 
     def set(self, moment: datetime) -> None:
         self.now = moment
+
+
+class TickingClock:
+    """Every reading is `step` later than the one before; the first is `start + step`."""
+
+    def __init__(self, start: datetime, step: timedelta = timedelta(seconds=1)) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+class VirtualClock:
+    """Time that passes only when slept: inject as the pacer's clock and the retry sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class VirtualTime:
+    """monotonic and sleep for the push's limiters: sleeping moves time on, instantly."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds

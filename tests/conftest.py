@@ -1,22 +1,25 @@
-"""Shared fixtures: settings for a temporary database, and an open database that is always closed."""
+"""Shared fixtures: settings for a temporary database, an open database that is always closed, the
+fakes (`telegram`, `arxiv`), the bot running against them (`bot`, `start_bot`), the push's Bot
+(`pusher`) and a virtual clock for the arXiv clients (`virtual_clock`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 import pytest
+from telegram import Bot
 
 from bot.config import Settings, load_settings
-from storage import db as database
+from bot.push.transport import push_bot
+from tests.clock import VirtualClock
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotHarness, make_harness
-
-TEST_TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuv"
-CLOSED_PORT = "http://127.0.0.1:9"
+from tests.fakes.telegram import FakeTelegram
+from tests.harness import BotHarness, StartBot, make_harness
+from tests.support import CLOSED_PORT, TEST_TOKEN, open_database
 
 
 @pytest.fixture(autouse=True)
@@ -58,11 +61,8 @@ def settings(base_env: dict[str, str]) -> Settings:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    connection = await database.connect(tmp_path / "test.sqlite3")
-    try:
+    async with open_database(tmp_path / "test.sqlite3") as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -83,10 +83,36 @@ def bot_env(base_env: dict[str, str], telegram: FakeTelegram, arxiv: FakeArxiv) 
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[BotHarness]:
-    harness = make_harness(telegram, load_settings(bot_env, env_file=None))
-    await harness.start()
-    try:
-        yield harness
-    finally:
+async def start_bot(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[StartBot]:
+    """Start the real bot against the fakes: `await start_bot(clock=..., SETTING="value")`, with
+    settings on top of `bot_env` and an optional clock. Every bot started is stopped after the test."""
+    started: list[BotHarness] = []
+
+    async def start(clock: Callable[[], datetime] | None = None, **env: str) -> BotHarness:
+        harness = make_harness(telegram, load_settings({**bot_env, **env}, env_file=None), clock=clock)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
         await harness.stop()
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> BotHarness:
+    """The bot as `python -m bot run` builds it, on bot_env, polling the fake Telegram."""
+    return await start_bot()
+
+
+@pytest.fixture
+async def pusher(telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    """PTB's Bot as the push builds it (`push_bot`: JSON over pooled connections), on the fake."""
+    async with push_bot(telegram.token, telegram.base_url, connections=8) as client:
+        yield client
+
+
+@pytest.fixture
+def virtual_clock() -> VirtualClock:
+    """Monotonic time that passes only when slept, for the arXiv pacer and retries."""
+    return VirtualClock()

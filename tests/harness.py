@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Settings
 from bot.services import SERVICES_KEY, Services
-from tests.fakes.telegram_api import Call, FakeTelegram, SentMessage
+from tests.fakes.telegram import Call, FakeTelegram, SentMessage
 
 
 @dataclass
@@ -104,3 +104,7 @@ def make_harness(
 ) -> BotHarness:
     application = build_application(settings, clock=clock) if clock else build_application(settings)
     return BotHarness(telegram, application)
+
+
+StartBot = Callable[..., Awaitable[BotHarness]]
+"""The `start_bot` fixture: `await start_bot(clock=None, **settings)` returns a started bot."""

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.config import load_settings
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness, StartBot
 
 OPERATOR = 7
 USER = 8
@@ -16,13 +12,8 @@ BLOCKED = 9
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[BotHarness]:
-    harness = make_harness(telegram, load_settings({**bot_env, "ADMIN_IDS": str(OPERATOR)}, env_file=None))
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
+async def bot(start_bot: StartBot) -> BotHarness:
+    return await start_bot(ADMIN_IDS=str(OPERATOR))
 
 
 async def test_admin_commands_refuse_everyone_else(bot):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,8 +16,9 @@ from bot.arxiv.affiliations import (
     parse_author_affiliations,
 )
 from storage.models import Author
+from tests import support
 
-FIXTURES = Path(__file__).parent / "fixtures" / "affiliations"
+FIXTURES = support.FIXTURES / "affiliations"
 EXPECTED: dict[str, list[dict]] = json.loads((FIXTURES / "expected.json").read_text("utf-8"))
 
 # Where the parser is known to fall short of the ground truth, it must give exactly this instead, so the

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import arxiv
+import arxiv as arxiv_package
 import httpx
 import pytest
 
@@ -19,32 +19,22 @@ from bot.arxiv.http import (
     with_retries,
 )
 from storage.models import Author
-from tests.fakes.arxiv_server import API, HTML, FakeArxiv, VirtualClock
+from tests.clock import VirtualClock
+from tests.fakes.arxiv_server import API, HTML, FakeArxiv
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-async def api(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[ArxivApi]:
-    pacer = ArxivPacer(3, monotonic=clock, sleep=clock.sleep)
+async def api(arxiv: FakeArxiv, virtual_clock: VirtualClock) -> AsyncIterator[ArxivApi]:
+    pacer = ArxivPacer(3, monotonic=virtual_clock, sleep=virtual_clock.sleep)
     client = ArxivApi(
-        fake.api_url, pacer, retry=ArxivRetry(attempts=3), sleep=clock.sleep, timeout=(0.5, 0.2)
+        arxiv.api_url, pacer, retry=ArxivRetry(attempts=3), sleep=virtual_clock.sleep, timeout=(0.5, 0.2)
     )
     yield client
     client.close()
 
 
-async def test_metadata_has_everything_the_feed_lacks(fake, api):
-    fake.add_paper(
+async def test_metadata_has_everything_the_feed_lacks(arxiv, api):
+    arxiv.add_paper(
         "2508.00001",
         "  Scaling\n   Retrieval ",
         authors=[("Petra Baltescu", ["Pinterest"]), ("Hao Chen", ["Microsoft Research", "Aalto University"])],
@@ -78,85 +68,85 @@ async def test_metadata_has_everything_the_feed_lacks(fake, api):
     )
 
 
-async def test_absent_optional_fields_are_none_and_old_style_ids_work(fake, api):
-    fake.add_paper("cs/0501001", categories=["cs.IR"], version=3)
+async def test_absent_optional_fields_are_none_and_old_style_ids_work(arxiv, api):
+    arxiv.add_paper("cs/0501001", categories=["cs.IR"], version=3)
     (paper,) = (await api.fetch(["cs/0501001"])).papers
     assert (paper.arxiv_id, paper.version) == ("cs/0501001", 3)
     assert (paper.comment, paper.journal_ref, paper.doi) == (None, None, None)
 
 
-async def test_250_ids_take_three_paced_requests(fake, api, clock):
+async def test_250_ids_take_three_paced_requests(arxiv, api, virtual_clock):
     ids = [f"2508.{number:05d}" for number in range(250)]
     for arxiv_id in ids:
-        fake.add_paper(arxiv_id)
+        arxiv.add_paper(arxiv_id)
 
     batches = [batch async for batch in api.batches([*ids, ids[0]])]
 
-    requests = fake.requests_to(API)
+    requests = arxiv.requests_to(API)
     assert [len(request.ids) for request in requests] == [100, 100, 50]
     assert [arxiv_id for request in requests for arxiv_id in request.ids] == ids
     assert {request.param("max_results") for request in requests} == {"100"}
     assert [paper.arxiv_id for batch in batches for paper in batch.papers] == ids
-    assert clock.sleeps == [3.0, 3.0]
+    assert virtual_clock.sleeps == [3.0, 3.0]
 
 
-async def test_a_batch_larger_than_one_request_is_refused_and_an_empty_one_asks_nothing(fake, api):
+async def test_a_batch_larger_than_one_request_is_refused_and_an_empty_one_asks_nothing(arxiv, api):
     with pytest.raises(ValueError, match="at most 100 ids"):
         await api.fetch([f"2508.{number:05d}" for number in range(101)])
     assert (await api.fetch([])).papers == ()
-    assert fake.requests == []
+    assert arxiv.requests == []
 
 
-async def test_server_errors_are_retried_by_us_not_by_the_package(fake, api, clock):
-    fake.add_paper("2508.00001")
-    fake.fail(API, 503, times=2)
+async def test_server_errors_are_retried_by_us_not_by_the_package(arxiv, api, virtual_clock):
+    arxiv.add_paper("2508.00001")
+    arxiv.fail(API, 503, times=2)
 
     batch = await api.fetch(["2508.00001"])
 
     assert [paper.arxiv_id for paper in batch.papers] == ["2508.00001"]
-    assert len(fake.requests_to(API)) == 3
-    assert clock.sleeps == [5.0, 10.0]
+    assert len(arxiv.requests_to(API)) == 3
+    assert virtual_clock.sleeps == [5.0, 10.0]
 
 
-async def test_429_retry_after_is_honoured(fake, api, clock):
-    fake.add_paper("2508.00001")
-    fake.fail(API, 429, retry_after="17")
+async def test_429_retry_after_is_honoured(arxiv, api, virtual_clock):
+    arxiv.add_paper("2508.00001")
+    arxiv.fail(API, 429, retry_after="17")
 
     await api.fetch(["2508.00001"])
 
-    assert clock.sleeps == [17.0]
+    assert virtual_clock.sleeps == [17.0]
 
 
-async def test_a_slow_api_times_out_and_gives_up_after_the_last_attempt(fake, api):
-    fake.add_paper("2508.00001")
-    fake.slow(API, 30, times=None)
+async def test_a_slow_api_times_out_and_gives_up_after_the_last_attempt(arxiv, api):
+    arxiv.add_paper("2508.00001")
+    arxiv.slow(API, 30, times=None)
 
     with pytest.raises(ArxivUnavailableError, match="ReadTimeout"):
         await api.fetch(["2508.00001"])
-    assert len(fake.requests_to(API)) == 3
+    assert len(arxiv.requests_to(API)) == 3
 
 
-async def test_truncated_responses_are_retried(fake, api):
-    fake.add_paper("2508.00001")
-    fake.truncate(API)
+async def test_truncated_responses_are_retried(arxiv, api):
+    arxiv.add_paper("2508.00001")
+    arxiv.truncate(API)
     assert len((await api.fetch(["2508.00001"])).papers) == 1
-    assert len(fake.requests_to(API)) == 2
+    assert len(arxiv.requests_to(API)) == 2
 
 
-async def test_malformed_xml_is_an_error_not_a_partial_result(fake, api):
+async def test_malformed_xml_is_an_error_not_a_partial_result(arxiv, api):
     for number in range(20):
-        fake.add_paper(f"2508.{number:05d}")
-    fake.malformed(API)
+        arxiv.add_paper(f"2508.{number:05d}")
+    arxiv.malformed(API)
     with pytest.raises(ArxivApiError, match="malformed XML"):
         await api.fetch([f"2508.{number:05d}" for number in range(20)])
-    assert len(fake.requests_to(API)) == 1
+    assert len(arxiv.requests_to(API)) == 1
 
 
-async def test_client_errors_are_not_retried(fake, api):
-    fake.fail(API, 400)
+async def test_client_errors_are_not_retried(arxiv, api):
+    arxiv.fail(API, 400)
     with pytest.raises(ArxivApiError, match="HTTP 400"):
         await api.fetch(["2508.00001"])
-    assert len(fake.requests_to(API)) == 1
+    assert len(arxiv.requests_to(API)) == 1
 
 
 async def test_pacer_spaces_request_starts_by_the_delay():
@@ -221,29 +211,31 @@ async def test_with_retries_stops_at_the_first_success_and_passes_other_errors_t
     assert clock.sleeps == [5.0]
 
 
-def test_the_fake_pages_search_queries_like_arxiv(fake):
+def test_the_fake_pages_search_queries_like_arxiv(arxiv):
     """The fake also answers `search_query` with paging, as the package walks it (sync use)."""
     for day in range(1, 6):
-        fake.add_paper(f"2508.0000{day}", categories=["cs.IR"], published=datetime(2025, 8, day, tzinfo=UTC))
-    fake.add_paper("2508.00009", categories=["cs.CV"])
-    client = arxiv.Client(page_size=2, delay_seconds=0, num_retries=0)
-    client.query_url_format = fake.api_url + "?{}"
-    search = arxiv.Search(query="cat:cs.IR", max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate)
+        arxiv.add_paper(f"2508.0000{day}", categories=["cs.IR"], published=datetime(2025, 8, day, tzinfo=UTC))
+    arxiv.add_paper("2508.00009", categories=["cs.CV"])
+    client = arxiv_package.Client(page_size=2, delay_seconds=0, num_retries=0)
+    client.query_url_format = arxiv.api_url + "?{}"
+    search = arxiv_package.Search(
+        query="cat:cs.IR", max_results=None, sort_by=arxiv_package.SortCriterion.SubmittedDate
+    )
 
     found = [result.get_short_id() for result in client.results(search)]
 
     assert found == [f"2508.0000{day}v1" for day in range(5, 0, -1)]
-    assert [request.param("start") for request in fake.requests_to(API)] == ["0", "2", "4"]
+    assert [request.param("start") for request in arxiv.requests_to(API)] == ["0", "2", "4"]
 
 
-async def test_the_fake_serves_html_pages_by_version(fake):
-    fake.add_paper("2508.00001", version=2)
-    fake.set_html("2508.00001v2", "<html><body>authors</body></html>")
+async def test_the_fake_serves_html_pages_by_version(arxiv):
+    arxiv.add_paper("2508.00001", version=2)
+    arxiv.set_html("2508.00001v2", "<html><body>authors</body></html>")
     async with httpx.AsyncClient() as http:
-        assert (await http.get(fake.html_url + "2508.00001v2")).text == "<html><body>authors</body></html>"
-        assert (await http.get(fake.html_url + "2508.00001")).status_code == 200
-        assert (await http.get(fake.html_url + "2508.00001v1")).status_code == 404
-    assert [request.path for request in fake.requests_to(HTML)] == [
+        assert (await http.get(arxiv.html_url + "2508.00001v2")).text == "<html><body>authors</body></html>"
+        assert (await http.get(arxiv.html_url + "2508.00001")).status_code == 200
+        assert (await http.get(arxiv.html_url + "2508.00001v1")).status_code == 404
+    assert [request.path for request in arxiv.requests_to(HTML)] == [
         "/html/2508.00001v2",
         "/html/2508.00001",
         "/html/2508.00001v1",

@@ -19,6 +19,7 @@ from bot.cli.backup import BackupError, backup_database
 from bot.config import Settings
 from storage import db as database
 from storage.subscriptions import SubscriptionRepository
+from tests.support import open_database
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEEDED = 50
@@ -77,12 +78,9 @@ def assert_sound_copy(path: Path) -> None:
 async def source(tmp_path: Path) -> Path:
     """A closed database with SEEDED chats, each subscribed to CATEGORY."""
     path = tmp_path / "bot.sqlite3"
-    db = await database.connect(path)
-    try:
+    async with open_database(path) as db:
         for chat_id in range(1, SEEDED + 1):
             await add_chat_with_subscription(db, chat_id)
-    finally:
-        await db.close()
     return path
 
 

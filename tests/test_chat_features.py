@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Iterator
-
 import pytest
 
-from tests.announcement import DAY, seed_day
+from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_api import SentMessage, parse_html
+from tests.fakes.telegram import SentMessage, parse_html
+from tests.support import ingested
 
 USER = 5005
 GROUP = -1001234
@@ -19,20 +16,9 @@ MEMBER = 78
 
 
 @pytest.fixture
-def arxiv() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as fake:
-        seed_day(fake)
-        yield fake
-
-
-async def ingested(bot, category: str = "cs.IR") -> None:
-    """Wait for the start-up poll to have stored the day's announcement."""
-    deadline = time.monotonic() + 10
-    while await bot.services.papers.latest_announcement(category) != DAY:
-        assert time.monotonic() < deadline, "the start-up ingest did not store the announcement"
-        await asyncio.sleep(0.05)
-    async with bot.services.ingest_lock:
-        pass
+def arxiv(arxiv: FakeArxiv) -> FakeArxiv:
+    seed_day(arxiv)
+    return arxiv
 
 
 def button(message: SentMessage, text_part: str) -> dict:
@@ -115,7 +101,9 @@ async def test_only_group_admins_change_group_subscriptions(bot):
 
 async def test_forged_buttons_get_a_notice(bot):
     reply = await bot.send(USER, "/subscribe")
-    for data in ["sub:cs.XX", "sub:", "cat:cs.IR:notadate:1", "cat:cs.IR:2026-11-24:0", "cat:zz", "garbage"]:
+    forged = ["sub:cs.XX", "sub:", "cat:cs.IR:notadate:1", "cat:cs.IR:2026-11-24:0", "cat:zz", "garbage"]
+    forged += ["cat:cs.IR:2026-11-24:9999", "cat:cs.IR:9999-01-05:1", "more:cs.IR:9999-01-05"]
+    for data in forged:
         answer = await bot.press(USER, reply.message_id, data)
         assert "out of date" in answer.params["text"], data
     assert bot.current(reply).edit_count == 0

@@ -4,7 +4,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import ConfigError, load_settings
-from tests.conftest import TEST_TOKEN
+from tests.support import TEST_TOKEN
 
 
 def test_defaults_follow_the_documented_contract():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 
@@ -16,8 +14,9 @@ from bot.push.planning import run_push
 from tests.announcement import BOTH, DAY, IR_NEW, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram, SentMessage, parse_html
+from tests.fakes.telegram import FakeTelegram, SentMessage, parse_html
 from tests.harness import BotHarness, make_harness
+from tests.support import ingested
 
 USER = 21
 GROUP = -10021
@@ -50,10 +49,7 @@ async def ingest(bot: BotHarness, day: date, category: str = "cs.LG") -> None:
     for job in bot.application.job_queue.get_jobs_by_name(POLL_JOB):
         job.schedule_removal()
     bot.application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
-    deadline = time.monotonic() + 10
-    while await bot.services.papers.latest_announcement(category) != day or bot.services.ingest_lock.locked():
-        assert time.monotonic() < deadline, f"the poll did not ingest {day}"
-        await asyncio.sleep(0.02)
+    await ingested(bot, category, day=day)
 
 
 async def push(bot: BotHarness) -> None:

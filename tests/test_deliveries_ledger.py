@@ -206,7 +206,7 @@ async def test_moving_a_chat_carries_its_subscriptions_and_deliveries(db, ledger
     assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {-1005: ["p1", "p2"]}
 
 
-async def test_moving_into_a_known_supergroup_merges_without_doubling_its_digest(db, ledger):
+async def test_moving_into_a_known_supergroup_keeps_both_digests_whole(db, ledger):
     await register(db, -5, -1005)
     subscriptions = SubscriptionRepository(db)
     await subscriptions.add(-5, ["cs.IR", "cs.AI"], NOW)
@@ -220,8 +220,26 @@ async def test_moving_into_a_known_supergroup_merges_without_doubling_its_digest
     assert (await ChatRepository(db).get(-1005)).active is True
     assert await subscriptions.of_chat(-1005) == ["cs.AI", "cs.IR"]
     assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {
-        -1005: ["supergroup day", "group next day"]
+        -1005: ["supergroup day", "group day", "group next day"]
     }
+
+
+async def test_a_group_s_digest_is_never_mixed_part_by_part_into_a_supergroup_s(db, ledger):
+    await register(db, -5, -1005)
+    await ledger.plan(-5, DAY, parts("group 1-10", "group 11-20", "group buttons"), NOW)
+    await ledger.plan(-1005, DAY, parts("supergroup 1-10"), NOW)
+    await ledger.move_chat(-5, -1005)
+    assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {
+        -1005: ["supergroup 1-10", "group 1-10", "group 11-20", "group buttons"]
+    }
+
+
+async def test_the_same_digest_in_both_chats_arrives_once_after_the_move(db, ledger):
+    await register(db, -5, -1005)
+    await ledger.plan(-5, DAY, parts("p1", "p2"), NOW)
+    await ledger.plan(-1005, DAY, parts("p1", "p2"), NOW)
+    await ledger.move_chat(-5, -1005)
+    assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {-1005: ["p1", "p2"]}
 
 
 async def test_backlog_and_peek_show_what_a_push_would_take_without_taking_it(db, ledger):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
 from storage.subscriptions import SubscriptionRepository
-from tests.fakes.telegram_api import FakeTelegram
+from tests.clock import SteppingClock, VirtualTime
+from tests.fakes.telegram import FakeTelegram
 
 NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
 DAY = date(2026, 1, 5)
@@ -35,41 +35,11 @@ MORE = {"inline_keyboard": [[{"text": "More papers", "callback_data": "more:cs.I
 TYPES = {101: "private", 102: "private", 103: "private", -202: "group", -100303: "channel"}
 
 
-class Clock:
-    """The ledger's wall clock, moved by hand: leases and retry times never pass by accident."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class VirtualTime:
-    """monotonic and sleep for the pure limiters: sleeping moves time on, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        for chat_id, chat_type in TYPES.items():
-            fake.add_chat(chat_id, chat_type)
-        yield fake
-
-
-@pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    async with push_bot(telegram.token, telegram.base_url, connections=8) as client:
-        yield client
+def telegram(telegram: FakeTelegram) -> FakeTelegram:
+    for chat_id, chat_type in TYPES.items():
+        telegram.add_chat(chat_id, chat_type)
+    return telegram
 
 
 @pytest.fixture
@@ -102,22 +72,22 @@ async def plan(db: aiosqlite.Connection, ledger: DeliveryLedger, chat_ids, parts
     )
 
 
-def broadcaster(bot: Bot, db: aiosqlite.Connection, ledger: DeliveryLedger, **options) -> Broadcaster:
+def broadcaster(pusher: Bot, db: aiosqlite.Connection, ledger: DeliveryLedger, **options) -> Broadcaster:
     options.setdefault("chat_limits", FAST)
     options.setdefault("retry", QUICK_RETRY)
-    options.setdefault("clock", Clock())
-    return Broadcaster(bot, ledger, ChatRepository(db), **options)
+    options.setdefault("clock", SteppingClock(NOW))  # the ledger's wall clock, moved by hand
+    return Broadcaster(pusher, ledger, ChatRepository(db), **options)
 
 
 def received(telegram: FakeTelegram, chat_id: int) -> list[str]:
     return [message.text for message in telegram.sent_messages(chat_id)]
 
 
-async def test_each_chat_gets_its_parts_in_order_once(telegram, bot, db, ledger):
+async def test_each_chat_gets_its_parts_in_order_once(telegram, pusher, db, ledger):
     chat_ids = [101, -202, -100303]
     await plan(db, ledger, chat_ids)
     progress: list[int] = []
-    report = await broadcaster(bot, db, ledger).run(progress=lambda r: progress.append(r.done))
+    report = await broadcaster(pusher, db, ledger).run(progress=lambda r: progress.append(r.done))
     assert (report.chats_due, report.messages_due, report.sent, report.failed, report.retried) == (
         3,
         6,
@@ -140,33 +110,33 @@ async def test_each_chat_gets_its_parts_in_order_once(telegram, bot, db, ledger)
         assert [row[0] for row in rows] == [m.message_id for m in messages]
         assert await ledger.delivered(chat_id, DAY)
 
-    again = await broadcaster(bot, db, ledger).run()
+    again = await broadcaster(pusher, db, ledger).run()
     assert (again.chats_due, again.sent) == (0, 0)
     assert telegram.count("sendMessage") == 6
 
 
-async def test_paid_broadcasts_say_so_and_free_ones_stay_within_30_a_second(telegram, bot, db, ledger):
+async def test_paid_broadcasts_say_so_and_free_ones_stay_within_30_a_second(telegram, pusher, db, ledger):
     with pytest.raises(ValueError, match="paid"):
-        broadcaster(bot, db, ledger, rate=31)
+        broadcaster(pusher, db, ledger, rate=31)
     await plan(db, ledger, [101], parts=1)
-    report = await broadcaster(bot, db, ledger, rate=1000, paid=True).run()
+    report = await broadcaster(pusher, db, ledger, rate=1000, paid=True).run()
     assert report.sent == 1
     assert telegram.sent_messages(101)[0].allow_paid_broadcast is True
 
 
-async def test_a_dry_run_builds_and_counts_without_sending_or_claiming(telegram, bot, db, ledger):
+async def test_a_dry_run_builds_and_counts_without_sending_or_claiming(telegram, pusher, db, ledger):
     await plan(db, ledger, [101, 102, -202], parts=2)
-    report = await broadcaster(bot, db, ledger, batch=2).run(dry_run=True)
+    report = await broadcaster(pusher, db, ledger, batch=2).run(dry_run=True)
     assert (report.dry_run, report.chats_due, report.messages_due, report.sent) == (True, 3, 6, 0)
     assert telegram.count("sendMessage") == 0
     assert (await ledger.backlog(NOW)).parts == 6
 
 
-async def test_one_message_a_second_per_chat_and_a_window_per_group(telegram, bot, db, ledger):
+async def test_one_message_a_second_per_chat_and_a_window_per_group(telegram, pusher, db, ledger):
     """Telegram's 20 a minute per group, scaled down to 1 in 1.5 seconds to keep the test short."""
     await plan(db, ledger, [101, -202], parts=2)
     limits = ChatLimits(interval=1.0, group_messages=1, group_window=1.5)
-    report = await broadcaster(bot, db, ledger, chat_limits=limits).run()
+    report = await broadcaster(pusher, db, ledger, chat_limits=limits).run()
     assert report.sent == 4
     assert received(telegram, 101) == texts(101, 2)
     assert received(telegram, -202) == texts(-202, 2)
@@ -176,19 +146,19 @@ async def test_one_message_a_second_per_chat_and_a_window_per_group(telegram, bo
     assert group_gap >= 1.5 - JITTER
 
 
-async def test_the_overall_rate_holds_in_every_second_without_bursts(telegram, bot, db, ledger):
+async def test_the_overall_rate_holds_in_every_second_without_bursts(telegram, pusher, db, ledger):
     chat_ids = range(1, 26)
     await plan(db, ledger, chat_ids, parts=1)
-    report = await broadcaster(bot, db, ledger, rate=20).run()
+    report = await broadcaster(pusher, db, ledger, rate=20).run()
     assert report.sent == 25
     assert all(received(telegram, chat_id) == texts(chat_id, 1) for chat_id in chat_ids)
     assert telegram.peak_sends(window=1.0 - JITTER) <= 20
 
 
-async def test_flood_control_pauses_every_send_for_as_long_as_telegram_asks(telegram, bot, db, ledger):
+async def test_flood_control_pauses_every_send_for_as_long_as_telegram_asks(telegram, pusher, db, ledger):
     await plan(db, ledger, [101, 102, 103], parts=1)
     telegram.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=102)
-    report = await broadcaster(bot, db, ledger, rate=10).run()
+    report = await broadcaster(pusher, db, ledger, rate=10).run()
     assert (report.sent, report.retried) == (3, 1)
     assert all(received(telegram, chat_id) == texts(chat_id, 1) for chat_id in (101, 102, 103))
     sends = [call for call in telegram.calls if call.method == "sendMessage"]
@@ -200,7 +170,7 @@ async def test_flood_control_pauses_every_send_for_as_long_as_telegram_asks(tele
 
 @pytest.mark.parametrize("refusal", ["blocked", "chat not found"])
 async def test_a_chat_that_is_gone_is_deactivated_and_the_others_still_get_theirs(
-    telegram, bot, db, ledger, refusal
+    telegram, pusher, db, ledger, refusal
 ):
     await plan(db, ledger, [101, 102, 103], parts=2)
     if refusal == "blocked":
@@ -209,7 +179,7 @@ async def test_a_chat_that_is_gone_is_deactivated_and_the_others_still_get_their
         telegram.fail_next(
             "sendMessage", error_code=400, description="Bad Request: chat not found", times=None, chat_id=102
         )
-    report = await broadcaster(bot, db, ledger).run()
+    report = await broadcaster(pusher, db, ledger).run()
     assert (report.sent, report.deactivated, report.skipped, report.failed) == (4, 1, 2, 0)
     assert (await ChatRepository(db).get(102)).active is False
     assert received(telegram, 101) == texts(101, 2)
@@ -217,15 +187,15 @@ async def test_a_chat_that_is_gone_is_deactivated_and_the_others_still_get_their
     assert received(telegram, 102) == []
     summary = await ledger.summary(DAY)
     assert (summary.sent, summary.failed, summary.pending) == (4, 2, 0)
-    await broadcaster(bot, db, ledger).run()
+    await broadcaster(pusher, db, ledger).run()
     assert len(telegram.send_times(102)) == 1
 
 
-async def test_a_part_telegram_refuses_fails_alone_and_the_push_goes_on(telegram, bot, db, ledger):
+async def test_a_part_telegram_refuses_fails_alone_and_the_push_goes_on(telegram, pusher, db, ledger):
     await plan(db, ledger, [101, 102], parts=2)
     await ChatRepository(db).register(103, "private", None, None, NOW)
     await ledger.plan(103, DAY, [PlannedPart("<b>unclosed"), PlannedPart("fine")], NOW)
-    report = await broadcaster(bot, db, ledger).run()
+    report = await broadcaster(pusher, db, ledger).run()
     assert (report.sent, report.failed, report.deactivated) == (5, 1, 0)
     assert received(telegram, 103) == ["fine"]
     rows = await db.execute_fetchall(
@@ -234,12 +204,12 @@ async def test_a_part_telegram_refuses_fails_alone_and_the_push_goes_on(telegram
     assert rows[0][0] == "failed" and "end tag" in rows[0][1]
 
 
-async def test_a_group_that_became_a_supergroup_is_moved_and_delivered_there(telegram, bot, db, ledger):
+async def test_a_group_that_became_a_supergroup_is_moved_and_delivered_there(telegram, pusher, db, ledger):
     supergroup = -1_000_000_000_202
     await plan(db, ledger, [-202, 101], parts=2)
     await SubscriptionRepository(db).add(-202, ["cs.IR", "cs.AI"], NOW)
     telegram.migrate_chat(-202, supergroup)
-    report = await broadcaster(bot, db, ledger).run()
+    report = await broadcaster(pusher, db, ledger).run()
     assert (report.sent, report.migrated, report.failed) == (4, 1, 0)
     assert received(telegram, supergroup) == texts(-202, 2)
     assert received(telegram, -202) == []
@@ -251,11 +221,13 @@ async def test_a_group_that_became_a_supergroup_is_moved_and_delivered_there(tel
 
 
 @pytest.mark.parametrize("error_code", [500, 502])
-async def test_server_errors_are_retried_then_left_for_the_next_push(telegram, bot, db, ledger, error_code):
+async def test_server_errors_are_retried_then_left_for_the_next_push(
+    telegram, pusher, db, ledger, error_code
+):
     await plan(db, ledger, [101, 102, 103], parts=2)
     telegram.fail_next("sendMessage", error_code=error_code, times=None, chat_id=102)
-    clock = Clock()
-    report = await broadcaster(bot, db, ledger, clock=clock).run()
+    clock = SteppingClock(NOW)
+    report = await broadcaster(pusher, db, ledger, clock=clock).run()
     assert (report.sent, report.retried, report.released) == (4, 2, 2)
     assert len(telegram.send_times(102)) == 3
     rows = await db.execute_fetchall(
@@ -265,9 +237,9 @@ async def test_server_errors_are_retried_then_left_for_the_next_push(telegram, b
     assert rows[0][1].startswith("NetworkError")
 
     telegram.clear_faults()
-    assert (await broadcaster(bot, db, ledger, clock=clock).run()).sent == 0
+    assert (await broadcaster(pusher, db, ledger, clock=clock).run()).sent == 0
     clock.now += QUICK_RETRY.later
-    report = await broadcaster(bot, db, ledger, clock=clock).run()
+    report = await broadcaster(pusher, db, ledger, clock=clock).run()
     assert report.sent == 2
     assert received(telegram, 102) == texts(102, 2)
 
@@ -276,7 +248,7 @@ async def test_timeouts_are_retried_then_left_for_the_next_push(telegram, db, le
     """A timed-out request may still arrive, so Telegram can show it twice: timeouts are at least once."""
     await plan(db, ledger, [101], parts=1)
     telegram.set_delay("sendMessage", 0.3)
-    clock = Clock()
+    clock = SteppingClock(NOW)
     impatient = Bot(telegram.token, base_url=telegram.base_url, request=HTTPXRequest(read_timeout=0.1))
     async with impatient:
         report = await broadcaster(
@@ -317,7 +289,7 @@ async def test_two_pushers_on_one_ledger_never_send_a_part_twice(telegram, tmp_p
         await second_db.close()
 
 
-async def test_a_crashed_pushers_chats_resume_at_the_first_unrecorded_part(telegram, bot, db, ledger):
+async def test_a_crashed_pushers_chats_resume_at_the_first_unrecorded_part(telegram, pusher, db, ledger):
     """A crash leaves claims that run out; a claim still live is left to its holder."""
     earlier = NOW - timedelta(hours=2)
     await plan(db, ledger, [101, 102, 103], parts=2, now=earlier)
@@ -327,7 +299,7 @@ async def test_a_crashed_pushers_chats_resume_at_the_first_unrecorded_part(teleg
     [crashed_early] = await ledger.claim("crashed", NOW - timedelta(hours=1), 1, lease)
     [alive] = await ledger.claim("alive", NOW - timedelta(hours=1), 1, timedelta(hours=2))
 
-    report = await broadcaster(bot, db, ledger).run("resumer")
+    report = await broadcaster(pusher, db, ledger).run("resumer")
     assert report.sent == 3
     assert received(telegram, crashed_mid_chat.chat_id) == texts(crashed_mid_chat.chat_id, 2)[1:]
     assert received(telegram, crashed_early.chat_id) == texts(crashed_early.chat_id, 2)

@@ -5,24 +5,24 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from rich.filesize import decimal
 
 from bot.__main__ import main
-from bot.cli.doctor import PROBE_ID, Verdict, schema_check
+from bot.cli.doctor import PROBE_ID, Verdict, disk_space_check, schema_check, write_verdict
 from bot.config import Settings
 from storage import db as database
-from storage.chats import ChatRepository
 from storage.models import AnnounceType, Author, Paper
 from storage.papers import PaperRepository
-from storage.subscriptions import SubscriptionRepository
-from tests.conftest import CLOSED_PORT, TEST_TOKEN
 from tests.fakes.arxiv_server import API, FEED, HTML, FakeArxiv
-from tests.fakes.telegram_api import DEFAULT_BOT_USERNAME, FakeTelegram
+from tests.fakes.telegram import DEFAULT_BOT_USERNAME, FakeTelegram
+from tests.support import CLOSED_PORT, TEST_TOKEN, open_database, subscribe_chat
 
 SECRET = TEST_TOKEN.partition(":")[2]
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -34,6 +34,8 @@ CHECKS = [
     "settings",
     "database file",
     "database schema",
+    "database writes",
+    "disk space",
     "integrity",
     "journal mode",
     "contents",
@@ -107,27 +109,19 @@ def doctor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.Captur
 async def seed(path: Path) -> None:
     """A database as a working bot leaves it: one subscribed chat and one stored announcement."""
     paper = Paper(PROBE_ID, 1, "A probe paper", "Its abstract.", (Author("Ada Lovelace"),), (CATEGORY,))
-    db = await database.connect(path)
-    try:
-        await ChatRepository(db).register(1, "private", None, "en", NOW)
-        await SubscriptionRepository(db).add(1, [CATEGORY], NOW)
+    async with open_database(path) as db:
+        await subscribe_chat(db, 1, [CATEGORY], NOW, language="en")
         await PaperRepository(db, clock=lambda: NOW).store_announcement(
             CATEGORY, ANNOUNCED, [(paper, AnnounceType.NEW)]
         )
-    finally:
-        await db.close()
 
 
 async def fill_with_chats(path: Path, count: int) -> None:
-    db = await database.connect(path)
-    try:
-        async with database.transaction(db):
-            await db.executemany(
-                "INSERT INTO chats (id, type, title, created) VALUES (?, 'group', ?, ?)",
-                [(chat_id, f"Reading group {chat_id}", NOW.isoformat()) for chat_id in range(1, count + 1)],
-            )
-    finally:
-        await db.close()
+    async with open_database(path) as db, database.transaction(db):
+        await db.executemany(
+            "INSERT INTO chats (id, type, title, created) VALUES (?, 'group', ?, ?)",
+            [(chat_id, f"Reading group {chat_id}", NOW.isoformat()) for chat_id in range(1, count + 1)],
+        )
 
 
 @pytest.fixture
@@ -309,3 +303,43 @@ def test_bad_settings_exit_2_with_one_line_and_check_nothing(
 )
 def test_schema_versions_behind_are_warnings_and_ahead_are_failures(version, available, verdict):
     assert schema_check(version, available).verdict is verdict
+
+
+# --- storage faults: a held lock, a read-only database, a full disk -------------------------------
+
+
+def test_a_write_lock_held_by_another_process_fails_the_writes_row(
+    doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
+):
+    holder = sqlite3.connect(database_path)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        run = doctor(healthy_env)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert run.code == 1
+    assert run.rows["database writes"].verdict == Verdict.FAIL
+    assert run.rows["database writes"].detail.startswith("locked: another process has held the write lock")
+    assert run.rows["integrity"].verdict == Verdict.OK
+
+
+def test_a_read_only_database_fails_the_writes_row(database_path: Path, healthy_env: dict[str, str]):
+    """SQLite's own answer when the bot may read but not write (here: opened read-only)."""
+    connection = sqlite3.connect(f"{database_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        check = write_verdict(connection)
+    finally:
+        connection.close()
+    assert check.verdict == Verdict.FAIL
+    assert check.detail.startswith("read-only: the bot can read but not record anything")
+
+
+@pytest.mark.parametrize(
+    ("free", "verdict"),
+    [(10 * 10**6, Verdict.FAIL), (300 * 10**6, Verdict.WARN), (20 * 10**9, Verdict.OK)],
+)
+def test_disk_space_is_judged_by_what_a_push_needs(free: int, verdict: Verdict):
+    check = disk_space_check(free)
+    assert check.verdict == verdict
+    assert check.detail.startswith(f"{decimal(free)} free")

@@ -5,33 +5,24 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_TOKEN
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
+from tests.support import TEST_TOKEN, run_cli, start_cli
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parent.parent
 USER = 4242
 
 
 @pytest.fixture
-def bot_process(bot_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+def bot_process(bot_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     log = (tmp_path / "bot.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO), **bot_env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_cli(bot_env, "run", cwd=tmp_path, log=log)
     process.log_path = tmp_path / "bot.log"  # type: ignore[attr-defined]
     try:
         yield process
@@ -42,14 +33,14 @@ def bot_process(bot_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.
         log.close()
 
 
-def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
     process.send_signal(signal.SIGTERM)
     code = process.wait(timeout=20)
     return code, process.log_path.read_text()  # type: ignore[attr-defined]
 
 
 def test_the_bot_answers_and_stops_cleanly_on_sigterm(
-    bot_process: subprocess.Popen[str], telegram: FakeTelegram, arxiv: FakeArxiv
+    bot_process: subprocess.Popen[bytes], telegram: FakeTelegram, arxiv: FakeArxiv
 ):
     telegram.wait_until_polling_sync(timeout=20)
     names = [command["command"] for command in telegram.commands()]
@@ -73,7 +64,7 @@ def test_the_bot_answers_and_stops_cleanly_on_sigterm(
 
 
 def test_the_token_never_reaches_the_log_at_debug_level(
-    bot_process: subprocess.Popen[str], telegram: FakeTelegram
+    bot_process: subprocess.Popen[bytes], telegram: FakeTelegram
 ):
     telegram.wait_until_polling_sync(timeout=20)
     telegram.push_update(telegram.message_update(USER, "/start", user_id=USER))
@@ -88,14 +79,7 @@ def test_the_token_never_reaches_the_log_at_debug_level(
 
 def test_run_without_a_token_fails_with_one_line(tmp_path: Path):
     env = {key: value for key, value in os.environ.items() if key != "TELEGRAM_BOT_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_cli(env, "run", cwd=tmp_path, timeout=30, inherit=False)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: TELEGRAM_BOT_TOKEN: not set; get a token from @BotFather")

@@ -7,7 +7,7 @@ import datetime as dtm
 import http.client
 import json
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import (
@@ -34,25 +34,19 @@ from telegram.error import (
 )
 from telegram.ext import CommandHandler
 
-from tests.fakes.telegram_api import (
+from tests.fakes.telegram import (
     DEFAULT_BOT_USERNAME,
     EntityParseError,
     FakeTelegram,
-    UploadedFile,
     parse_html,
     utf16_length,
 )
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(fake.token, base_url=fake.base_url) as client:
+async def telegram_bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    """PTB's Bot with its default networking (form-encoded requests), on the fake Telegram."""
+    async with Bot(telegram.token, base_url=telegram.base_url) as client:
         yield client
 
 
@@ -62,27 +56,29 @@ def keyboard(*data: str) -> InlineKeyboardMarkup:
     )
 
 
-async def test_get_me_describes_the_test_bot(bot: Bot, fake: FakeTelegram) -> None:
-    me = await bot.get_me()
+async def test_get_me_describes_the_test_bot(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    me = await telegram_bot.get_me()
     assert me.username == DEFAULT_BOT_USERNAME
-    assert me.id == fake.bot_id == int(fake.token.split(":")[0])
+    assert me.id == telegram.bot_id == int(telegram.token.split(":")[0])
     assert me.is_bot and me.can_join_groups
-    assert fake.base_url.startswith("http://127.0.0.1:") and fake.base_url.endswith("/bot")
+    assert telegram.base_url.startswith("http://127.0.0.1:") and telegram.base_url.endswith("/bot")
 
 
-async def test_unknown_token_is_refused_like_telegram(fake: FakeTelegram) -> None:
-    stranger = Bot("123456789:SomeoneElsesTokenAbcdefghijklmnop", base_url=fake.base_url)
+async def test_unknown_token_is_refused_like_telegram(telegram: FakeTelegram) -> None:
+    stranger = Bot("123456789:SomeoneElsesTokenAbcdefghijklmnop", base_url=telegram.base_url)
     try:
         with pytest.raises(InvalidToken, match="rejected by the server"):
             await stranger.initialize()
     finally:
         await stranger.shutdown()
-    assert fake.count("getMe") == 0
+    assert telegram.count("getMe") == 0
 
 
-async def test_send_message_roundtrip_records_what_the_bot_sent(bot: Bot, fake: FakeTelegram) -> None:
+async def test_send_message_roundtrip_records_what_the_bot_sent(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
     html = '<b>[IR]</b> <a href="https://arxiv.org/abs/2501.00001">Q&amp;A 😀 <i>retrieval</i></a>'
-    message = await bot.send_message(
+    message = await telegram_bot.send_message(
         42,
         html,
         parse_mode="HTML",
@@ -100,11 +96,11 @@ async def test_send_message_roundtrip_records_what_the_bot_sent(bot: Bot, fake: 
     )
     assert message.reply_markup == keyboard("more:IR")
 
-    second = await bot.send_message(42, "plain")
-    elsewhere = await bot.send_message(-1001234567890, "to a supergroup")
+    second = await telegram_bot.send_message(42, "plain")
+    elsewhere = await telegram_bot.send_message(-1001234567890, "to a supergroup")
     assert (second.message_id, elsewhere.message_id, elsewhere.chat.type) == (2, 1, "supergroup")
 
-    first, _ = fake.sent_messages(42)
+    first, _ = telegram.sent_messages(42)
     assert first.text == html and first.visible_text == message.text
     assert first.parse_mode == "HTML"
     assert first.reply_markup == {
@@ -113,7 +109,7 @@ async def test_send_message_roundtrip_records_what_the_bot_sent(bot: Bot, fake: 
     assert first.buttons == [{"text": "button more:IR", "callback_data": "more:IR"}]
     assert first.link_preview_options == {"is_disabled": True}
     assert first.allow_paid_broadcast is True
-    assert [sent.chat_id for sent in fake.sent_messages()] == [42, 42, -1001234567890]
+    assert [sent.chat_id for sent in telegram.sent_messages()] == [42, 42, -1001234567890]
 
 
 @pytest.mark.parametrize(
@@ -127,174 +123,174 @@ async def test_send_message_roundtrip_records_what_the_bot_sent(bot: Bot, fake: 
         ("<span>x</span>", 'tag "span" must have class "tg-spoiler"'),
     ],
 )
-async def test_invalid_html_is_a_bad_request(bot: Bot, fake: FakeTelegram, html: str, problem: str) -> None:
+async def test_invalid_html_is_a_bad_request(
+    telegram_bot: Bot, telegram: FakeTelegram, html: str, problem: str
+) -> None:
     with pytest.raises(BadRequest) as refused:
-        await bot.send_message(42, html, parse_mode="HTML")
+        await telegram_bot.send_message(42, html, parse_mode="HTML")
     assert str(refused.value) == f"Can't parse entities: {problem}"
-    assert fake.sent_messages() == []
-    assert fake.calls[-1].error_code == 400
+    assert telegram.sent_messages() == []
+    assert telegram.calls[-1].error_code == 400
 
 
-async def test_length_counts_visible_utf16_units(bot: Bot) -> None:
-    await bot.send_message(42, "😀" * 2048)
-    await bot.send_message(42, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
+async def test_length_counts_visible_utf16_units(telegram_bot: Bot) -> None:
+    await telegram_bot.send_message(42, "😀" * 2048)
+    await telegram_bot.send_message(42, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
     with pytest.raises(BadRequest, match="Message is too long"):
-        await bot.send_message(42, "😀" * 2048 + "a")
+        await telegram_bot.send_message(42, "😀" * 2048 + "a")
 
 
-async def test_empty_text_is_a_bad_request(bot: Bot) -> None:
+async def test_empty_text_is_a_bad_request(telegram_bot: Bot) -> None:
     with pytest.raises(BadRequest, match="Message text is empty"):
-        await bot.send_message(42, "<b> </b>\n", parse_mode="HTML")
+        await telegram_bot.send_message(42, "<b> </b>\n", parse_mode="HTML")
 
 
 async def test_injected_flood_error_raises_retry_after(
-    bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+    telegram_bot: Bot, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    fake.fail_next("sendMessage", error_code=429, retry_after=3)
+    telegram.fail_next("sendMessage", error_code=429, retry_after=3)
     with pytest.raises(RetryAfter) as flood:
-        await bot.send_message(42, "hello")
+        await telegram_bot.send_message(42, "hello")
     assert flood.value.retry_after == dtm.timedelta(seconds=3)
-    await bot.send_message(42, "hello again")
-    assert [(call.error_code, call.description) for call in fake.calls if call.method == "sendMessage"] == [
+    await telegram_bot.send_message(42, "hello again")
+    assert [
+        (call.error_code, call.description) for call in telegram.calls if call.method == "sendMessage"
+    ] == [
         (429, "Too Many Requests: retry after 3"),
         (None, None),
     ]
 
 
-async def test_blocked_chat_is_forbidden_for_every_send(bot: Bot, fake: FakeTelegram) -> None:
-    fake.block_chat(42)
+async def test_blocked_chat_is_forbidden_for_every_send(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.block_chat(42)
     for _ in range(2):
         with pytest.raises(Forbidden, match="bot was blocked by the user"):
-            await bot.send_message(42, "digest")
-    await bot.send_message(43, "another chat still works")
-    fake.unblock_chat(42)
-    await bot.send_message(42, "unblocked")
+            await telegram_bot.send_message(42, "digest")
+    await telegram_bot.send_message(43, "another chat still works")
 
 
-async def test_chat_specific_faults_hit_only_that_chat(bot: Bot, fake: FakeTelegram) -> None:
-    fake.fail_next("sendMessage", error_code=403, times=2, chat_id=7)
-    await bot.send_message(8, "chat 8 is not affected")
+async def test_chat_specific_faults_hit_only_that_chat(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.fail_next("sendMessage", error_code=403, times=2, chat_id=7)
+    await telegram_bot.send_message(8, "chat 8 is not affected")
     for _ in range(2):
         with pytest.raises(Forbidden):
-            await bot.send_message(7, "x")
-    await bot.send_message(7, "the fault is used up")
-    fake.fail_next("sendMessage", error_code=502)
+            await telegram_bot.send_message(7, "x")
+    await telegram_bot.send_message(7, "the fault is used up")
+    telegram.fail_next("sendMessage", error_code=502)
     with pytest.raises(NetworkError, match="Bad Gateway"):
-        await bot.send_message(7, "y")
+        await telegram_bot.send_message(7, "y")
 
 
-async def test_migrated_group_raises_chat_migrated(bot: Bot, fake: FakeTelegram) -> None:
-    fake.add_chat(-555, "group", title="Reading group")
-    fake.migrate_chat(-555, -1000000000555)
+async def test_migrated_group_raises_chat_migrated(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.add_chat(-555, "group", title="Reading group")
+    telegram.migrate_chat(-555, -1000000000555)
     with pytest.raises(ChatMigrated) as moved:
-        await bot.send_message(-555, "digest")
+        await telegram_bot.send_message(-555, "digest")
     assert moved.value.new_chat_id == -1000000000555
-    message = await bot.send_message(moved.value.new_chat_id, "digest")
+    message = await telegram_bot.send_message(moved.value.new_chat_id, "digest")
     assert (message.chat.type, message.chat.title) == ("supergroup", "Reading group")
 
-    fake.fail_next("sendMessage", error_code=400, migrate_to_chat_id=-1000000000777)
+    telegram.fail_next("sendMessage", error_code=400, migrate_to_chat_id=-1000000000777)
     with pytest.raises(ChatMigrated) as injected:
-        await bot.send_message(-777, "digest")
+        await telegram_bot.send_message(-777, "digest")
     assert injected.value.new_chat_id == -1000000000777
 
 
-async def test_long_poll_returns_an_update_pushed_while_waiting(bot: Bot, fake: FakeTelegram) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await fake.wait_until_polling()
+async def test_long_poll_returns_an_update_pushed_while_waiting(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    poll = asyncio.create_task(telegram_bot.get_updates(timeout=5))
+    await telegram.wait_until_polling()
     assert not poll.done()
-    pushed = fake.push_update(fake.message_update(42, "/start"))
+    pushed = telegram.push_update(telegram.message_update(42, "/start"))
     updates = await poll
     assert [update.update_id for update in updates] == [pushed["update_id"]]
     assert updates[0].message is not None and updates[0].message.text == "/start"
 
 
-async def test_get_updates_honours_offset_and_limit(bot: Bot, fake: FakeTelegram) -> None:
-    ids = [fake.push_update(fake.message_update(42, f"message {n}"))["update_id"] for n in range(3)]
+async def test_get_updates_honours_offset_and_limit(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    ids = [telegram.push_update(telegram.message_update(42, f"message {n}"))["update_id"] for n in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3
-    assert [update.update_id for update in await bot.get_updates(limit=2)] == ids[:2]
-    assert [update.update_id for update in await bot.get_updates(offset=ids[1])] == ids[1:]
-    assert [update["update_id"] for update in fake.pending_updates] == ids[1:]
-    assert await bot.get_updates(offset=ids[2] + 1) == ()
-    assert fake.pending_updates == []
+    assert [update.update_id for update in await telegram_bot.get_updates(limit=2)] == ids[:2]
+    assert [update.update_id for update in await telegram_bot.get_updates(offset=ids[1])] == ids[1:]
+    assert [update["update_id"] for update in telegram.pending_updates] == ids[1:]
+    assert await telegram_bot.get_updates(offset=ids[2] + 1) == ()
+    assert telegram.pending_updates == []
 
 
-async def test_get_updates_answers_empty_after_its_timeout(bot: Bot, fake: FakeTelegram) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=1))
-    await fake.wait_until_polling()
+async def test_get_updates_answers_empty_after_its_timeout(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    poll = asyncio.create_task(telegram_bot.get_updates(timeout=1))
+    await telegram.wait_until_polling()
     assert not poll.done()
     assert await poll == ()
 
 
-async def test_a_second_bot_instance_terminates_the_first_poll(bot: Bot, fake: FakeTelegram) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=5))
-    await fake.wait_until_polling()
-    async with Bot(fake.token, base_url=fake.base_url) as second_instance:
+async def test_a_second_bot_instance_terminates_the_first_poll(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    first = asyncio.create_task(telegram_bot.get_updates(timeout=5))
+    await telegram.wait_until_polling()
+    async with Bot(telegram.token, base_url=telegram.base_url) as second_instance:
         assert await second_instance.get_updates(timeout=0) == ()
     with pytest.raises(Conflict, match="terminated by other getUpdates request"):
         await first
 
 
-async def test_a_poll_abandoned_by_its_client_is_not_recorded(bot: Bot, fake: FakeTelegram) -> None:
-    abandoned = asyncio.create_task(bot.get_updates(timeout=5))
-    await fake.wait_until_polling()
+async def test_a_poll_abandoned_by_its_client_is_not_recorded(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    abandoned = asyncio.create_task(telegram_bot.get_updates(timeout=5))
+    await telegram.wait_until_polling()
     abandoned.cancel()
     with pytest.raises(asyncio.CancelledError):
         await abandoned
-    async with Bot(fake.token, base_url=fake.base_url) as restarted:
+    async with Bot(telegram.token, base_url=telegram.base_url) as restarted:
         assert await restarted.get_updates(timeout=0) == ()
-    assert [(call.method, call.error_code) for call in fake.calls] == [("getMe", None)] * 2 + [
+    assert [(call.method, call.error_code) for call in telegram.calls] == [("getMe", None)] * 2 + [
         ("getUpdates", None)
     ]
 
 
-async def test_opt_in_updates_and_dropped_pending_updates(bot: Bot, fake: FakeTelegram) -> None:
-    fake.push_update({"chat_member": {"chat": {"id": -1, "type": "group", "title": "g"}}})
-    message = fake.push_update(fake.message_update(42, "hi"))
-    assert [update.update_id for update in await bot.get_updates()] == [message["update_id"]]
-    await bot.delete_webhook(drop_pending_updates=True)
-    assert fake.pending_updates == []
+async def test_opt_in_updates_and_dropped_pending_updates(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.push_update({"chat_member": {"chat": {"id": -1, "type": "group", "title": "g"}}})
+    message = telegram.push_update(telegram.message_update(42, "hi"))
+    assert [update.update_id for update in await telegram_bot.get_updates()] == [message["update_id"]]
+    await telegram_bot.delete_webhook(drop_pending_updates=True)
+    assert telegram.pending_updates == []
 
 
-async def test_delay_holds_the_answer(bot: Bot, fake: FakeTelegram) -> None:
-    fake.set_delay("sendMessage", 0.5)
+async def test_delay_holds_the_answer(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.set_delay("sendMessage", 0.5)
     with pytest.raises(TimedOut):
-        await bot.send_message(42, "slow", read_timeout=0.05)
-    fake.set_delay("sendMessage", 0)
-    assert (await bot.send_message(42, "fast")).text == "fast"
+        await telegram_bot.send_message(42, "slow", read_timeout=0.05)
+    telegram.set_delay("sendMessage", 0)
+    assert (await telegram_bot.send_message(42, "fast")).text == "fast"
 
 
-async def test_edits_follow_telegram_rules(bot: Bot, fake: FakeTelegram) -> None:
-    sent = await bot.send_message(42, "page 1", reply_markup=keyboard("next"))
-    edited = await bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
+async def test_edits_follow_telegram_rules(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    sent = await telegram_bot.send_message(42, "page 1", reply_markup=keyboard("next"))
+    edited = await telegram_bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
     assert edited.text == "page 2" and edited.edit_date is not None
     assert edited.reply_markup is None, "an edit without reply_markup drops the keyboard, as in Telegram"
     with pytest.raises(BadRequest, match="Message is not modified"):
-        await bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
-    with_keyboard = await bot.edit_message_reply_markup(42, sent.message_id, reply_markup=keyboard("back"))
-    assert with_keyboard.text == "page 2" and with_keyboard.reply_markup == keyboard("back")
-    current = fake.message(42, sent.message_id)
-    assert current is not None
-    assert (current.text, current.buttons[0]["callback_data"], current.edit_count) == (
-        "<b>page 2</b>",
-        "back",
-        2,
-    )
-    assert fake.sent_messages(42)[0].text == "page 1"
+        await telegram_bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")
+    assert telegram.sent_messages(42)[0].text == "page 1"
 
     with pytest.raises(BadRequest, match="Message to edit not found"):
-        await bot.edit_message_text("x", 42, 99)
-    users_message = fake.push_update(fake.message_update(42, "mine"))["message"]["message_id"]
+        await telegram_bot.edit_message_text("x", 42, 99)
+    users_message = telegram.push_update(telegram.message_update(42, "mine"))["message"]["message_id"]
     with pytest.raises(BadRequest, match="Message can't be edited"):
-        await bot.edit_message_text("x", 42, users_message)
+        await telegram_bot.edit_message_text("x", 42, users_message)
 
 
 async def test_callback_query_carries_the_bots_message_and_is_answered_once(
-    bot: Bot, fake: FakeTelegram
+    telegram_bot: Bot, telegram: FakeTelegram
 ) -> None:
-    sent = await bot.send_message(-1001, "digest", reply_markup=keyboard("more"))
+    sent = await telegram_bot.send_message(-1001, "digest", reply_markup=keyboard("more"))
     update = Update.de_json(
-        fake.push_update(fake.callback_update(-1001, sent.message_id, "more", user_id=5)), bot
+        telegram.push_update(telegram.callback_update(-1001, sent.message_id, "more", user_id=5)),
+        telegram_bot,
     )
     query = update.callback_query
     assert query is not None and query.data == "more" and query.from_user.id == 5
@@ -305,134 +301,129 @@ async def test_callback_query_carries_the_bots_message_and_is_answered_once(
 
     invalid = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
     with pytest.raises(BadRequest, match="Button_data_invalid"):
-        await bot.send_message(42, "too much data", reply_markup=invalid)
+        await telegram_bot.send_message(42, "too much data", reply_markup=invalid)
 
 
-async def test_commands_are_stored_and_validated(bot: Bot, fake: FakeTelegram) -> None:
-    await bot.set_my_commands(
+async def test_commands_are_stored_and_validated(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    await telegram_bot.set_my_commands(
         [BotCommand("today", "Today's papers"), BotCommand("cat", "Papers in a category")]
     )
-    assert [command.command for command in await bot.get_my_commands()] == ["today", "cat"]
-    assert fake.commands()[0] == {"command": "today", "description": "Today's papers"}
+    assert telegram.commands()[0] == {"command": "today", "description": "Today's papers"}
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
-        await bot.set_my_commands([BotCommand("Today", "capital letters are refused")])
-    await bot.delete_my_commands()
-    assert await bot.get_my_commands() == ()
+        await telegram_bot.set_my_commands([BotCommand("Today", "capital letters are refused")])
 
 
-async def test_members_and_administrators_are_configurable(bot: Bot, fake: FakeTelegram) -> None:
-    fake.add_chat(-1002, "supergroup", title="Lab")
-    fake.set_admins(-1002, [5, fake.bot_id], creator_id=6)
-    assert isinstance(await bot.get_chat_member(-1002, 5), ChatMemberAdministrator)
-    assert isinstance(await bot.get_chat_member(-1002, 6), ChatMemberOwner)
-    assert isinstance(await bot.get_chat_member(-1002, 7), ChatMemberMember)
-    administrators = await bot.get_chat_administrators(-1002)
-    assert [member.user.id for member in administrators] == [6, 5, fake.bot_id]
-    with pytest.raises(BadRequest, match="no administrators in the private chat"):
-        await bot.get_chat_administrators(42)
-    chat = await bot.get_chat(-1002)
-    assert (chat.type, chat.title) == ("supergroup", "Lab")
-    assert await bot.send_chat_action(-1002, "typing")
+async def test_members_and_administrators_are_configurable(telegram_bot: Bot, telegram: FakeTelegram) -> None:
+    telegram.add_chat(-1002, "supergroup", title="Lab")
+    telegram.set_admins(-1002, [5, telegram.bot_id], creator_id=6)
+    assert isinstance(await telegram_bot.get_chat_member(-1002, 5), ChatMemberAdministrator)
+    assert isinstance(await telegram_bot.get_chat_member(-1002, 6), ChatMemberOwner)
+    assert isinstance(await telegram_bot.get_chat_member(-1002, 7), ChatMemberMember)
 
 
-async def test_strict_chats_only_know_introduced_chats() -> None:
-    with FakeTelegram(strict_chats=True) as fake:
-        async with Bot(fake.token, base_url=fake.base_url) as bot:
-            with pytest.raises(BadRequest, match="Chat not found"):
-                await bot.send_message(42, "who?")
-            fake.push_update(fake.message_update(42, "/start"))
-            assert (await bot.get_chat(42)).username == "user42"
-
-
-async def test_update_builders_satisfy_ptb(bot: Bot, fake: FakeTelegram) -> None:
+async def test_update_builders_satisfy_ptb(telegram_bot: Bot, telegram: FakeTelegram) -> None:
     handler = CommandHandler("start", lambda update, context: None)
-    private = Update.de_json(fake.push_update(fake.message_update(42, "/start now")), bot)
+    private = Update.de_json(telegram.push_update(telegram.message_update(42, "/start now")), telegram_bot)
     addressed = Update.de_json(
-        fake.push_update(fake.message_update(-100, f"/start@{DEFAULT_BOT_USERNAME}", chat_type="group")), bot
+        telegram.push_update(
+            telegram.message_update(-100, f"/start@{DEFAULT_BOT_USERNAME}", chat_type="group")
+        ),
+        telegram_bot,
     )
-    other_bot = Update.de_json(fake.push_update(fake.message_update(-100, "/start@some_other_bot")), bot)
+    other_bot = Update.de_json(
+        telegram.push_update(telegram.message_update(-100, "/start@some_other_bot")), telegram_bot
+    )
     assert handler.check_update(private) and handler.check_update(addressed)
     assert not handler.check_update(other_bot)
     assert private.effective_user is not None and private.effective_user.id == 42
     assert addressed.effective_chat is not None and addressed.effective_chat.type == "group"
 
-    post = Update.de_json(fake.push_update(fake.channel_post_update(-1003, "hello", title="News")), bot)
-    edited = Update.de_json(fake.push_update(fake.edited_message_update(42, 1, "/start edited")), bot)
-    photo = Update.de_json(fake.push_update(fake.photo_message_update(42, caption="look")), bot)
-    sticker = Update.de_json(fake.push_update(fake.sticker_message_update(42)), bot)
+    post = Update.de_json(
+        telegram.push_update(telegram.channel_post_update(-1003, "hello", title="News")), telegram_bot
+    )
+    edited = Update.de_json(
+        telegram.push_update(telegram.edited_message_update(42, 1, "/start edited")), telegram_bot
+    )
+    photo = Update.de_json(
+        telegram.push_update(telegram.photo_message_update(42, caption="look")), telegram_bot
+    )
+    sticker = Update.de_json(telegram.push_update(telegram.sticker_message_update(42)), telegram_bot)
     joined = Update.de_json(
-        fake.push_update(fake.my_chat_member_update(-100, "left", "member", user_id=5, chat_type="group")),
-        bot,
+        telegram.push_update(
+            telegram.my_chat_member_update(-100, "left", "member", user_id=5, chat_type="group")
+        ),
+        telegram_bot,
     )
     assert post.channel_post is not None and post.channel_post.sender_chat is not None
     assert edited.edited_message is not None and edited.edited_message.edit_date is not None
     assert photo.message is not None and photo.message.photo and photo.message.caption == "look"
     assert sticker.message is not None and sticker.message.sticker is not None
     assert joined.my_chat_member is not None and joined.my_chat_member.new_chat_member.status == "member"
-    ids = [update["update_id"] for update in fake.pending_updates]
+    ids = [update["update_id"] for update in telegram.pending_updates]
     assert ids == sorted(ids) and len(ids) == 8
 
 
-async def test_unmodelled_methods_answer_true_and_are_flagged(bot: Bot, fake: FakeTelegram) -> None:
-    assert await bot.set_chat_title(-100, "New title")
-    assert [call.method for call in fake.unknown_calls] == ["setChatTitle"]
-    assert fake.calls[-1].params == {"chat_id": -100, "title": "New title"}
+async def test_unmodelled_methods_answer_true_and_are_flagged(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    assert await telegram_bot.set_chat_title(-100, "New title")
+    assert [call.method for call in telegram.unknown_calls] == ["setChatTitle"]
+    assert telegram.calls[-1].params == {"chat_id": -100, "title": "New title"}
 
 
-async def test_multipart_uploads_are_decoded(bot: Bot, fake: FakeTelegram) -> None:
-    assert await bot.set_chat_photo(-100, photo=b"\x89PNG fake image")
-    photo = fake.calls[-1].params["photo"]
-    assert isinstance(photo, UploadedFile) and photo.content == b"\x89PNG fake image"
-
-
-async def test_wait_for_returns_matches_or_explains_what_was_recorded(bot: Bot, fake: FakeTelegram) -> None:
-    mark = fake.mark()
-    sending = asyncio.create_task(bot.send_message(42, "later"))
-    [call] = await fake.wait_for("sendMessage", chat_id=42, after=mark)
+async def test_wait_for_returns_matches_or_explains_what_was_recorded(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    mark = telegram.mark()
+    sending = asyncio.create_task(telegram_bot.send_message(42, "later"))
+    [call] = await telegram.wait_for("sendMessage", chat_id=42, after=mark)
     assert call.params["text"] == "later"
     await sending
     with pytest.raises(
         AssertionError, match=r"(?s)matching method='sendMessage', chat_id=43.*sendMessage\(chat_id=42"
     ):
-        await fake.wait_for("sendMessage", chat_id=43, timeout=0.05)
+        await telegram.wait_for("sendMessage", chat_id=43, timeout=0.05)
 
 
-def test_sync_clients_are_served_and_can_wait(fake: FakeTelegram) -> None:
-    port = urllib.parse.urlsplit(fake.base_url).port
+def test_sync_clients_are_served_and_can_wait(telegram: FakeTelegram) -> None:
+    port = urllib.parse.urlsplit(telegram.base_url).port
     connection = http.client.HTTPConnection("127.0.0.1", port)
     body = urllib.parse.urlencode(
         {"chat_id": 42, "text": "123", "reply_markup": json.dumps(keyboard("a").to_dict())}
     )
     connection.request(
-        "POST", f"/bot{fake.token}/sendMessage", body, {"Content-Type": "application/x-www-form-urlencoded"}
+        "POST",
+        f"/bot{telegram.token}/sendMessage",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded"},
     )
     answer = json.loads(connection.getresponse().read())
     connection.close()
     assert answer["ok"] and answer["result"]["text"] == "123"
-    [call] = fake.wait_for_sync("sendMessage", predicate=lambda call: call.params["text"] == "123")
+    [call] = telegram.wait_for_sync("sendMessage", predicate=lambda call: call.params["text"] == "123")
     assert (
         call.params["chat_id"] == 42
         and call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "a"
     )
 
 
-async def test_send_times_show_the_rate_per_chat(bot: Bot, fake: FakeTelegram) -> None:
+async def test_send_times_show_the_rate_per_chat(telegram_bot: Bot, telegram: FakeTelegram) -> None:
     for text in ("a", "b", "c"):
-        await bot.send_message(42, text)
-    await bot.send_message(43, "d")
-    assert len(fake.send_times()) == 4 and len(fake.send_times(42)) == 3
-    assert fake.peak_sends(window=3600, chat_id=42) == 3
-    assert fake.peak_sends(window=3600) == 4
+        await telegram_bot.send_message(42, text)
+    await telegram_bot.send_message(43, "d")
+    assert len(telegram.send_times()) == 4 and len(telegram.send_times(42)) == 3
+    assert telegram.peak_sends(window=3600, chat_id=42) == 3
+    assert telegram.peak_sends(window=3600) == 4
 
 
 async def test_counters_only_mode_keeps_no_records() -> None:
-    with FakeTelegram(record_calls=False) as fake:
-        async with Bot(fake.token, base_url=fake.base_url) as bot:
-            sent = await bot.send_message(42, "x")
-            await bot.edit_message_text("y", 42, sent.message_id)
-            assert fake.count("sendMessage") == 1 and fake.count("editMessageText") == 1
-            assert fake.calls == [] and fake.sent_messages() == []
-            assert len(fake.send_times(42)) == 1
+    with FakeTelegram(record_calls=False) as telegram:
+        async with Bot(telegram.token, base_url=telegram.base_url) as telegram_bot:
+            sent = await telegram_bot.send_message(42, "x")
+            await telegram_bot.edit_message_text("y", 42, sent.message_id)
+            assert telegram.count("sendMessage") == 1 and telegram.count("editMessageText") == 1
+            assert telegram.calls == [] and telegram.sent_messages() == []
+            assert len(telegram.send_times(42)) == 1
 
 
 def test_parse_html_reports_entities_in_utf16_units() -> None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,12 +37,12 @@ from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart
 from storage.papers import PaperRepository
 from tests.announcement import DAY, IR_NEW, seed_day
-from tests.clock import SteppingClock
+from tests.clock import SteppingClock, VirtualTime
 from tests.fakes.arxiv_server import API, FEED, FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotHarness, make_harness
+from tests.fakes.telegram import FakeTelegram
+from tests.harness import BotHarness, StartBot, make_harness
+from tests.support import bot_command, cli_env, planned_poll, wait_until
 
-REPO = Path(__file__).resolve().parent.parent
 USER = 11
 OPERATOR = 7
 DAY_BEFORE = DAY - timedelta(days=1)
@@ -57,14 +55,6 @@ def digests(telegram: FakeTelegram, chat_id: int) -> list[str]:
     return [
         m.visible_text for m in telegram.sent_messages(chat_id) if m.visible_text.startswith("arXiv digest")
     ]
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str, within: float = 10.0) -> None:
-    """Wait for an observation (a request seen by a fake, a job rescheduled), failing after `within`."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.02)
 
 
 # --- the database locked by another process ---------------------------------------------------
@@ -97,7 +87,7 @@ async def test_a_command_waits_for_a_database_locked_by_another_process(bot: Bot
                 pending["update_id"] != update["update_id"] for pending in bot.telegram.pending_updates
             )
 
-        await until(fetched, "the bot did not fetch the update")
+        await wait_until(fetched, "the bot did not fetch the update")
         await asyncio.sleep(LOCK_HELD)  # the handler runs into the lock and has to wait it out
         assert bot.telegram.sent_messages(USER) == []
     finally:
@@ -155,17 +145,6 @@ async def test_a_poll_that_left_papers_without_metadata_comes_back_before_the_pu
         await harness.stop()
 
 
-async def planned_poll(bot: BotHarness) -> datetime:
-    """When the poll that just ran planned the next one."""
-
-    async def rescheduled() -> bool:
-        jobs = bot.application.job_queue.get_jobs_by_name(POLL_JOB)
-        return bool(jobs) and jobs[0].data is not None
-
-    await until(rescheduled, "the poll job did not reschedule itself")
-    return bot.application.job_queue.get_jobs_by_name(POLL_JOB)[0].data
-
-
 # --- the daily push after outages --------------------------------------------------------------
 
 
@@ -187,11 +166,8 @@ async def services(push_settings: Settings, clock: SteppingClock) -> AsyncIterat
 
 
 @pytest.fixture
-async def broadcaster(
-    services: Services, telegram: FakeTelegram, clock: SteppingClock
-) -> AsyncIterator[Broadcaster]:
-    async with push_bot(telegram.token, telegram.base_url, connections=8) as pusher:
-        yield Broadcaster(pusher, services.ledger, services.chats, clock=clock)
+def broadcaster(services: Services, pusher: Bot, clock: SteppingClock) -> Broadcaster:
+    return Broadcaster(pusher, services.ledger, services.chats, clock=clock)
 
 
 async def follow_ir(services: Services, chat_id: int) -> None:
@@ -281,19 +257,6 @@ async def test_export_api_down_all_day_the_digest_goes_out_from_the_feed_and_is_
 # --- Telegram flood control storms ------------------------------------------------------------
 
 
-class VirtualTime:
-    """monotonic and sleep for the broadcaster's limiters: waiting moves time on, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 STORM_WAIT = 30
 STORM_RETRY = SendRetry(sends=4, backoff=0.01, later=timedelta(minutes=10))
 PUSHED_AT = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
@@ -312,12 +275,6 @@ async def plan_parts(db: aiosqlite.Connection, chat_ids: list[int], parts: int) 
     ]
     await ledger.plan_many(plans, PUSHED_AT)
     return ledger
-
-
-@pytest.fixture
-async def pusher(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    async with push_bot(telegram.token, telegram.base_url, connections=8) as bot:
-        yield bot
 
 
 def storm_broadcaster(
@@ -380,13 +337,8 @@ async def test_a_reply_hit_by_flood_control_still_arrives(bot: BotHarness):
 
 
 @pytest.fixture
-async def operator_bot(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[BotHarness]:
-    harness = make_harness(telegram, load_settings({**bot_env, "ADMIN_IDS": str(OPERATOR)}, env_file=None))
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
+async def operator_bot(start_bot: StartBot) -> BotHarness:
+    return await start_bot(ADMIN_IDS=str(OPERATOR))
 
 
 async def test_a_broadcast_accounts_for_a_chat_lost_to_a_flood_storm(operator_bot: BotHarness):
@@ -408,6 +360,7 @@ async def test_a_broadcast_accounts_for_a_chat_lost_to_a_flood_storm(operator_bo
 # --- the bot crashing mid-ingest -----------------------------------------------------------------
 
 
+@pytest.mark.e2e
 async def test_a_fetch_killed_mid_ingest_keeps_what_it_stored_and_a_rerun_completes_it(
     base_env: dict[str, str], arxiv: FakeArxiv, tmp_path: Path
 ):
@@ -415,12 +368,9 @@ async def test_a_fetch_killed_mid_ingest_keeps_what_it_stored_and_a_rerun_comple
     arxiv.hang(API, times=None)
     env = {**base_env, **arxiv.env(), "CATEGORIES": "IR,LG", "LOG_LEVEL": "WARNING"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "fetch",
+        *bot_command("fetch"),
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        env=cli_env(env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -430,7 +380,7 @@ async def test_a_fetch_killed_mid_ingest_keeps_what_it_stored_and_a_rerun_comple
             assert process.returncode is None, "fetch ended before the API request"
             return bool(arxiv.requests_to(API))
 
-        await until(asking_the_api, "fetch never reached the export API", within=30)
+        await wait_until(asking_the_api, "fetch never reached the export API", within=30)
     finally:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
 import pytest
 
 from bot.arxiv.feed import (
+    MAX_FEED_BYTES,
     ArxivFeedError,
     FeedClient,
     parse_feed,
@@ -18,7 +19,8 @@ from bot.arxiv.feed import (
 from bot.arxiv.http import ArxivPacer, ArxivRetry, ArxivUnavailableError
 from bot.core.names import readable_name
 from storage.models import AnnounceType, Author
-from tests.fakes.arxiv_server import FEED, SAMPLE_FEED, FakeArxiv, VirtualClock
+from tests.clock import VirtualClock
+from tests.fakes.arxiv_server import FEED, SAMPLE_FEED, FakeArxiv
 
 
 def feed_document(*entries: str, updated: str = "2025-08-20T04:00:19.866337+00:00") -> bytes:
@@ -187,30 +189,19 @@ def test_split_versioned_id(text, parsed):
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-async def feed(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[FeedClient]:
+async def feed(arxiv: FakeArxiv, virtual_clock: VirtualClock) -> AsyncIterator[FeedClient]:
     async with httpx.AsyncClient(timeout=httpx.Timeout(0.25)) as http:
-        pacer = ArxivPacer(0, monotonic=clock, sleep=clock.sleep)
-        yield FeedClient(fake.feed_url, http, pacer, retry=ArxivRetry(attempts=3), sleep=clock.sleep)
+        pacer = ArxivPacer(0, monotonic=virtual_clock, sleep=virtual_clock.sleep)
+        yield FeedClient(arxiv.feed_url, http, pacer, retry=ArxivRetry(attempts=3), sleep=virtual_clock.sleep)
 
 
-async def test_fetch_reads_the_fakes_feed_in_arxivs_shape(fake, feed):
-    fake.add_paper(
+async def test_fetch_reads_the_fakes_feed_in_arxivs_shape(arxiv, feed):
+    arxiv.add_paper(
         "2508.00001", "Dense Retrieval", authors=["Ann Lee", "Bo Chen"], categories=["cs.IR", "cs.CL"]
     )
-    fake.add_paper("2508.00002", categories=["cs.LG", "cs.IR"])
-    fake.add_paper("2301.00003", categories=["cs.IR"], version=2)
-    fake.set_announcement(
+    arxiv.add_paper("2508.00002", categories=["cs.LG", "cs.IR"])
+    arxiv.add_paper("2301.00003", categories=["cs.IR"], version=2)
+    arxiv.set_announcement(
         "cs.IR",
         date(2025, 12, 3),
         [("2508.00001", "new"), ("2508.00002", "cross"), ("2301.00003", "replace")],
@@ -226,57 +217,64 @@ async def test_fetch_reads_the_fakes_feed_in_arxivs_shape(fake, feed):
     ]
     assert announcement.entries[0].authors == ("Ann Lee", "Bo Chen")
     assert announcement.entries[1].categories == ("cs.LG", "cs.IR")
-    assert [request.path for request in fake.requests] == ["/atom/cs.IR"]
+    assert [request.path for request in arxiv.requests] == ["/atom/cs.IR"]
 
 
-async def test_fetch_of_an_empty_feed(fake, feed):
-    fake.set_empty_feed("cs.IR")
+async def test_fetch_of_an_empty_feed(arxiv, feed):
+    arxiv.set_empty_feed("cs.IR")
     assert (await feed.fetch("cs.IR")).is_empty
 
 
-async def test_server_errors_are_retried_with_exponential_backoff(fake, feed, clock):
-    fake.load_sample_feed("cs.AI")
-    fake.fail(FEED, 503, times=2)
+async def test_server_errors_are_retried_with_exponential_backoff(arxiv, feed, virtual_clock):
+    arxiv.load_sample_feed("cs.AI")
+    arxiv.fail(FEED, 503, times=2)
 
     announcement = await feed.fetch("cs.AI")
 
     assert len(announcement.entries) == 7
-    assert len(fake.requests_to(FEED)) == 3
-    assert clock.sleeps == [5.0, 10.0]
+    assert len(arxiv.requests_to(FEED)) == 3
+    assert virtual_clock.sleeps == [5.0, 10.0]
 
 
-async def test_429_waits_as_told_up_to_the_cap(fake, feed, clock):
-    fake.load_sample_feed("cs.AI")
-    fake.fail(FEED, 429, retry_after="42")
-    fake.fail(FEED, 429, retry_after="86400")
+async def test_429_waits_as_told_up_to_the_cap(arxiv, feed, virtual_clock):
+    arxiv.load_sample_feed("cs.AI")
+    arxiv.fail(FEED, 429, retry_after="42")
+    arxiv.fail(FEED, 429, retry_after="86400")
 
     await feed.fetch("cs.AI")
 
-    assert clock.sleeps == [42.0, ArxivRetry().max_retry_after]
+    assert virtual_clock.sleeps == [42.0, ArxivRetry().max_retry_after]
 
 
-async def test_giving_up_after_the_last_attempt(fake, feed):
-    fake.fail(FEED, 502, times=None)
+async def test_giving_up_after_the_last_attempt(arxiv, feed):
+    arxiv.fail(FEED, 502, times=None)
     with pytest.raises(ArxivUnavailableError, match="HTTP 502"):
         await feed.fetch("cs.AI")
-    assert len(fake.requests_to(FEED)) == 3
+    assert len(arxiv.requests_to(FEED)) == 3
 
 
-async def test_timeouts_and_truncated_bodies_are_retried(fake, feed):
-    fake.load_sample_feed("cs.AI")
-    fake.hang(FEED)
-    fake.truncate(FEED)
+async def test_timeouts_and_truncated_bodies_are_retried(arxiv, feed):
+    arxiv.load_sample_feed("cs.AI")
+    arxiv.hang(FEED)
+    arxiv.truncate(FEED)
 
     assert len((await feed.fetch("cs.AI")).entries) == 7
-    assert len(fake.requests_to(FEED)) == 3
+    assert len(arxiv.requests_to(FEED)) == 3
 
 
-async def test_client_errors_and_malformed_feeds_are_not_retried(fake, feed):
-    fake.fail(FEED, 404)
+async def test_client_errors_and_malformed_feeds_are_not_retried(arxiv, feed):
+    arxiv.fail(FEED, 404)
     with pytest.raises(ArxivFeedError, match="HTTP 404"):
         await feed.fetch("cs.XX")
-    fake.load_sample_feed("cs.AI")
-    fake.malformed(FEED)
+    arxiv.load_sample_feed("cs.AI")
+    arxiv.malformed(FEED)
     with pytest.raises(ArxivFeedError, match="malformed XML"):
         await feed.fetch("cs.AI")
-    assert len(fake.requests_to(FEED)) == 2
+    assert len(arxiv.requests_to(FEED)) == 2
+
+
+async def test_a_feed_larger_than_any_announcement_is_refused_unread(arxiv, feed):
+    arxiv.set_raw_feed("cs.IR", b"<feed>" + b" " * MAX_FEED_BYTES + b"</feed>")
+    with pytest.raises(ArxivFeedError, match="larger than 16 MiB, not read"):
+        await feed.fetch("cs.IR")
+    assert len(arxiv.requests_to(FEED)) == 1, "a refused body is not asked for again"

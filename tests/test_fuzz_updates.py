@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, TypeVar
@@ -24,9 +23,9 @@ from telegram.ext import ContextTypes
 
 from bot.core.callbacks import BUTTON_KINDS
 from handlers.commands import COMMANDS
-from tests.announcement import DAY, seed_day
+from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_api import (
+from tests.fakes.telegram import (
     DEFAULT_BOT_USERNAME,
     MAX_MESSAGE_LENGTH,
     MEMBER_STATUSES,
@@ -42,6 +41,7 @@ from tests.strategies import (
     fit_message,
     message_texts,
 )
+from tests.support import ingested
 
 T = TypeVar("T")
 
@@ -66,10 +66,9 @@ def fuzz_settings(max_examples: int) -> settings:
 
 
 @pytest.fixture
-def arxiv() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as fake:
-        seed_day(fake)
-        yield fake
+def arxiv(arxiv: FakeArxiv) -> FakeArxiv:
+    seed_day(arxiv)
+    return arxiv
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,13 +296,7 @@ class Fuzzer:
 @pytest.fixture
 async def fuzzer(bot: BotHarness) -> AsyncIterator[Fuzzer]:
     """The bot once its start-up ingest stored the seeded announcement, with errors recorded."""
-    deadline = time.monotonic() + 10
-    for category in ("cs.IR", "cs.LG"):
-        while await bot.services.papers.latest_announcement(category) != DAY:
-            assert time.monotonic() < deadline, "the start-up ingest did not store the announcement"
-            await asyncio.sleep(0.05)
-    async with bot.services.ingest_lock:
-        pass
+    await ingested(bot, "cs.IR", "cs.LG")
     fuzzer = Fuzzer(bot, asyncio.get_running_loop())
     bot.application.add_error_handler(fuzzer.record_error)
     yield fuzzer

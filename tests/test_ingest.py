@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -14,30 +14,20 @@ from bot.arxiv.ingest import CategoryReport, IngestProgress, ingest
 from bot.config import load_settings
 from storage.models import AnnounceType, Author
 from storage.papers import PaperRepository
-from tests.fakes.arxiv_server import API, FEED, FakeArxiv, VirtualClock
+from tests.clock import VirtualClock
+from tests.fakes.arxiv_server import API, FEED, FakeArxiv
 
 DAY = date(2025, 8, 20)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with FakeArxiv() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-async def clients(fake: FakeArxiv, clock: VirtualClock) -> AsyncIterator[ArxivClients]:
-    settings = load_settings({"ARXIV_REQUEST_DELAY": "0", **fake.env()}, env_file=None)
+async def clients(arxiv: FakeArxiv, virtual_clock: VirtualClock) -> AsyncIterator[ArxivClients]:
+    settings = load_settings({"ARXIV_REQUEST_DELAY": "0", **arxiv.env()}, env_file=None)
     async with ArxivClients(
         settings,
         retry=ArxivRetry(attempts=2),
-        clock=clock,
-        sleep=clock.sleep,
+        clock=virtual_clock,
+        sleep=virtual_clock.sleep,
         http_timeout=0.5,
         api_timeout=(0.5, 0.2),
     ) as arxiv_clients:
@@ -49,25 +39,25 @@ def repo(db) -> PaperRepository:
     return PaperRepository(db)
 
 
-def announce_ir_and_lg(fake: FakeArxiv) -> None:
+def announce_ir_and_lg(arxiv: FakeArxiv) -> None:
     """cs.IR: one new paper, one cross-list, one replacement; cs.LG lists the cross-list as new."""
-    fake.add_paper(
+    arxiv.add_paper(
         "2508.00001",
         "Retrieval at Scale",
         authors=[("Petra Baltescu", ["Pinterest"]), "Hao Chen"],
         categories=["cs.IR"],
         comment="Accepted at KDD",
     )
-    fake.add_paper("2508.00002", "Ranking Transformers", authors=["Li Wei"], categories=["cs.LG", "cs.IR"])
-    fake.add_paper("2401.00003", "Old Paper, New Version", categories=["cs.IR"], version=2)
-    fake.set_announcement(
+    arxiv.add_paper("2508.00002", "Ranking Transformers", authors=["Li Wei"], categories=["cs.LG", "cs.IR"])
+    arxiv.add_paper("2401.00003", "Old Paper, New Version", categories=["cs.IR"], version=2)
+    arxiv.set_announcement(
         "cs.IR", DAY, [("2508.00001", "new"), ("2508.00002", "cross"), ("2401.00003", "replace")]
     )
-    fake.set_announcement("cs.LG", DAY, [("2508.00002", "new")])
+    arxiv.set_announcement("cs.LG", DAY, [("2508.00002", "new")])
 
 
-async def test_news_are_stored_once_and_completed(fake, clients, repo):
-    announce_ir_and_lg(fake)
+async def test_news_are_stored_once_and_completed(arxiv, clients, repo):
+    announce_ir_and_lg(arxiv)
 
     report = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
@@ -86,29 +76,29 @@ async def test_news_are_stored_once_and_completed(fake, clients, repo):
     assert first.authors == (Author("Petra Baltescu", ("Pinterest",)), Author("Hao Chen"))
     assert (first.primary_category, first.comment) == ("cs.IR", "Accepted at KDD")
     assert await repo.paper("2401.00003") is None
-    (api_request,) = fake.requests_to(API)
+    (api_request,) = arxiv.requests_to(API)
     assert sorted(api_request.ids) == ["2508.00001", "2508.00002"]
 
 
-async def test_a_second_run_stores_nothing_and_asks_the_api_nothing(fake, clients, repo, db):
-    announce_ir_and_lg(fake)
+async def test_a_second_run_stores_nothing_and_asks_the_api_nothing(arxiv, clients, repo, db):
+    announce_ir_and_lg(arxiv)
     await ingest(["cs.IR", "cs.LG"], clients, repo)
     tables = ("papers", "authors", "listings", "announcements")
     before = {name: await dump(db, name) for name in tables}
-    requests_before = len(fake.requests)
+    requests_before = len(arxiv.requests)
 
     again = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
     assert [report.stored for report in again.categories] == [0, 0]
     assert again.metadata_requested == 0
     assert {name: await dump(db, name) for name in tables} == before
-    assert [request.endpoint for request in fake.requests[requests_before:]] == [FEED, FEED]
+    assert [request.endpoint for request in arxiv.requests[requests_before:]] == [FEED, FEED]
 
 
-async def test_an_empty_feed_records_no_announcement(fake, clients, repo):
-    announce_ir_and_lg(fake)
+async def test_an_empty_feed_records_no_announcement(arxiv, clients, repo):
+    announce_ir_and_lg(arxiv)
     await ingest(["cs.IR"], clients, repo)
-    fake.set_empty_feed("cs.IR")
+    arxiv.set_empty_feed("cs.IR")
 
     report = await ingest(["cs.IR", "cs.RO"], clients, repo)
 
@@ -116,9 +106,9 @@ async def test_an_empty_feed_records_no_announcement(fake, clients, repo):
     assert await repo.latest_announcements(["cs.IR", "cs.RO"]) == {"cs.IR": DAY}
 
 
-async def test_api_down_keeps_the_feed_data_and_completes_it_later(fake, clients, repo):
-    announce_ir_and_lg(fake)
-    fake.fail(API, 503, times=None)
+async def test_api_down_keeps_the_feed_data_and_completes_it_later(arxiv, clients, repo):
+    announce_ir_and_lg(arxiv)
+    arxiv.fail(API, 503, times=None)
 
     report = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
@@ -135,7 +125,7 @@ async def test_api_down_keeps_the_feed_data_and_completes_it_later(fake, clients
     ]
     assert sorted(await repo.ids_missing_metadata(10)) == ["2508.00001", "2508.00002"]
 
-    fake.clear_faults(API)
+    arxiv.clear_faults(API)
     later = await ingest(["cs.IR", "cs.LG"], clients, repo)
 
     assert [report.stored for report in later.categories] == [0, 0]
@@ -144,21 +134,21 @@ async def test_api_down_keeps_the_feed_data_and_completes_it_later(fake, clients
     assert (await repo.paper("2508.00001")).authors[0].affiliations == ("Pinterest",)
 
 
-async def test_a_slow_api_times_out_and_falls_back_to_the_feed(fake, clients, repo):
-    announce_ir_and_lg(fake)
-    fake.slow(API, 30, times=None)
+async def test_a_slow_api_times_out_and_falls_back_to_the_feed(arxiv, clients, repo):
+    announce_ir_and_lg(arxiv)
+    arxiv.slow(API, 30, times=None)
 
     report = await ingest(["cs.IR"], clients, repo)
 
     assert "ReadTimeout" in report.metadata_error
-    assert len(fake.requests_to(API)) == 2
+    assert len(arxiv.requests_to(API)) == 2
     assert len(await repo.listings(["cs.IR"], DAY)) == 2
     assert len(await repo.ids_missing_metadata(10)) == 2
 
 
-async def test_a_malformed_feed_stores_nothing_for_its_category_only(fake, clients, repo, db, caplog):
-    announce_ir_and_lg(fake)
-    fake.set_raw_feed(
+async def test_a_malformed_feed_stores_nothing_for_its_category_only(arxiv, clients, repo, db, caplog):
+    announce_ir_and_lg(arxiv)
+    arxiv.set_raw_feed(
         "cs.IR", b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>oai:'
     )
 
@@ -173,16 +163,16 @@ async def test_a_malformed_feed_stores_nothing_for_its_category_only(fake, clien
     assert any("cs.IR: feed not ingested, nothing stored" in message for message in caplog.messages)
 
 
-async def test_250_papers_are_completed_in_three_api_requests(fake, clients, repo):
+async def test_250_papers_are_completed_in_three_api_requests(arxiv, clients, repo):
     ids = [f"2508.{number:05d}" for number in range(250)]
     for arxiv_id in ids:
-        fake.add_paper(arxiv_id, categories=["cs.CL"])
-    fake.set_announcement("cs.CL", DAY, [(arxiv_id, "new") for arxiv_id in ids])
+        arxiv.add_paper(arxiv_id, categories=["cs.CL"])
+    arxiv.set_announcement("cs.CL", DAY, [(arxiv_id, "new") for arxiv_id in ids])
     events: list[IngestProgress] = []
 
     report = await ingest(["cs.CL"], clients, repo, on_progress=events.append)
 
-    assert [len(request.ids) for request in fake.requests_to(API)] == [100, 100, 50]
+    assert [len(request.ids) for request in arxiv.requests_to(API)] == [100, 100, 50]
     assert report.categories[0].metadata_completed == 250
     assert events == [
         IngestProgress("feeds", 1, 1, "cs.CL"),
@@ -193,36 +183,36 @@ async def test_250_papers_are_completed_in_three_api_requests(fake, clients, rep
     ]
 
 
-async def test_every_request_waits_its_turn(fake, repo, clock):
+async def test_every_request_waits_its_turn(arxiv, repo, virtual_clock):
     """Feed and API requests share one pacer: each start comes a full delay after the previous one."""
-    announce_ir_and_lg(fake)
+    announce_ir_and_lg(arxiv)
     for number in range(150):
-        fake.add_paper(f"2508.1{number:04d}", categories=["cs.CL"])
-    fake.set_announcement("cs.CL", DAY, [(f"2508.1{number:04d}", "new") for number in range(150)])
-    settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **fake.env()}, env_file=None)
+        arxiv.add_paper(f"2508.1{number:04d}", categories=["cs.CL"])
+    arxiv.set_announcement("cs.CL", DAY, [(f"2508.1{number:04d}", "new") for number in range(150)])
+    settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **arxiv.env()}, env_file=None)
 
-    async with ArxivClients(settings, clock=clock, sleep=clock.sleep) as clients:
+    async with ArxivClients(settings, clock=virtual_clock, sleep=virtual_clock.sleep) as clients:
         await ingest(["cs.IR", "cs.LG", "cs.CL"], clients, repo)
 
-    assert [request.endpoint for request in fake.requests] == [FEED, FEED, FEED, API, API]
-    assert clock.sleeps == [3.0] * 4
+    assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, FEED, API, API]
+    assert virtual_clock.sleeps == [3.0] * 4
 
 
-async def test_feed_retries_share_the_pacer_and_the_backoff(fake, repo, clock):
-    announce_ir_and_lg(fake)
-    fake.fail(FEED, 503)
-    settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **fake.env()}, env_file=None)
+async def test_feed_retries_share_the_pacer_and_the_backoff(arxiv, repo, virtual_clock):
+    announce_ir_and_lg(arxiv)
+    arxiv.fail(FEED, 503)
+    settings = load_settings({"ARXIV_REQUEST_DELAY": "3", **arxiv.env()}, env_file=None)
 
-    async with ArxivClients(settings, clock=clock, sleep=clock.sleep) as clients:
+    async with ArxivClients(settings, clock=virtual_clock, sleep=virtual_clock.sleep) as clients:
         report = await ingest(["cs.IR"], clients, repo)
 
     assert report.categories[0].stored == 2
-    assert [request.endpoint for request in fake.requests] == [FEED, FEED, API]
-    assert clock.sleeps == [5.0, 3.0]
+    assert [request.endpoint for request in arxiv.requests] == [FEED, FEED, API]
+    assert virtual_clock.sleeps == [5.0, 3.0]
 
 
-async def test_the_real_sample_feed_is_ingested_with_missing_metadata_reported(fake, clients, repo):
-    fake.load_sample_feed("cs.AI")
+async def test_the_real_sample_feed_is_ingested_with_missing_metadata_reported(arxiv, clients, repo):
+    arxiv.load_sample_feed("cs.AI")
 
     report = await ingest(["cs.AI"], clients, repo)
 

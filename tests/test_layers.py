@@ -19,9 +19,8 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
 
 PACKAGES = ("bot", "handlers", "storage")
 
@@ -41,6 +40,9 @@ RULES = (
     Rule("handlers", forbidden=("bot.cli", "bot.app", "bot.jobs")),
     Rule("bot.arxiv", forbidden=("bot.push", "bot.cli", "bot.app", "bot.jobs", "bot.services", "handlers")),
     Rule("bot.push", forbidden=("bot.arxiv", "bot.cli", "bot.app", "bot.jobs", "handlers")),
+    Rule(
+        "bot.gateway", forbidden=("bot.arxiv", "bot.cli", "bot.app", "bot.jobs", "bot.services", "handlers")
+    ),
     Rule("bot.core", only=("bot.core", "storage.models", "telegram.constants")),
 )
 

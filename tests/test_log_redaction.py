@@ -1,7 +1,7 @@
 import logging
 
 from bot.log import configure_logging
-from tests.conftest import TEST_TOKEN
+from tests.support import TEST_TOKEN
 
 
 def test_token_is_redacted_from_messages_arguments_and_tracebacks(capfd):

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
 from storage.models import AnnounceType, Author, Listing, Paper
 from storage.papers import PaperRepository
+from tests.clock import TickingClock
 
 NEW, CROSS, REPLACE = AnnounceType.NEW, AnnounceType.CROSS, AnnounceType.REPLACE
 DAY = date(2025, 8, 20)
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 8, 20, 1, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def feed_paper(arxiv_id: str, version: int = 1, *categories: str, title: str | None = None) -> Paper:
@@ -50,7 +42,7 @@ def api_paper(arxiv_id: str, version: int = 1) -> Paper:
 
 @pytest.fixture
 def repo(db) -> PaperRepository:
-    return PaperRepository(db, clock=SteppingClock())
+    return PaperRepository(db, clock=TickingClock(datetime(2025, 8, 20, 1, 0, tzinfo=UTC)))
 
 
 async def table(db, name: str) -> list[tuple]:

@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
 
 from bot.arxiv.schedule import ARXIV_TZ, POLL_EVERY
-from bot.config import load_settings
 from bot.jobs import POLL_JOB, poll_arxiv
 from tests.announcement import DAY, seed_day
 from tests.fakes.arxiv_server import FEED, FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness, StartBot
+from tests.support import planned_poll
 
 TUESDAY_MORNING = datetime(2026, 11, 24, 0, 20, tzinfo=ARXIV_TZ)
 
-StartBot = Callable[..., Awaitable[BotHarness]]
-
 
 @pytest.fixture
-async def bot_at(telegram: FakeTelegram, bot_env: dict[str, str]) -> AsyncIterator[StartBot]:
+def bot_at(start_bot: StartBot) -> Callable[..., Awaitable[BotHarness]]:
     """Start the bot with its clock fixed at a given moment (the job queue itself keeps real time)."""
-    started: list[BotHarness] = []
 
-    async def start(now: datetime, **env: str) -> BotHarness:
-        settings = load_settings({**bot_env, **env}, env_file=None)
-        harness = make_harness(telegram, settings, clock=lambda: now)
-        await harness.start()
-        started.append(harness)
-        return harness
+    def start(now: datetime, **env: str) -> Awaitable[BotHarness]:
+        return start_bot(clock=lambda: now, **env)
 
-    yield start
-    for harness in started:
-        await harness.stop()
-
-
-async def planned_poll(bot: BotHarness) -> datetime:
-    """Wait until the running poll has rescheduled itself; return when it plans the next one."""
-    deadline = time.monotonic() + 10
-    while True:
-        jobs = bot.application.job_queue.get_jobs_by_name(POLL_JOB)
-        if jobs and jobs[0].data is not None:
-            return jobs[0].data
-        assert time.monotonic() < deadline, "the poll job did not reschedule itself"
-        await asyncio.sleep(0.02)
+    return start
 
 
 def polled(arxiv: FakeArxiv, since: int = 0) -> set[str]:

@@ -46,3 +46,8 @@ def test_digest_sizes():
     for bad in ["0", "51", "-3", "ten", ""]:
         with pytest.raises(PreferenceError):
             parse_digest_size(bad)
+
+
+def test_a_size_of_thousands_of_digits_gets_the_usual_answer():
+    with pytest.raises(PreferenceError, match="from 1 to 50"):
+        parse_digest_size("9" * 5000)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.arxiv.schedule import ARXIV_TZ
-from bot.config import load_settings
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
 from bot.push.planning import PushOutcome, run_push
 from tests.announcement import DAY, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotHarness, make_harness
+from tests.fakes.telegram import FakeTelegram
+from tests.harness import BotHarness, StartBot
+from tests.support import ingested
 
 BEFORE_ANNOUNCEMENT = datetime(2026, 11, 24, 0, 1, tzinfo=ARXIV_TZ)
 USER = 11
@@ -33,18 +30,8 @@ def clock() -> SteppingClock:
 
 
 @pytest.fixture
-async def bot(
-    telegram: FakeTelegram, bot_env: dict[str, str], clock: SteppingClock
-) -> AsyncIterator[BotHarness]:
-    settings = load_settings(
-        {**bot_env, "CATEGORIES": "IR,LG,CV", "AFFILIATION_WAIT": "600", "ARXIV_RETRIES": "1"}, env_file=None
-    )
-    harness = make_harness(telegram, settings, clock=clock)
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
+async def bot(start_bot: StartBot, clock: SteppingClock) -> BotHarness:
+    return await start_bot(clock=clock, CATEGORIES="IR,LG,CV", AFFILIATION_WAIT="600", ARXIV_RETRIES="1")
 
 
 async def ingest_now(bot: BotHarness) -> None:
@@ -52,10 +39,7 @@ async def ingest_now(bot: BotHarness) -> None:
     for job in bot.application.job_queue.get_jobs_by_name(POLL_JOB):
         job.schedule_removal()
     bot.application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB)
-    deadline = time.monotonic() + 10
-    while await bot.services.papers.latest_announcement("cs.IR") != DAY or bot.services.ingest_lock.locked():
-        assert time.monotonic() < deadline, "the poll did not ingest the announcement"
-        await asyncio.sleep(0.02)
+    await ingested(bot, "cs.IR")
 
 
 async def push(bot: BotHarness) -> PushOutcome:

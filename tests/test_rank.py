@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.core.bibtex import arxiv_year, bibtex
-from bot.core.callbacks import BUTTON_KINDS, Feedback, RemoveFollow, SavedPage
+from bot.core.callbacks import BUTTON_KINDS, MAX_PAGE, Feedback, RemoveFollow, SavedPage
 from bot.core.digest import DigestEntry, build_digest
 from bot.core.follows import match_follows, paper_text, parse_follows
 from bot.core.keyboards import featured_on, feedback_rows, refreshed
@@ -130,7 +130,7 @@ def test_forged_button_data_is_refused(data):
 
 
 def test_every_new_button_fits_telegrams_64_bytes():
-    assert len(Feedback("save", "hep-th/9901001", 10_000).pack().encode()) <= 64
+    assert len(Feedback("save", "hep-th/9901001", MAX_PAGE).pack().encode()) <= 64
     assert {Feedback, RemoveFollow, SavedPage} <= set(BUTTON_KINDS)
     assert RemoveFollow.parse(RemoveFollow(12).pack()) == RemoveFollow(12)
 

@@ -33,9 +33,9 @@ from bot.core.render import (
 )
 from bot.core.tex import readable_tex
 from storage.models import AnnounceType, Author, Listing, Paper
+from tests.support import FIXTURES, TESTS
 
-FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = TESTS / "golden"
 FEED_DAY = date(2025, 8, 20)
 MESSAGE_BREAK = "\n\n----- next message -----\n\n"
 SUFFIX = {Format.HTML: "html", Format.TEXT: "txt"}

@@ -19,6 +19,7 @@ from bot.arxiv.http import (
     ArxivUnavailableError,
     PacedEndpoint,
     raise_for_transient_status,
+    read_at_most,
     with_retries,
 )
 from bot.core.names import NAME_SUFFIXES, readable_name
@@ -32,6 +33,10 @@ _VERSIONED_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})
 _OAI_PREFIX = "oai:arXiv.org:"
 _ABSTRACT_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+
+
+MAX_FEED_BYTES = 16 * 2**20
+"""A busy day's feed is a few megabytes; a much larger body is not an announcement, and is not read."""
 
 
 class ArxivFeedError(ArxivError):
@@ -196,13 +201,16 @@ class FeedClient(PacedEndpoint):
         async def attempt() -> bytes:
             await self._pacer.wait()
             try:
-                response = await self._http.get(url)
+                async with self._http.stream("GET", url) as response:
+                    raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), url)
+                    if response.status_code != httpx.codes.OK:
+                        raise ArxivFeedError(f"{url}: HTTP {response.status_code}")
+                    content = await read_at_most(response, MAX_FEED_BYTES + 1)
             except httpx.TransportError as error:
                 raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
-            raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), url)
-            if response.status_code != httpx.codes.OK:
-                raise ArxivFeedError(f"{url}: HTTP {response.status_code}")
-            return response.content
+            if len(content) > MAX_FEED_BYTES:
+                raise ArxivFeedError(f"{url}: larger than {MAX_FEED_BYTES // 2**20} MiB, not read")
+            return content
 
         content = await with_retries(attempt, self._retry, sleep=self._sleep, what=f"feed {category}")
         return parse_feed(content, category, source=url)

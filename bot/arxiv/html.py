@@ -10,6 +10,7 @@ from bot.arxiv.http import (
     ArxivUnavailableError,
     PacedEndpoint,
     raise_for_transient_status,
+    read_at_most,
     with_retries,
 )
 
@@ -37,18 +38,8 @@ class HtmlClient(PacedEndpoint):
                     raise_for_transient_status(response.status_code, response.headers.get("Retry-After"), url)
                     if response.status_code != httpx.codes.OK:
                         raise ArxivError(f"{url}: HTTP {response.status_code}")
-                    return await _head(response)
+                    return await read_at_most(response, MAX_BYTES)
             except httpx.TransportError as error:
                 raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
 
         return await with_retries(attempt, self._retry, sleep=self._sleep, what=f"HTML {versioned_id}")
-
-
-async def _head(response: httpx.Response) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BYTES:
-            break
-    return b"".join(chunks)

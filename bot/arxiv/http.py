@@ -130,6 +130,17 @@ async def with_retries(
             retry += 1
 
 
+async def read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body's first `limit` bytes (or all of a shorter one), without reading the rest."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
 class PacedEndpoint:
     """An arXiv endpoint reached through the process's shared httpx client and pacer, with retries."""
 

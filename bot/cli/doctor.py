@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Awaitable
@@ -41,6 +42,9 @@ from storage.papers import PaperRepository
 TELEGRAM_TIMEOUT = 5.0
 ARXIV_TIMEOUT = 10.0
 """The export API often takes several seconds to answer even a tiny query."""
+LOCK_PROBE_SECONDS = 2.0
+MIN_FREE_BYTES = 50 * 10**6
+LOW_FREE_BYTES = 1000 * 10**6
 PROBE_ID = "2205.11728"
 """A paper known to exist, for the export API and HTML checks."""
 ENV_FILE = Path(".env")
@@ -140,6 +144,7 @@ async def database_checks(path: Path, categories: tuple[str, ...]) -> list[Check
         await db.close()
         return [Check("database file", Verdict.FAIL, f"not a usable SQLite database: {error} ({path})")]
     rows = [file_row, schema_check(version, len(database.migrations()))]
+    rows.extend(await asyncio.to_thread(storage_checks, path))
     try:
         rows.append(await _integrity(db))
         rows.append(await _journal_mode(db))
@@ -169,6 +174,55 @@ def _missing_database(path: Path) -> Check:
     if not os.access(folder, os.W_OK | os.X_OK):
         return Check("database file", Verdict.FAIL, f"{path} does not exist and {folder} is not writable")
     return Check("database file", Verdict.WARN, f"{path} does not exist yet; `run` or `fetch` creates it")
+
+
+def storage_checks(path: Path) -> list[Check]:
+    return [write_check(path), disk_space_check(shutil.disk_usage(path.absolute().parent).free)]
+
+
+def write_check(path: Path) -> Check:
+    """Can the bot record anything? Takes the write lock for a moment and gives it back unchanged."""
+    try:
+        connection = sqlite3.connect(path, timeout=LOCK_PROBE_SECONDS)
+    except sqlite3.Error as error:
+        return Check("database writes", Verdict.FAIL, f"cannot open for writing: {error}")
+    try:
+        return write_verdict(connection)
+    finally:
+        connection.close()
+
+
+def write_verdict(connection: sqlite3.Connection) -> Check:
+    try:
+        # A write that changes nothing, rolled back: SQLite admits a read-only connection to a
+        # transaction and refuses only its first write.
+        connection.execute("BEGIN IMMEDIATE")
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        connection.execute(f"PRAGMA user_version = {int(version)}")
+        connection.rollback()
+    except sqlite3.OperationalError as error:
+        problem = str(error).casefold()
+        if "locked" in problem or "busy" in problem:
+            detail = (
+                f"locked: another process has held the write lock for over {LOCK_PROBE_SECONDS:g} s"
+                " (the bot waits for it; see `fuser` or `lsof` on the file)"
+            )
+        elif "readonly" in problem or "read-only" in problem:
+            detail = "read-only: the bot can read but not record anything (file, folder or mount permissions)"
+        else:
+            detail = f"cannot write: {error}"
+        return Check("database writes", Verdict.FAIL, detail)
+    return Check("database writes", Verdict.OK, "the write lock can be taken")
+
+
+def disk_space_check(free: int) -> Check:
+    """Free space on the database's file system: the ledger and WAL grow during a push."""
+    shown = f"{decimal(free)} free"
+    if free < MIN_FREE_BYTES:
+        return Check("disk space", Verdict.FAIL, f"{shown}: writes will fail (disk full); free some space")
+    if free < LOW_FREE_BYTES:
+        return Check("disk space", Verdict.WARN, f"{shown}: a push to many chats may fill it")
+    return Check("disk space", Verdict.OK, shown)
 
 
 def schema_check(version: int, available: int) -> Check:

@@ -20,6 +20,7 @@ class UsageError(Exception):
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
     from bot.jobs import cancel_running_work
+    from bot.services import FATAL_KEY
 
     application = build_application(settings)
 
@@ -33,6 +34,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop)
     application.run_polling(allowed_updates=None, stop_signals=None)
+    fatal = application.bot_data.get(FATAL_KEY)
+    if fatal:
+        print(f"error: {fatal}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -133,7 +138,8 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(push_now())
     except (asyncio.CancelledError, KeyboardInterrupt) as stop:
         print("push stopped: what was sent is recorded; the rest goes with the next push.", file=sys.stderr)
-        return 130 if isinstance(stop, KeyboardInterrupt) else 128 + signal.SIGTERM
+        # SIGTERM is how a service manager asks for a stop: a clean one is a success. Ctrl-C is not.
+        return 130 if isinstance(stop, KeyboardInterrupt) else 0
 
 
 def _date(text: str) -> date:

@@ -20,7 +20,7 @@ from typing import ClassVar, Self
 from telegram.constants import InlineKeyboardButtonLimit
 
 SEPARATOR = ":"
-MAX_PAGE = 10_000
+MAX_PAGE = 1_000  # 8,000 papers of one category in one announcement: more than arXiv ever had
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 
 

@@ -63,7 +63,7 @@ def parse_digest_size(text: str) -> int:
     cleaned = text.strip().casefold()
     if cleaned == "all":
         return 0
-    if cleaned.isdecimal() and 1 <= int(cleaned) <= MAX_DIGEST_SIZE:
+    if cleaned.isdecimal() and len(cleaned) <= 3 and 1 <= int(cleaned) <= MAX_DIGEST_SIZE:
         return int(cleaned)
     raise PreferenceError(f"The size is a number from 1 to {MAX_DIGEST_SIZE}, or “all”.")
 

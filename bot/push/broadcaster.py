@@ -32,6 +32,7 @@ from bot.core.clock import Clock, Monotonic, Sleep, utc_now
 from bot.push.limits import (
     FREE_RATE,
     PAID_RATE,
+    RATE_MARGIN,
     ChatLimits,
     ChatPacer,
     SendRate,
@@ -104,6 +105,7 @@ class Broadcaster:
         clock: Clock = utc_now,
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        send_rate: SendRate | None = None,
     ) -> None:
         ceiling = PAID_RATE if paid else FREE_RATE
         if not 0 < rate <= ceiling:
@@ -122,7 +124,8 @@ class Broadcaster:
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
-        self.send_rate = SendRate(rate, monotonic, sleep)
+        # Shared with the application's limiter when given: replies and the push share one budget.
+        self.send_rate = send_rate or SendRate(rate * RATE_MARGIN, monotonic, sleep)
         self.requests = asyncio.Semaphore(connections)
         # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
         # and to keep sending while the next batch is claimed.

@@ -27,6 +27,7 @@ from bot.core.preferences import digest_limit
 from bot.core.render import digest_messages, tag_label
 from bot.curation import follows_from
 from bot.push.broadcaster import Broadcaster, OnPushProgress, PushReport
+from bot.push.limits import SendRate
 from bot.reading import latest_announcement
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
@@ -57,8 +58,9 @@ def delivery_moment(ingested: datetime, preferred: time | None, zone: ZoneInfo) 
     return moment
 
 
-def broadcaster_for(services: Services, bot: Bot) -> Broadcaster:
-    """The Broadcaster the settings ask for, on a Bot made by `push_bot`."""
+def broadcaster_for(services: Services, bot: Bot, send_rate: SendRate | None = None) -> Broadcaster:
+    """The Broadcaster the settings ask for, on a Bot made by `push_bot`; `send_rate` is the process's
+    shared budget when the application also sends."""
     settings = services.settings
     return Broadcaster(
         bot,
@@ -68,6 +70,7 @@ def broadcaster_for(services: Services, bot: Bot) -> Broadcaster:
         paid=settings.paid_broadcast,
         lease=timedelta(seconds=settings.push_lease),
         clock=services.clock,
+        send_rate=send_rate,
     )
 
 

@@ -9,7 +9,6 @@ e2e test) all reach it the same way.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import threading
@@ -373,22 +372,6 @@ class FakeArxiv:
             return self._html[name]
         paper = self._papers.get(name)
         return self._html.get(paper.versioned_id) if paper else None
-
-
-class VirtualClock:
-    """Time that passes only when slept: inject as the pacer's clock and the retry sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class _Server(ThreadingHTTPServer):
