@@ -37,6 +37,49 @@ class SavedPaper:
     saved_at: datetime
 
 
+# A member who tapped the same paper in both chats: the later non-zero vote wins (an undo never
+# erases the other chat's vote), and the paper stays saved if it was saved in either.
+_MERGE_TAPS = """
+    UPDATE feedback AS kept SET
+        vote = CASE
+            WHEN moved.vote = 0 THEN kept.vote
+            WHEN kept.vote = 0 OR moved.updated > kept.updated THEN moved.vote
+            ELSE kept.vote END,
+        saved_at = CASE
+            WHEN kept.saved_at IS NULL THEN moved.saved_at
+            WHEN moved.saved_at IS NULL THEN kept.saved_at
+            ELSE max(kept.saved_at, moved.saved_at) END,
+        updated = max(kept.updated, moved.updated)
+    FROM feedback AS moved
+    WHERE kept.chat_id = :new AND moved.chat_id = :old
+      AND moved.user_id = kept.user_id AND moved.arxiv_id = kept.arxiv_id
+"""
+
+# Any cached model of either chat is out of date (the version grows past both), and a /ranking
+# reset asked for in either chat stays in force.
+_MERGE_RANKING_STATE = """
+    INSERT INTO ranking_state (chat_id, version, reset_at)
+    SELECT :new, version + 1, reset_at FROM ranking_state WHERE chat_id = :old
+    ON CONFLICT (chat_id) DO UPDATE SET
+        version = ranking_state.version + excluded.version,
+        reset_at = CASE
+            WHEN ranking_state.reset_at IS NULL THEN excluded.reset_at
+            WHEN excluded.reset_at IS NULL THEN ranking_state.reset_at
+            ELSE max(ranking_state.reset_at, excluded.reset_at) END
+"""
+
+
+async def move_feedback(db: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+    """A group became a supergroup the bot knew: the group's taps, saved papers, impressions and
+    model state join the supergroup's (inside the caller's transaction), so nothing a member did is
+    lost. Rows left behind are the duplicates, deleted with the group's chat row."""
+    ids = {"old": old_id, "new": new_id}
+    await db.execute(_MERGE_TAPS, ids)
+    await db.execute("UPDATE OR IGNORE feedback SET chat_id = :new WHERE chat_id = :old", ids)
+    await db.execute("UPDATE OR IGNORE impressions SET chat_id = :new WHERE chat_id = :old", ids)
+    await db.execute(_MERGE_RANKING_STATE, ids)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 

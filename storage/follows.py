@@ -23,6 +23,12 @@ class StoredFollow:
 _COLUMNS = "id, chat_id, kind, text, key"
 
 
+async def move_follows(db: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+    """A group became a supergroup the bot knew: its follows join the supergroup's (inside the caller's
+    transaction). A follow both chats have stays once, under the supergroup's id and button."""
+    await db.execute("UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+
+
 class FollowRepository:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
