@@ -1,15 +1,15 @@
-"""The edge of curation: papers in matchable form, the TF-IDF space and the per-chat ranking models.
+"""The curation caches: paper texts, feature spaces and chat models, and one chat's signals.
 
 `bot.core.rank` orders a digest from plain signals; this module gathers them for one chat: its
 follows (matched on folded paper texts, cached per paper), likes across every chat, its own 👎,
 its model's scores, and for groups the papers members liked in the last day.
 
-Models, in the spirit of arxiv-sanity: TF-IDF features of title and abstract (scikit-learn), fitted
-once per announcement on that announcement's papers in every category the bot ingests, and per chat
-a logistic regression trained on the chat's 👍 and 🔖 papers against 👎 and papers shown but left
-untapped. A chat's model is small (its weights on the words of the papers it tapped), cached, and
-retrained in a worker thread whenever its taps change; a command never waits for training and uses
-the previous model, or none, meanwhile. The push waits, since it runs in the background anyway.
+Models (`bot.curation.models`): a TF-IDF space fitted once per announcement on that announcement's
+papers in every category the bot ingests, and per chat a logistic regression trained on the chat's
+👍 and 🔖 papers against 👎 and papers shown but left untapped. A chat's model is small (its
+weights on the words of the papers it tapped), cached, and retrained in a worker thread whenever its
+taps change; a command never waits for training and uses the previous model, or none, meanwhile.
+The push waits, since it runs in the background anyway.
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 from scipy.sparse import vstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from bot.core.clock import Clock
 from bot.core.digest import Digest, DigestEntry, Pick, venue_note
 from bot.core.follows import Follow, FollowKind, PaperText, match_follows, paper_text
 from bot.core.rank import PaperFeedback, Signals, model_ready, rank, training_labels
+from bot.curation.models import ChatModel, FeatureSpace
 from storage.feedback import FeedbackRepository
 from storage.follows import FollowRepository, StoredFollow
 from storage.models import Paper
@@ -42,69 +39,12 @@ logger = logging.getLogger(__name__)
 TEXT_CACHE = 20_000  # papers kept in matchable form (a few announcements of every category)
 MODEL_CACHE = 2_000  # chat models kept; each holds weights for the words its chat tapped on
 SPACES = 2  # TF-IDF spaces kept: the latest announcement and the one before
-MAX_FEATURES = 30_000
 PICKS_WINDOW = timedelta(days=1)
 MAX_PICKS = 3
 
 
 def follows_from(stored: Iterable[StoredFollow]) -> list[Follow]:
     return [Follow(FollowKind(item.kind), item.text, item.id) for item in stored]
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureSpace:
-    """A fitted TF-IDF vectorizer, named by the announcement it was fitted on."""
-
-    announced: date
-    vectorizer: TfidfVectorizer
-
-    @classmethod
-    def fit(cls, announced: date, texts: Sequence[str]) -> FeatureSpace:
-        vectorizer = TfidfVectorizer(
-            sublinear_tf=True,
-            stop_words="english",
-            ngram_range=(1, 2),
-            min_df=1,
-            max_df=0.5,
-            max_features=MAX_FEATURES,
-            dtype=np.float32,
-        )
-        vectorizer.fit(texts)
-        return cls(announced, vectorizer)
-
-    def transform(self, texts: Sequence[str]) -> Any:
-        return self.vectorizer.transform(texts)
-
-
-@dataclass(frozen=True, slots=True)
-class ChatModel:
-    """A chat's linear model in one feature space: weights only where it has any."""
-
-    version: int
-    announced: date  # the feature space it was trained in
-    columns: np.ndarray
-    weights: np.ndarray
-    intercept: float
-
-    @classmethod
-    def train(
-        cls, version: int, space: FeatureSpace, texts: Sequence[str], labels: Sequence[int]
-    ) -> ChatModel:
-        features = space.transform(texts)
-        model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000)
-        model.fit(features, np.asarray(labels))
-        coefficients = model.coef_[0]
-        columns = np.flatnonzero(coefficients)
-        return cls(
-            version,
-            space.announced,
-            columns,
-            coefficients[columns].astype(np.float32),
-            float(model.intercept_[0]),
-        )
-
-    def scores(self, features: Any) -> np.ndarray:
-        return features[:, self.columns] @ self.weights + self.intercept
 
 
 class Curation:

@@ -1,0 +1,74 @@
+"""The learned parts of ranking, in the spirit of arxiv-sanity: a TF-IDF space of title and abstract
+fitted once per announcement, and per chat a small logistic regression in that space.
+
+scikit-learn lives here and nowhere else; `bot.curation.store` decides when to fit and train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+MAX_FEATURES = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpace:
+    """A fitted TF-IDF vectorizer, named by the announcement it was fitted on."""
+
+    announced: date
+    vectorizer: TfidfVectorizer
+
+    @classmethod
+    def fit(cls, announced: date, texts: Sequence[str]) -> FeatureSpace:
+        vectorizer = TfidfVectorizer(
+            sublinear_tf=True,
+            stop_words="english",
+            ngram_range=(1, 2),
+            min_df=1,
+            max_df=0.5,
+            max_features=MAX_FEATURES,
+            dtype=np.float32,
+        )
+        vectorizer.fit(texts)
+        return cls(announced, vectorizer)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        return self.vectorizer.transform(texts)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatModel:
+    """A chat's linear model in one feature space: weights only where it has any."""
+
+    version: int
+    announced: date  # the feature space it was trained in
+    columns: np.ndarray
+    weights: np.ndarray
+    intercept: float
+
+    @classmethod
+    def train(
+        cls, version: int, space: FeatureSpace, texts: Sequence[str], labels: Sequence[int]
+    ) -> ChatModel:
+        features = space.transform(texts)
+        model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000)
+        model.fit(features, np.asarray(labels))
+        coefficients = model.coef_[0]
+        columns = np.flatnonzero(coefficients)
+        return cls(
+            version,
+            space.announced,
+            columns,
+            coefficients[columns].astype(np.float32),
+            float(model.intercept_[0]),
+        )
+
+    def scores(self, features: Any) -> np.ndarray:
+        return features[:, self.columns] @ self.weights + self.intercept
