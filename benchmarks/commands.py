@@ -11,6 +11,10 @@ arrives. The difference is the bot's own
 work: database, digest, rendering and the HTTP request, without Telegram's long polling. /help, a
 static reply, shows the floor under every reply.
 
+The measured chats take turns: the bot's gateway admits at most 30 updates a minute from one chat,
+so `CHATS` chats with the same categories, follows and taps share the runs, each well under its
+budget.
+
 Run from the repository root: `.venv/bin/python benchmarks/commands.py [--papers N --chats N
 --iterations N --fresh]`. The seeded database is cached in the temp folder; --fresh rebuilds it.
 """
@@ -38,17 +42,17 @@ from telegram.ext import ContextTypes, TypeHandler  # noqa: E402
 
 from benchmarks._seed import SeedReport, cached_database, copy_database  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.core.digest import build_digest  # noqa: E402
 from bot.curation import Curation  # noqa: E402
 from bot.jobs import POLL_JOB  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from storage.feedback import DISLIKE, LIKE  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram, SentMessage  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
 CHAT_ID = 42  # below the seeded chat ids
+CHATS = 40  # measured chats 42, 43, ...: 10 runs a second stay under each chat's 30 updates a minute
 TODAY_CATEGORIES = "LG CV CL IR"
 FOLLOWS = 'author:Wang, "graph neural network", inst:"Google DeepMind"'
 TAPS = 12  # papers the chat tapped (half liked) before measuring: its model ranks /today
@@ -75,6 +79,11 @@ class Driver:
         self.telegram = harness.telegram
         self.started: dict[int, float] = {}
         self._last_run = 0.0
+        self._turn = 0
+
+    def _next_chat(self) -> int:
+        self._turn += 1
+        return CHAT_ID + self._turn % CHATS
 
     async def record(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.started[update.update_id] = time.monotonic()
@@ -83,11 +92,12 @@ class Driver:
         """Seconds from each `text` update entering processing to the bot's first sendMessage."""
         latencies = []
         for _ in range(runs):
+            chat_id = self._next_chat()
             await self._paced()
             mark = self.telegram.mark()
-            update = self.telegram.push_update(self.telegram.message_update(CHAT_ID, text))
+            update = self.telegram.push_update(self.telegram.message_update(chat_id, text))
             await self.harness.handled(update["update_id"])
-            sent = await self.telegram.wait_for("sendMessage", chat_id=CHAT_ID, after=mark)
+            sent = await self.telegram.wait_for("sendMessage", chat_id=chat_id, after=mark)
             latencies.append(sent[0].time - self.started[update["update_id"]])
         return latencies
 
@@ -96,9 +106,14 @@ class Driver:
 
         Returns seconds to each editMessageText, and the number of pages browsed.
         """
-        message = (await self.harness.exchange(CHAT_ID, f"/cat {BROWSED}"))[0]
-        label, pages, latencies = NEXT, 1, []
+        listings: dict[int, tuple[SentMessage, str]] = {}
+        pages, latencies = 1, []
         for _ in range(runs):
+            chat_id = self._next_chat()
+            if chat_id not in listings:
+                await self._paced()
+                listings[chat_id] = ((await self.harness.exchange(chat_id, f"/cat {BROWSED}"))[0], NEXT)
+            message, label = listings[chat_id]
             buttons = {
                 button["text"]: button["callback_data"] for button in self.harness.current(message).buttons
             }
@@ -106,12 +121,13 @@ class Driver:
                 label = PREVIOUS if label == NEXT else NEXT
             if label not in buttons:
                 raise SystemExit(f"/cat {BROWSED} shows a single page: nothing to turn")
+            listings[chat_id] = (message, label)
             await self._paced()
             mark = self.telegram.mark()
-            press = self.telegram.callback_update(CHAT_ID, message.message_id, buttons[label])
+            press = self.telegram.callback_update(chat_id, message.message_id, buttons[label])
             update = self.telegram.push_update(press)
             await self.harness.handled(update["update_id"])
-            edited = await self.telegram.wait_for("editMessageText", chat_id=CHAT_ID, after=mark)
+            edited = await self.telegram.wait_for("editMessageText", chat_id=chat_id, after=mark)
             latencies.append(edited[0].time - self.started[update["update_id"]])
             pages = max(pages, int(buttons[label].rsplit(":", 1)[1]))
         return latencies, pages
@@ -133,52 +149,56 @@ async def start_up_poll_finished(harness: BotHarness, timeout: float = 60.0) -> 
     raise SystemExit(f"the start-up arXiv poll did not finish within {timeout:.0f} s")
 
 
-async def prepare_chat(harness: BotHarness) -> None:
-    """Register the measured chat, subscribe it, give it follows and a trained ranking model."""
-    await harness.quiet(CHAT_ID, "/start")
-    await harness.quiet(CHAT_ID, f"/subscribe {TODAY_CATEGORIES}")
-    followed = await harness.services.subscriptions.of_chat(CHAT_ID)
+async def prepare_chat(harness: BotHarness, chat_id: int) -> None:
+    """Register a measured chat, subscribe it, give it follows and a trained ranking model."""
+    await harness.quiet(chat_id, "/start")
+    await harness.quiet(chat_id, f"/subscribe {TODAY_CATEGORIES}")
+    followed = await harness.services.subscriptions.of_chat(chat_id)
     if len(followed) != len(TODAY_CATEGORIES.split()):
         raise SystemExit(f"/subscribe {TODAY_CATEGORIES} left the chat following {followed}")
-    await harness.quiet(CHAT_ID, f"/follow {FOLLOWS}")
-    await tap_like_a_reader(harness)
-    reply = await harness.exchange(CHAT_ID, "/today")
+    await harness.quiet(chat_id, f"/follow {FOLLOWS}")
+    await tap_like_a_reader(harness, chat_id)
+    reply = await harness.exchange(chat_id, "/today")
     if "arXiv digest" not in reply[0].text:
         raise SystemExit(f"/today did not answer with a digest: {reply[0].text[:200]!r}")
     await harness.services.curation.settled()
 
 
-async def tap_like_a_reader(harness: BotHarness) -> None:
+async def tap_like_a_reader(harness: BotHarness, chat_id: int) -> None:
     """Likes and dislikes on the previous announcement, so /today ranks with the chat's own model."""
     services = harness.services
-    categories = await services.subscriptions.of_chat(CHAT_ID)
+    categories = await services.subscriptions.of_chat(chat_id)
     latest = await latest_announcement(services.papers, categories)
     earlier = latest - timedelta(days=3)
     outlines = await services.papers.outlines(categories, earlier)
     shown = list(dict.fromkeys(paper.arxiv_id for paper, _ in outlines))[:TAPS]
     for index, arxiv_id in enumerate(shown):
         action = LIKE if index % 2 == 0 else DISLIKE
-        await services.feedback.tap(CHAT_ID, CHAT_ID, arxiv_id, action, shown, services.clock())
+        await services.feedback.tap(chat_id, chat_id, arxiv_id, action, shown, services.clock())
 
 
 async def scoring_figures(harness: BotHarness, runs: int) -> tuple[list[float], float, int]:
     """Seconds to rank a 1,000-paper announcement for the measured chat (follows and model in use),
-    once the announcement's texts, TF-IDF space and the chat's model are prepared; and the seconds
-    that preparation took, once per announcement (shared by every chat) and model version."""
+    once the announcement and the chat's model are prepared; and the seconds that preparation took,
+    once per announcement (shared by every chat) and model version.
+
+    A seeded day has about 700 papers in the categories the bot follows, so the latest two days'
+    papers are stored again as one announcement on the day after (through the repository, as an
+    ingest would), and the chat's digest of every category is cut to its first `SCORED` papers.
+    """
     services = harness.services
     categories = services.settings.categories
     latest = await latest_announcement(services.papers, categories)
-    digest = build_digest(await services.papers.outlines(categories, latest), categories, latest)
-    papers = len(digest.entries)
-    if papers < SCORED:
-        earlier = build_digest(
-            await services.papers.outlines(categories, latest - timedelta(days=1)),
-            categories,
-            latest - timedelta(days=1),
-        )
-        digest = dataclasses.replace(digest, entries=(digest.entries + earlier.entries)[:SCORED])
-    digest = dataclasses.replace(digest, entries=digest.entries[:SCORED])
+    announced = latest + timedelta(days=1)
+    for day in (latest, latest - timedelta(days=1)):
+        listed: dict[str, list] = {}
+        for paper, listing in await services.papers.outlines(categories, day):
+            listed.setdefault(listing.category, []).append((paper, listing.announce_type))
+        for category, entries in listed.items():
+            await services.papers.store_announcement(category, announced, entries)
     fresh = Curation(services.papers, services.follows, services.feedback, categories, services.clock)
+    digest = await fresh.digest(categories, announced)
+    digest = dataclasses.replace(digest, entries=digest.entries[:SCORED])
     started = time.perf_counter()
     await fresh.personalize(CHAT_ID, digest, wait=True)
     preparation = time.perf_counter() - started
@@ -208,7 +228,8 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
         await harness.start()
         try:
             await start_up_poll_finished(harness)
-            await prepare_chat(harness)
+            for chat_id in range(CHAT_ID, CHAT_ID + CHATS):
+                await prepare_chat(harness, chat_id)
             results: dict[str, tuple[list[float], str]] = {}
             commands = (
                 ("/help", "static text: the floor (PTB, HTTP, the fake)"),
@@ -226,7 +247,8 @@ async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str
                 scoring,
                 f"one chat, follows and model in use; prepared once in {preparation * 1000:.0f} ms",
             )
-            elsewhere = len(telegram.send_times()) - len(telegram.send_times(CHAT_ID))
+            measured = sum(len(telegram.send_times(chat_id)) for chat_id in range(CHAT_ID, CHAT_ID + CHATS))
+            elsewhere = len(telegram.send_times()) - measured
             if elsewhere:
                 print(f"warning: the bot sent {elsewhere} messages to other chats meanwhile (a push?)")
         finally:

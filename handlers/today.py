@@ -15,7 +15,7 @@ from bot.core.digest import category_page
 from bot.core.keyboards import feedback_rows
 from bot.core.preferences import digest_limit
 from bot.core.render import digest_messages, render_page, tag_label
-from bot.reading import latest_announcement, load_digest, page_with_full_papers, with_full_papers
+from bot.reading import latest_announcement, page_with_full_papers, with_full_papers
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
@@ -44,7 +44,7 @@ async def today(update: Update, context: BotContext) -> None:
         await message.reply_text(escape(NOTHING_YET.format(what="your categories")))
         return
     limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
-    digest = await load_digest(services.papers, subscribed, announced)
+    digest = await services.curation.digest(subscribed, announced)
     group = update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     digest = await services.curation.personalize(chat_id, digest, group=group)
     digest = await with_full_papers(services.papers, digest, limit)
@@ -89,9 +89,7 @@ async def _page(
     announced = announced or await services.papers.latest_announcement(name)
     if announced is None:
         return escape(NOTHING_YET.format(what=name)), None, 1
-    digest = await services.curation.personalize(
-        chat_id, await load_digest(services.papers, [name], announced)
-    )
+    digest = await services.curation.personalize(chat_id, await services.curation.digest([name], announced))
     page = category_page(digest, name, number)
     page = await page_with_full_papers(services.papers, page)
     return render_page(page), page_keyboard(name, announced, page.number, page.count), page.number

@@ -87,6 +87,8 @@ def _stamp(moment: datetime) -> str:
 class FeedbackRepository:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self.generation = 0
+        """Grows with every tap and reset through this repository: counts of likes are cached by it."""
 
     async def tap(
         self, chat_id: int, user_id: int, arxiv_id: str, action: str, shown: Sequence[str], now: datetime
@@ -96,6 +98,7 @@ class FeedbackRepository:
         `shown` are the featured papers of the message tapped on, recorded as impressions.
         """
         stamp = _stamp(now)
+        self.generation += 1
         async with transaction(self._db):
             rows = await self._db.execute_fetchall(
                 "SELECT vote, saved_at FROM feedback WHERE chat_id = ? AND user_id = ? AND arxiv_id = ?",
@@ -172,6 +175,7 @@ class FeedbackRepository:
 
     async def reset(self, chat_id: int, now: datetime) -> None:
         """Forget what the chat's model learned; saved papers and the taps' history stay."""
+        self.generation += 1
         async with transaction(self._db):
             await self._db.execute(
                 "INSERT INTO ranking_state (chat_id, version, reset_at) VALUES (?, 1, ?)"

@@ -73,7 +73,7 @@ def test_model_scores_count_by_how_far_they_stand_out():
     cross = (paper("2504.00009", "cs.LG", "cs.CL"), "cs.CL", CROSS)
     day = digest(*papers, cross)
     scores = {f"2504.0000{n}": 0.1 * n for n in range(1, 7)} | {"2504.00009": 5.0}
-    ranked = rank(day, {key: Signals(similarity=value) for key, value in scores.items()})
+    ranked = rank(day, {}, similarity=scores)
     assert ids(ranked)[0] == "2504.00009"
     assert ranked.entries[0].reason == "similar to papers you liked"
 

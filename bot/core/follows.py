@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.core.names import compact_author, fold, name_matches, name_tokens
@@ -65,11 +65,13 @@ class Follow:
     kind: FollowKind
     text: str  # as the user wrote it, tidied: what lists and reasons show
     id: int | None = None  # the stored follow's id, for its remove button
+    key: str = field(default="", compare=False)
+    """The normalized form: two follows with the same kind and key are the same follow. Worked out
+    once here (matching reads it for every paper), or given as stored."""
 
-    @property
-    def key(self) -> str:
-        """The normalized form: two follows with the same kind and key are the same follow."""
-        return follow_key(self.kind, self.text)
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", follow_key(self.kind, self.text))
 
     @property
     def label(self) -> str:

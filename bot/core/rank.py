@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ VENUE = 0.2
 CODE = 0.1
 DISLIKED = -10.0
 MIN_POSITIVES = 3  # liked or saved papers before the chat's model is used
+ANNOTATED = 30  # entries from the top that get their reason: featured blocks are far shorter
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,6 @@ class Signals:
     """What the edge knows about one paper for one chat."""
 
     matches: tuple[FollowMatch, ...] = ()
-    similarity: float | None = None  # the chat model's raw score; None without a model
     liked_by: int = 0  # readers who liked or saved it, in every chat
     has_code: bool = False
     disliked: bool = False  # this chat tapped 👎 on it
@@ -60,28 +59,44 @@ class Signals:
 NO_SIGNALS = Signals()
 
 
-def rank(digest: Digest, signals: Mapping[str, Signals], *, outside: Sequence[DigestEntry] = ()) -> Digest:
+def rank(
+    digest: Digest,
+    signals: Mapping[str, Signals],
+    *,
+    similarity: Mapping[str, float] | None = None,
+    outside: Sequence[DigestEntry] = (),
+) -> Digest:
     """The digest in the chat's order, with reasons and highlighted titles on entries that have them.
 
-    `outside` are papers from categories the chat does not follow that matched a follow; they are
-    ranked with the rest and marked as such.
+    Reasons are worked out for the top `ANNOTATED` entries (only featured entries show one) and for
+    every entry a follow matched (its title shows the matched words in bold wherever it appears).
+
+    `signals` need only name papers that have any; `similarity` holds the chat model's raw scores
+    (none without a model). `outside` are papers from categories the chat does not follow that
+    matched a follow; they are ranked with the rest and marked as such.
     """
     entries = list(digest.entries) + [dataclasses.replace(entry, outside=True) for entry in outside]
+    scores = similarity or {}
     standardized = _standardize(
         {
             entry.paper.arxiv_id: value
             for entry in entries
-            if (value := signals.get(entry.paper.arxiv_id, NO_SIGNALS).similarity) is not None
+            if (value := scores.get(entry.paper.arxiv_id)) is not None
         }
     )
     scored = []
     for entry in entries:
         paper_signals = signals.get(entry.paper.arxiv_id, NO_SIGNALS)
         similar = standardized.get(entry.paper.arxiv_id)
-        score = _score(entry, paper_signals, similar)
-        scored.append((-score, arxiv_order(entry.paper.arxiv_id), _annotated(entry, paper_signals, similar)))
+        scored.append((-_score(entry, paper_signals, similar), arxiv_order(entry.paper.arxiv_id), entry))
     scored.sort(key=lambda item: (item[0], item[1]))
-    return dataclasses.replace(digest, entries=tuple(entry for _, _, entry in scored))
+    ordered = []
+    for position, (_, _, entry) in enumerate(scored):
+        paper_signals = signals.get(entry.paper.arxiv_id, NO_SIGNALS)
+        if position < ANNOTATED or paper_signals.matches:
+            entry = _annotated(entry, paper_signals, standardized.get(entry.paper.arxiv_id))
+        ordered.append(entry)
+    return dataclasses.replace(digest, entries=tuple(ordered))
 
 
 def _score(entry: DigestEntry, signals: Signals, similar: float | None) -> float:
@@ -107,8 +122,8 @@ def _score(entry: DigestEntry, signals: Signals, similar: float | None) -> float
 def _standardize(values: Mapping[str, float]) -> dict[str, float]:
     if len(values) < 2:
         return {}
-    mean = statistics.fmean(values.values())
-    spread = statistics.pstdev(values.values(), mean)
+    mean = math.fsum(values.values()) / len(values)
+    spread = math.sqrt(math.fsum((value - mean) ** 2 for value in values.values()) / len(values))
     if spread == 0:
         return {}
     low, high = SIMILAR_RANGE

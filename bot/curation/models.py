@@ -20,13 +20,19 @@ MAX_FEATURES = 30_000
 
 @dataclass(frozen=True, slots=True)
 class FeatureSpace:
-    """A fitted TF-IDF vectorizer, named by the announcement it was fitted on."""
+    """A TF-IDF vectorizer fitted on one announcement's papers, with their rows kept.
+
+    `by_word` is the announcement's matrix transposed (words x papers, CSR): a chat model's weights
+    touch only its own words, so scoring every paper of the day is one small sparse product.
+    """
 
     announced: date
     vectorizer: TfidfVectorizer
+    rows: dict[str, int]  # arXiv id -> column of by_word
+    by_word: Any
 
     @classmethod
-    def fit(cls, announced: date, texts: Sequence[str]) -> FeatureSpace:
+    def fit(cls, announced: date, ids: Sequence[str], texts: Sequence[str]) -> FeatureSpace:
         vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             stop_words="english",
@@ -36,8 +42,9 @@ class FeatureSpace:
             max_features=MAX_FEATURES,
             dtype=np.float32,
         )
-        vectorizer.fit(texts)
-        return cls(announced, vectorizer)
+        matrix = vectorizer.fit_transform(texts or [""])
+        rows = {arxiv_id: index for index, arxiv_id in enumerate(ids)}
+        return cls(announced, vectorizer, rows, matrix.T.tocsr())
 
     def transform(self, texts: Sequence[str]) -> Any:
         return self.vectorizer.transform(texts)
@@ -70,5 +77,6 @@ class ChatModel:
             float(model.intercept_[0]),
         )
 
-    def scores(self, features: Any) -> np.ndarray:
-        return features[:, self.columns] @ self.weights + self.intercept
+    def scores(self, space: FeatureSpace) -> np.ndarray:
+        """The model's score of every paper of the space's announcement, by `space.rows`."""
+        return space.by_word[self.columns].T @ self.weights + self.intercept

@@ -1,15 +1,22 @@
-"""The curation caches: paper texts, feature spaces and chat models, and one chat's signals.
+"""The curation caches: each announcement prepared once for every chat, and chat models.
 
 `bot.core.rank` orders a digest from plain signals; this module gathers them for one chat: its
-follows (matched on folded paper texts, cached per paper), likes across every chat, its own 👎,
-its model's scores, and for groups the papers members liked in the last day.
+follows, likes across every chat, its own 👎, its model's scores, and for groups the papers members
+liked in the last day.
 
-Models (`bot.curation.models`): a TF-IDF space fitted once per announcement on that announcement's
-papers in every category the bot ingests, and per chat a logistic regression trained on the chat's
-👍 and 🔖 papers against 👎 and papers shown but left untapped. A chat's model is small (its
-weights on the words of the papers it tapped), cached, and retrained in a worker thread whenever its
-taps change; a command never waits for training and uses the previous model, or none, meanwhile.
-The push waits, since it runs in the background anyway.
+Work is shared wherever it can be. An announcement (`Day`) is prepared once, in a worker thread:
+its papers in every category the bot ingests in matchable form, word indexes that find a follow's
+few candidate papers without scanning the day, and the TF-IDF space with the day's matrix (so a
+chat model scores every paper in one sparse product). Mechanical digests are cached per category
+list, and chats without personal signals (no follows, no model, no 👎) share one ranking of it.
+The caches are checked against the papers' generation, so a later ingest, or another process
+writing to the database, is never served stale.
+
+Models (`bot.curation.models`): per chat a logistic regression trained on the chat's 👍 and 🔖
+papers against 👎 and papers shown but left untapped. A chat's model is small (its weights on the
+words of the papers it tapped), cached, and retrained in a worker thread whenever its taps change;
+a command never waits for training and uses the previous model, or none, meanwhile. The push
+waits, since it runs in the background anyway.
 """
 
 from __future__ import annotations
@@ -19,17 +26,16 @@ import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from scipy.sparse import vstack
-
 from bot.core.clock import Clock
-from bot.core.digest import Digest, DigestEntry, Pick, venue_note
-from bot.core.follows import Follow, FollowKind, PaperText, match_follows, paper_text
+from bot.core.digest import Digest, DigestEntry, Pick, build_digest, venue_note
+from bot.core.follows import Follow, FollowKind, FollowMatch, PaperText, match_follows, paper_text
 from bot.core.rank import PaperFeedback, Signals, model_ready, rank, training_labels
 from bot.curation.models import ChatModel, FeatureSpace
-from storage.feedback import FeedbackRepository
+from storage.feedback import ChatFeedback, FeedbackRepository
 from storage.follows import FollowRepository, StoredFollow
 from storage.models import Paper
 from storage.papers import PaperRepository
@@ -38,17 +44,86 @@ logger = logging.getLogger(__name__)
 
 TEXT_CACHE = 20_000  # papers kept in matchable form (a few announcements of every category)
 MODEL_CACHE = 2_000  # chat models kept; each holds weights for the words its chat tapped on
-SPACES = 2  # TF-IDF spaces kept: the latest announcement and the one before
+DAYS = 2  # announcements kept prepared: the latest and the one before
+DIGESTS = 512  # mechanical digests kept, by category list and announcement
+FOLLOWED_CACHE = 20_000  # distinct follows whose matches a prepared day keeps
 PICKS_WINDOW = timedelta(days=1)
 MAX_PICKS = 3
 
 
 def follows_from(stored: Iterable[StoredFollow]) -> list[Follow]:
-    return [Follow(FollowKind(item.kind), item.text, item.id) for item in stored]
+    return [Follow(FollowKind(item.kind), item.text, item.id, item.key) for item in stored]
+
+
+@dataclass(slots=True)
+class Day:
+    """One announcement, prepared once and shared by every chat."""
+
+    announced: date
+    generation: tuple[int, int]
+    outlines: dict[str, Paper]  # every news paper of the day, in every category the bot ingests
+    texts: dict[str, PaperText]
+    words: dict[str, list[str]]  # folded word of title or abstract -> papers
+    people: dict[str, list[str]]  # author name token -> papers
+    places: dict[str, list[str]]  # affiliation word -> papers
+    has_code: frozenset[str]
+    space: FeatureSpace | None = None
+    liked: tuple[int, dict[str, int]] | None = None  # (taps generation, readers who liked each paper)
+    shared: dict[tuple[str, ...], Digest] = field(default_factory=dict)  # rankings without signals
+    followed: dict[Follow, dict[str, FollowMatch]] = field(default_factory=dict)  # matches by follow
+
+    def candidates(self, follow: Follow) -> list[str]:
+        """Papers that may match `follow`: those with its rarest-looking word; match_follows decides."""
+        tokens = follow.key.split()
+        if not tokens:
+            return []
+        if follow.kind is FollowKind.AUTHOR:
+            return self.people.get(tokens[-1], [])
+        index = self.places if follow.kind is FollowKind.INSTITUTION else self.words
+        return min((index.get(token, []) for token in tokens), key=len)
+
+    def matches(self, follows: Sequence[Follow]) -> dict[str, tuple[FollowMatch, ...]]:
+        """Every paper of the day the follows match, with its matches in the order followed."""
+        found: dict[str, list[FollowMatch]] = {}
+        for follow in follows:
+            for arxiv_id, matched in self._matched(follow).items():
+                found.setdefault(arxiv_id, []).append(matched)
+        return {arxiv_id: tuple(matched) for arxiv_id, matched in found.items()}
+
+    def _matched(self, follow: Follow) -> dict[str, FollowMatch]:
+        """One follow's matches, worked out once per day for every chat that follows the same words."""
+        shared = dataclasses.replace(follow, id=None)
+        cached = self.followed.get(shared)
+        if cached is None:
+            cached = {}
+            for arxiv_id in self.candidates(shared):
+                for match in match_follows((shared,), self.texts[arxiv_id]):
+                    cached[arxiv_id] = match
+            if len(self.followed) >= FOLLOWED_CACHE:
+                self.followed.clear()
+            self.followed[shared] = cached
+        return cached
+
+
+def _prepare_day(
+    announced: date, generation: tuple[int, int], outlines: dict[str, Paper], texts: dict[str, PaperText]
+) -> Day:
+    words: dict[str, list[str]] = {}
+    people: dict[str, list[str]] = {}
+    places: dict[str, list[str]] = {}
+    for arxiv_id, text in texts.items():
+        for word in set(text.text.split()):
+            words.setdefault(word, []).append(arxiv_id)
+        for token in text.surnames:
+            people.setdefault(token, []).append(arxiv_id)
+        for word in set(text.places.split()) - {"|"}:
+            places.setdefault(word, []).append(arxiv_id)
+    has_code = frozenset(arxiv_id for arxiv_id, text in texts.items() if text.has_code)
+    return Day(announced, generation, outlines, texts, words, people, places, has_code)
 
 
 class Curation:
-    """Per-process caches of paper texts, feature spaces and chat models; see the module docstring."""
+    """Per-process caches of prepared announcements, digests and chat models; see the module docstring."""
 
     def __init__(
         self,
@@ -64,8 +139,10 @@ class Curation:
         self._categories = tuple(categories)
         self._clock = clock
         self._texts: OrderedDict[str, tuple[int, PaperText]] = OrderedDict()
-        self._spaces: OrderedDict[date, FeatureSpace] = OrderedDict()
-        self._rows: dict[date, tuple[dict[str, int], Any]] = {}
+        self._days: OrderedDict[date, Day] = OrderedDict()
+        self._digests: OrderedDict[tuple[tuple[str, ...], date], tuple[tuple[int, int], Digest]] = (
+            OrderedDict()
+        )
         self._models: OrderedDict[int, ChatModel] = OrderedDict()
         self._tasks: dict[object, asyncio.Task[Any]] = {}
 
@@ -92,37 +169,78 @@ class Curation:
                 self._texts.popitem(last=False)
         return found
 
-    async def _announcement(self, announced: date) -> list[Paper]:
-        """Outlines of every news paper of an announcement, in every category the bot ingests."""
-        seen: dict[str, Paper] = {}
+    # --- announcements and digests --------------------------------------------------------------
+
+    async def digest(self, categories: Sequence[str], announced: date) -> Digest:
+        """The mechanical digest of `categories` (in the chat's order) on `announced`, its entries in
+        outline; built once per category list and announcement while the papers are unchanged."""
+        key = (tuple(categories), announced)
+        generation = await self._papers.generation()
+        cached = self._digests.get(key)
+        if cached is not None and cached[0] == generation:
+            self._digests.move_to_end(key)
+            return cached[1]
+        digest = build_digest(await self._papers.outlines(categories, announced), categories, announced)
+        self._digests[key] = (generation, digest)
+        while len(self._digests) > DIGESTS:
+            self._digests.popitem(last=False)
+        return digest
+
+    async def day(self, announced: date) -> Day:
+        """The prepared announcement, shared by every chat. After its papers change (an ingest, an
+        affiliation found) it is prepared again in the background while the previous one serves."""
+        generation = await self._papers.generation()
+        day = self._days.get(announced)
+        if day is not None and day.generation == generation:
+            return day
+        task = self._task(("day", announced, generation), lambda: self._prepare(announced, generation))
+        return day if day is not None else await task
+
+    async def _prepare(self, announced: date, generation: tuple[int, int]) -> Day:
+        outlines: dict[str, Paper] = {}
         for paper, _ in await self._papers.outlines(self._categories, announced):
-            seen.setdefault(paper.arxiv_id, paper)
-        return list(seen.values())
+            outlines.setdefault(paper.arxiv_id, paper)
+        texts = await self.texts(outlines.values())
+        day = await asyncio.to_thread(_prepare_day, announced, generation, outlines, texts)
+        previous = self._days.get(announced)
+        if previous is not None and previous.space is not None:
+            day.space = previous.space if previous.space.rows.keys() == texts.keys() else None
+        self._days[announced] = day
+        self._days.move_to_end(announced)
+        while len(self._days) > DAYS:
+            self._days.popitem(last=False)
+        return day
 
-    # --- feature spaces and models ----------------------------------------------------------------
-
-    async def space(self, announced: date, *, wait: bool) -> FeatureSpace | None:
-        """The TF-IDF space of an announcement, fitted in a worker thread; None while it is fitted."""
-        space = self._spaces.get(announced)
-        if space is not None:
-            return space
-        task = self._task(("space", announced), lambda: self._fit_space(announced))
+    async def space(self, day: Day, *, wait: bool) -> FeatureSpace | None:
+        """The day's TF-IDF space, fitted in a worker thread; None while it is fitted (unless `wait`)."""
+        if day.space is not None:
+            return day.space
+        task = self._task(("space", day.announced, day.generation), lambda: self._fit_space(day))
         return await task if wait else None
 
-    async def _fit_space(self, announced: date) -> FeatureSpace:
-        texts = await self.texts(await self._announcement(announced))
-        corpus = [text.text for text in texts.values()] or [""]
-        space = await asyncio.to_thread(FeatureSpace.fit, announced, corpus)
-        self._spaces[announced] = space
-        while len(self._spaces) > SPACES:
-            dropped, _ = self._spaces.popitem(last=False)
-            self._rows.pop(dropped, None)
+    async def _fit_space(self, day: Day) -> FeatureSpace:
+        ids = list(day.texts)
+        space = await asyncio.to_thread(
+            FeatureSpace.fit, day.announced, ids, [day.texts[arxiv_id].text for arxiv_id in ids]
+        )
+        day.space = space
         return space
 
-    async def model(self, chat_id: int, space: FeatureSpace, *, wait: bool) -> ChatModel | None:
+    async def _liked(self, day: Day) -> dict[str, int]:
+        """Readers who liked or saved each paper of the day, in every chat; counted again after a tap."""
+        taps = self._feedback.generation
+        if day.liked is None or day.liked[0] != taps:
+            day.liked = (taps, await self._feedback.liked_by(day.outlines))
+        return day.liked[1]
+
+    # --- chat models ------------------------------------------------------------------------------
+
+    async def model(
+        self, chat_id: int, feedback: ChatFeedback, space: FeatureSpace, *, wait: bool
+    ) -> ChatModel | None:
         """The chat's model in `space`: the cached one if current; otherwise trained (awaited only with
-        `wait`, else the previous model of this space stands in meanwhile). None before a handful of likes."""
-        feedback = await self._feedback.of_chat(chat_id)
+        `wait`, else the previous model of this space stands in meanwhile). None before a handful of
+        likes."""
         cached = self._models.get(chat_id)
         if cached is not None and (cached.version, cached.announced) == (feedback.version, space.announced):
             self._models.move_to_end(chat_id)
@@ -162,20 +280,6 @@ class Curation:
                 self._models.popitem(last=False)
         return model
 
-    def features(self, space: FeatureSpace, texts: Mapping[str, PaperText]) -> tuple[list[str], Any]:
-        """Rows of `space` for these papers: each paper is transformed once per space, and rows are
-        kept in one matrix, so a digest's rows are one indexing operation."""
-        rows, matrix = self._rows.get(space.announced, ({}, None))
-        missing = [arxiv_id for arxiv_id in texts if arxiv_id not in rows]
-        if missing:
-            added = space.transform([texts[arxiv_id].text for arxiv_id in missing])
-            start = 0 if matrix is None else matrix.shape[0]
-            matrix = added if matrix is None else vstack([matrix, added], format="csr")
-            rows = rows | {arxiv_id: start + index for index, arxiv_id in enumerate(missing)}
-            self._rows[space.announced] = (rows, matrix)
-        ids = list(texts)
-        return ids, matrix[[rows[arxiv_id] for arxiv_id in ids]]
-
     def _task(self, key: object, start: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         """One task per key at a time: concurrent requests for the same work share it."""
         task = self._tasks.get(key)
@@ -191,7 +295,7 @@ class Curation:
             logger.error("curation: %s failed", key, exc_info=task.exception())
 
     async def settled(self) -> None:
-        """Wait for every feature space and model being prepared (tests, and before a push)."""
+        """Wait for every announcement and model being prepared (tests, and before a push)."""
         while self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
@@ -223,76 +327,76 @@ class Curation:
         """
         if follows is None:
             follows = follows_from(await self._follows.of_chat(chat_id)) if chat_id is not None else []
-        candidates = [entry.paper for entry in digest.entries]
-        texts = await self.texts(candidates)
-        outside = await self._outside(digest, follows) if follows else []
-        texts.update(await self.texts(entry.paper for entry in outside))
-        entries = list(digest.entries) + outside
-        scores, disliked = {}, set()
-        if chat_id is not None:
-            scores = await self._scores(chat_id, digest.announced, entries, texts, wait=wait)
-            feedback = await self._feedback.of_chat(chat_id)
-            disliked = {arxiv_id for arxiv_id, votes, saves in feedback.papers if votes < 0 and not saves}
-        liked = await self._feedback.liked_by(texts)
-        signals = {}
-        for entry in entries:
-            arxiv_id = entry.paper.arxiv_id
-            text = texts.get(arxiv_id)
-            signals[arxiv_id] = Signals(
-                matches=match_follows(follows, text) if text and follows else (),
-                similarity=scores.get(arxiv_id),
-                liked_by=liked.get(arxiv_id, 0),
-                has_code=bool(text and text.has_code),
-                disliked=arxiv_id in disliked,
-            )
-        ranked = rank(digest, signals, outside=outside)
+        feedback = await self._feedback.of_chat(chat_id) if chat_id is not None else None
+        day = await self.day(digest.announced)
+        liked = await self._liked(day)
+        disliked = (
+            {arxiv_id for arxiv_id, votes, saves in feedback.papers if votes < 0 and not saves}
+            if feedback is not None
+            else set()
+        )
+        scores = await self._scores(chat_id, feedback, day, wait=wait) if feedback and feedback.papers else {}
+        if not follows and not scores and not disliked:
+            ranked = self._shared(day, digest, liked)
+        else:
+            ranked = self._ranked(day, digest, follows, scores, liked, disliked)
         if group and chat_id is not None:
             ranked = dataclasses.replace(ranked, picks=await self._picks(chat_id))
         return ranked
 
-    async def _outside(self, digest: Digest, follows: Sequence[Follow]) -> list[DigestEntry]:
-        """Papers of the announcement outside the chat's categories by a followed author."""
-        authors = [follow for follow in follows if follow.kind is FollowKind.AUTHOR]
-        if not authors:
-            return []
+    def _shared(self, day: Day, digest: Digest, liked: Mapping[str, int]) -> Digest:
+        """The ranking every chat without personal signals shares, per category list and taps."""
+        key = (*digest.categories, str(len(digest.entries)), str(day.liked[0] if day.liked else -1))
+        ranked = day.shared.get(key)
+        if ranked is None:
+            ranked = self._ranked(day, digest, (), {}, liked, set())
+            if len(day.shared) > DIGESTS:
+                day.shared.clear()
+            day.shared[key] = ranked
+        return ranked
+
+    def _ranked(
+        self,
+        day: Day,
+        digest: Digest,
+        follows: Sequence[Follow],
+        scores: Mapping[str, float],
+        liked: Mapping[str, int],
+        disliked: set[str],
+    ) -> Digest:
+        matches = day.matches(follows) if follows else {}
         inside = {entry.paper.arxiv_id for entry in digest.entries}
-        others = [
-            paper for paper in await self._announcement(digest.announced) if paper.arxiv_id not in inside
+        outside = [
+            _outside_entry(day.outlines[arxiv_id])
+            for arxiv_id, found in matches.items()
+            if arxiv_id not in inside and any(match.follow.kind is FollowKind.AUTHOR for match in found)
         ]
-        texts = await self.texts(others)
-        return [
-            DigestEntry(
-                paper,
-                tags=(paper.primary_category or paper.categories[0],) if paper.categories else (),
-                new_in=(),
-                venue=venue_note(paper.comment, paper.journal_ref),
+        candidates = inside | {entry.paper.arxiv_id for entry in outside}
+        personal = set(matches) | disliked | (day.has_code & candidates) | (set(liked) & candidates)
+        signals = {
+            arxiv_id: Signals(
+                matches=matches.get(arxiv_id, ()),
+                liked_by=liked.get(arxiv_id, 0),
+                has_code=arxiv_id in day.has_code,
+                disliked=arxiv_id in disliked,
             )
-            for paper in others
-            if paper.arxiv_id in texts and match_follows(authors, texts[paper.arxiv_id])
-        ]
+            for arxiv_id in personal & candidates
+        }
+        outside.sort(key=lambda entry: entry.paper.arxiv_id)
+        return rank(digest, signals, similarity=scores, outside=outside)
 
     async def _scores(
-        self,
-        chat_id: int,
-        announced: date,
-        entries: Sequence[DigestEntry],
-        texts: Mapping[str, PaperText],
-        *,
-        wait: bool,
+        self, chat_id: int | None, feedback: ChatFeedback | None, day: Day, *, wait: bool
     ) -> dict[str, float]:
-        space = await self.space(announced, wait=wait)
+        if chat_id is None or feedback is None:
+            return {}
+        space = await self.space(day, wait=wait)
         if space is None:
             return {}
-        model = await self.model(chat_id, space, wait=wait)
+        model = await self.model(chat_id, feedback, space, wait=wait)
         if model is None:
             return {}
-        wanted = {
-            entry.paper.arxiv_id: texts[entry.paper.arxiv_id]
-            for entry in entries
-            if entry.paper.arxiv_id in texts
-        }
-        ids, features = self.features(space, wanted)
-        return dict(zip(ids, model.scores(features).tolist(), strict=True))
+        return dict(zip(space.rows, model.scores(space).tolist(), strict=True))
 
     async def _picks(self, chat_id: int) -> tuple[Pick, ...]:
         liked = await self._feedback.picks(chat_id, self._clock() - PICKS_WINDOW, MAX_PICKS)
@@ -300,3 +404,13 @@ class Curation:
             return ()
         papers = await self._papers.papers(arxiv_id for arxiv_id, _ in liked)
         return tuple(Pick(papers[arxiv_id], likes) for arxiv_id, likes in liked if arxiv_id in papers)
+
+
+def _outside_entry(paper: Paper) -> DigestEntry:
+    """A paper from a category the chat does not follow, reached through a followed author."""
+    return DigestEntry(
+        paper,
+        tags=(paper.primary_category or paper.categories[0],) if paper.categories else (),
+        new_in=(),
+        venue=venue_note(paper.comment, paper.journal_ref),
+    )
