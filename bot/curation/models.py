@@ -12,10 +12,14 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from scipy.sparse import vstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 MAX_FEATURES = 30_000
+C = 10.0  # inverse regularisation of a chat model
+UNLABELLED_WEIGHT = 0.1  # weight of each of the day's untapped papers, as a negative
+UNLABELLED = 200  # the day's papers drawn as unlabelled negatives: keeps training a few milliseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,20 @@ class ChatModel:
     def train(
         cls, version: int, space: FeatureSpace, texts: Sequence[str], labels: Sequence[int]
     ) -> ChatModel:
-        features = space.transform(texts)
-        model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000)
-        model.fit(features, np.asarray(labels))
+        """Fit on the chat's labelled papers, and on the day's other papers as unlabelled negatives of
+        little weight (positive-unlabeled learning, as arxiv-sanity does): a handful of taps alone
+        cannot tell which words matter, the day's papers show which words are merely common."""
+        labelled = space.transform(texts)
+        rows = space.by_word.shape[1]
+        sample = np.random.default_rng(version).choice(rows, min(rows, UNLABELLED), replace=False)
+        background = space.by_word[:, np.sort(sample)].T.tocsr()
+        features = vstack([labelled, background], format="csr")
+        targets = np.concatenate([np.asarray(labels), np.zeros(background.shape[0], dtype=int)])
+        weights = np.concatenate(
+            [np.ones(labelled.shape[0]), np.full(background.shape[0], UNLABELLED_WEIGHT)]
+        )
+        model = LogisticRegression(C=C, class_weight="balanced", max_iter=1000)
+        model.fit(features, targets, sample_weight=weights)
         coefficients = model.coef_[0]
         columns = np.flatnonzero(coefficients)
         return cls(

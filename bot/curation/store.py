@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 TEXT_CACHE = 20_000  # papers kept in matchable form (a few announcements of every category)
 MODEL_CACHE = 2_000  # chat models kept; each holds weights for the words its chat tapped on
 DAYS = 2  # announcements kept prepared: the latest and the one before
-DIGESTS = 512  # mechanical digests kept, by category list and announcement
+DIGESTS = 128  # mechanical digests kept, by category list and announcement
 FOLLOWED_CACHE = 20_000  # distinct follows whose matches a prepared day keeps
 PICKS_WINDOW = timedelta(days=1)
 MAX_PICKS = 3
@@ -209,6 +210,10 @@ class Curation:
         self._days.move_to_end(announced)
         while len(self._days) > DAYS:
             self._days.popitem(last=False)
+        # A prepared day is hundreds of thousands of objects that live until the next announcement:
+        # keep them out of full collections, as bot.app does with start-up objects (they are still
+        # freed when the day is dropped; none of them form cycles).
+        gc.freeze()
         return day
 
     async def space(self, day: Day, *, wait: bool) -> FeatureSpace | None:
