@@ -187,15 +187,16 @@ class Curation:
             self._digests.popitem(last=False)
         return digest
 
-    async def day(self, announced: date) -> Day:
+    async def day(self, announced: date, *, wait: bool = False) -> Day:
         """The prepared announcement, shared by every chat. After its papers change (an ingest, an
-        affiliation found) it is prepared again in the background while the previous one serves."""
+        affiliation found) it is prepared again in the background while the previous one serves
+        commands; `wait` (the push) waits for the fresh one."""
         generation = await self._papers.generation()
         day = self._days.get(announced)
         if day is not None and day.generation == generation:
             return day
         task = self._task(("day", announced, generation), lambda: self._prepare(announced, generation))
-        return day if day is not None else await task
+        return day if day is not None and not wait else await task
 
     async def _prepare(self, announced: date, generation: tuple[int, int]) -> Day:
         outlines: dict[str, Paper] = {}
@@ -333,7 +334,7 @@ class Curation:
         if follows is None:
             follows = follows_from(await self._follows.of_chat(chat_id)) if chat_id is not None else []
         feedback = await self._feedback.of_chat(chat_id) if chat_id is not None else None
-        day = await self.day(digest.announced)
+        day = await self.day(digest.announced, wait=wait)
         liked = await self._liked(day)
         disliked = (
             {arxiv_id for arxiv_id, votes, saves in feedback.papers if votes < 0 and not saves}
