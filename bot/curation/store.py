@@ -72,6 +72,20 @@ class Day:
     liked: tuple[int, dict[str, int]] | None = None  # (taps generation, readers who liked each paper)
     shared: dict[tuple[str, ...], Digest] = field(default_factory=dict)  # rankings without signals
     followed: dict[Follow, dict[str, FollowMatch]] = field(default_factory=dict)  # matches by follow
+    outside: dict[str, DigestEntry] = field(default_factory=dict)  # entries reached by a followed author
+
+    def outside_entry(self, arxiv_id: str) -> DigestEntry:
+        """A paper from a category the chat does not follow, reached through a followed author."""
+        entry = self.outside.get(arxiv_id)
+        if entry is None:
+            paper = self.outlines[arxiv_id]
+            entry = self.outside[arxiv_id] = DigestEntry(
+                paper,
+                tags=(paper.primary_category or paper.categories[0],) if paper.categories else (),
+                new_in=(),
+                venue=venue_note(paper.comment, paper.journal_ref),
+            )
+        return entry
 
     def candidates(self, follow: Follow) -> list[str]:
         """Papers that may match `follow`: those with its rarest-looking word; match_follows decides."""
@@ -373,7 +387,7 @@ class Curation:
         matches = day.matches(follows) if follows else {}
         inside = {entry.paper.arxiv_id for entry in digest.entries}
         outside = [
-            _outside_entry(day.outlines[arxiv_id])
+            day.outside_entry(arxiv_id)
             for arxiv_id, found in matches.items()
             if arxiv_id not in inside and any(match.follow.kind is FollowKind.AUTHOR for match in found)
         ]
@@ -410,13 +424,3 @@ class Curation:
             return ()
         papers = await self._papers.papers(arxiv_id for arxiv_id, _ in liked)
         return tuple(Pick(papers[arxiv_id], likes) for arxiv_id, likes in liked if arxiv_id in papers)
-
-
-def _outside_entry(paper: Paper) -> DigestEntry:
-    """A paper from a category the chat does not follow, reached through a followed author."""
-    return DigestEntry(
-        paper,
-        tags=(paper.primary_category or paper.categories[0],) if paper.categories else (),
-        new_in=(),
-        venue=venue_note(paper.comment, paper.journal_ref),
-    )
