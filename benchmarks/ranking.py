@@ -220,7 +220,7 @@ class _Clock:
 def report(corpus: list[Paper], days: int, results: dict[str, list[DayResult]], sizes: list[int]) -> None:
     print(
         f"corpus: {len(corpus)} papers of one real announcement (cs.CL and cs.CV /new pages, "
-        f"new and cross-listed); {days} days of {min(sizes)}-{max(sizes)} papers drawn from it; "
+        f"new and cross-listed); {days} days of {_span(sizes)} papers drawn from it; "
         f"{len(READERS)} readers; featured block of {FEATURED}"
     )
     print()
@@ -252,6 +252,10 @@ def report(corpus: list[Paper], days: int, results: dict[str, list[DayResult]], 
     verdict = "met" if ratios[-1] >= TARGET else "missed"
     final = f"{ratios[-1]:.1f}x on day {days}"
     print(f"goal >= {TARGET:.0f}x after {days - 1} days of feedback: {verdict} ({final})")
+
+
+def _span(sizes: list[int]) -> str:
+    return str(sizes[0]) if min(sizes) == max(sizes) else f"{min(sizes)}-{max(sizes)}"
 
 
 def main() -> None:
