@@ -1,7 +1,7 @@
-"""Loading a chat's digest from storage: the one place that joins storage rows and the pure core.
+"""Full papers for what a message shows, and the latest announcement of a chat's categories.
 
-Digests are ranked on paper outlines (`PaperRepository.outlines`); only the entries a message
-shows are then loaded in full.
+Digests are built and ranked on paper outlines (`Curation.digest`, from `PaperRepository.outlines`);
+only the entries a message shows are loaded in full, here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from bot.core.digest import Digest, DigestEntry, Page, build_digest
+from bot.core.digest import Digest, DigestEntry, Page
 from storage.papers import PaperRepository
 
 
@@ -18,11 +18,6 @@ async def latest_announcement(papers: PaperRepository, categories: Sequence[str]
     """The newest announcement stored for any of `categories` (a quiet category may lag behind)."""
     latest = await papers.latest_announcements(categories)
     return max(latest.values(), default=None)
-
-
-async def load_digest(papers: PaperRepository, categories: Sequence[str], announced: date) -> Digest:
-    """The ranked digest, its entries in outline: fill the ones to show with `with_full_papers`."""
-    return build_digest(await papers.outlines(categories, announced), categories, announced)
 
 
 async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int | None) -> Digest:
