@@ -1,7 +1,7 @@
-"""Loading a chat's digest from storage: the one place that joins storage rows and the pure core.
+"""Full papers for what a message shows, and the latest announcement of a chat's categories.
 
-Digests are ranked on paper outlines (`PaperRepository.outlines`); only the entries a message
-shows are then loaded in full.
+Digests are built and ranked on paper outlines (`Curation.digest`, from `PaperRepository.outlines`);
+only the entries a message shows are loaded in full, here.
 """
 
 from __future__ import annotations
@@ -55,11 +55,6 @@ async def latest_priority(
     if announced is None:
         return None
     return await enrichment_priority_of(papers, subscriptions, followed, announced)
-
-
-async def load_digest(papers: PaperRepository, categories: Sequence[str], announced: date) -> Digest:
-    """The ranked digest, its entries in outline: fill the ones to show with `with_full_papers`."""
-    return build_digest(await papers.outlines(categories, announced), categories, announced)
 
 
 async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int | None) -> Digest:

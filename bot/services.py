@@ -19,12 +19,15 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
+from bot.curation import Curation
 from bot.llm.client import LlmClient
 from bot.log import Throttle
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.db import storage_fault
 from storage.deliveries import DeliveryLedger
+from storage.feedback import FeedbackRepository
+from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository
 from storage.push_runs import PushRunRepository
@@ -50,6 +53,9 @@ class Services:
     searches: SearchRepository
     llm: LlmClient | None  # None: no model configured
     clock: Clock
+    follows: FollowRepository
+    feedback: FeedbackRepository
+    curation: Curation
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     enrich_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one enrichment pass at a time
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -82,18 +88,25 @@ class Services:
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
         db = await database.connect(settings.database_path, settings.database_busy_timeout, verify=True)
+        papers = PaperRepository(db, clock=clock)
+        follows = FollowRepository(db)
+        feedback = FeedbackRepository(db)
+        subscriptions = SubscriptionRepository(db)
         return cls(
             settings=settings,
             db=db,
             chats=ChatRepository(db),
-            subscriptions=SubscriptionRepository(db),
-            papers=PaperRepository(db, clock=clock),
+            subscriptions=subscriptions,
+            papers=papers,
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
             texts=GeneratedTextRepository(db),
             searches=SearchRepository(db),
             llm=_llm_client(settings),
             clock=clock,
+            follows=follows,
+            feedback=feedback,
+            curation=Curation(papers, follows, feedback, subscriptions.active_categories, clock),
         )
 
     def storage_trouble(self, work: str, error: BaseException) -> bool:
@@ -111,6 +124,7 @@ class Services:
         return True
 
     async def close(self) -> None:
+        await self.curation.close()
         if self.llm is not None:
             await self.llm.aclose()
         if self._arxiv is not None:

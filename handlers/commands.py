@@ -39,6 +39,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("time", "when the daily digest arrives", "/time 08:30  or  /time now"),
     Command("timezone", "this chat's time zone", "/timezone Europe/Berlin"),
     Command("size", "how many papers the daily digest shows", "/size 5  or  /size all"),
+    Command(
+        "follow",
+        "put papers on a topic, author or institution first",
+        '/follow author:Leskovec  or  /follow "graph neural networks"',
+    ),
+    Command("follows", "what this chat follows, with remove buttons", "/follows"),
+    Command("unfollow", "stop following a topic, author or institution", "/unfollow RAG"),
+    Command("saved", "papers you saved with 🔖, and their BibTeX", "/saved"),
+    Command(
+        "ranking", "how this chat's digest is ordered; reset what it learned", "/ranking  or  /ranking reset"
+    ),
     Command("settings", "this chat's delivery settings", "/settings"),
     Command("stats", "chats, subscriptions and the last push (operators)", "/stats", admin_only=True),
     Command(

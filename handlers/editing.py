@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.core.callbacks import ButtonData
@@ -24,9 +24,21 @@ async def edit_in_place(query: CallbackQuery, text: str, **options: Any) -> None
     try:
         await query.edit_message_text(text, **options)
     except BadRequest as error:
-        if not any(reason in str(error).casefold() for reason in _HARMLESS):
-            raise
-        logger.info("button message left as it is: %s", error)
+        _tolerate(error)
+
+
+async def edit_markup_in_place(query: CallbackQuery, reply_markup: InlineKeyboardMarkup) -> None:
+    """New buttons under the same text (feedback counts after a tap)."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=reply_markup)
+    except BadRequest as error:
+        _tolerate(error)
+
+
+def _tolerate(error: BadRequest) -> None:
+    if not any(reason in str(error).casefold() for reason in _HARMLESS):
+        raise error
+    logger.info("button message left as it is: %s", error)
 
 
 async def pressed(update: Update, kind: type[Button], stale: str) -> Button | None:

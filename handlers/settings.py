@@ -19,6 +19,7 @@ from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
 from handlers.access import refused
 from handlers.commands import command
+from handlers.feedback import describe as ranking_description
 
 
 async def describe(services: Services, chat_id: int) -> str:
@@ -35,7 +36,8 @@ async def describe(services: Services, chat_id: int) -> str:
         "<b>Settings of this chat</b>\n"
         f"Delivery: {escape(when)} — change with /time 08:30 or /time now\n"
         f"Time zone: {escape(zone)} — change with /timezone Europe/Berlin\n"
-        f"Digest: {shown} — change with /size 5 or /size all"
+        f"Digest: {shown} — change with /size 5 or /size all\n\n"
+        + await ranking_description(services, chat_id)
     )
 
 

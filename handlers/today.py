@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import ButtonData, CategoryPage, DigestDay, OpenCategory
@@ -14,16 +15,11 @@ from bot.core.categories import CategoryError, category, parse_category
 from bot.core.days import DayError, is_page_number, parse_day
 from bot.core.digest import category_page, select_for_push
 from bot.core.generated import Language
+from bot.core.keyboards import feedback_rows
 from bot.core.navigation import more_buttons, page_buttons, rows
 from bot.core.preferences import digest_limit
-from bot.core.render import FEATURED, render_digest, render_page, tag_label
-from bot.reading import (
-    latest_announcement,
-    load_digest,
-    page_with_full_papers,
-    with_full_papers,
-    with_generated_texts,
-)
+from bot.core.render import FEATURED, digest_messages, render_page, tag_label
+from bot.reading import latest_announcement, page_with_full_papers, with_full_papers, with_generated_texts
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
@@ -41,18 +37,31 @@ def keyboard(buttons: list[list[tuple[str, ButtonData]]]) -> InlineKeyboardMarku
     )
 
 
-async def send_digest(
-    message: Message, services: Services, chat_id: int, categories: list[str], announced: date
-) -> None:
-    """The chat's digest of `announced`, its last message with the buttons the push carries too."""
-    limit = digest_limit((await services.chats.settings(chat_id)).digest_size)
-    digest = await load_digest(services.papers, categories, announced)
+async def send_digest(update: Update, services: Services, categories: list[str], announced: date) -> None:
+    """The chat's digest of `announced` in its own order: featured entries carry feedback buttons, the
+    last message the buttons the push carries too."""
+    chat = update.effective_chat
+    limit = digest_limit((await services.chats.settings(chat.id)).digest_size)
+    digest = await services.curation.digest(categories, announced)
+    group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    digest = await services.curation.personalize(chat.id, digest, group=group)
     digest = await with_full_papers(services.papers, digest, limit)
     digest = await with_generated_texts(services.texts, digest, Language.EN, FEATURED)
-    messages = render_digest(digest, limit=limit)
-    markup = keyboard(rows(more_buttons(digest, select_for_push(digest, limit))))
-    for number, text in enumerate(messages, start=1):
-        await message.reply_text(text, reply_markup=markup if number == len(messages) else None)
+    messages = digest_messages(digest, limit=limit)
+    tallies = await services.feedback.tallies(chat.id, [paper for m in messages for _, paper in m.featured])
+    more = [
+        [InlineKeyboardButton(text, callback_data=data.pack()) for text, data in row]
+        for row in rows(more_buttons(digest, select_for_push(digest, limit)))
+    ]
+    for number, rendered in enumerate(messages, start=1):
+        feedback = [
+            [InlineKeyboardButton(**button) for button in row]
+            for row in feedback_rows(rendered.featured, tallies)
+        ]
+        buttons = feedback + (more if number == len(messages) else [])
+        await update.effective_message.reply_text(
+            rendered.text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
+        )
 
 
 async def today(update: Update, context: BotContext) -> None:
@@ -86,7 +95,7 @@ async def today(update: Update, context: BotContext) -> None:
             await message.reply_text(escape(NOTHING_YET.format(what="your categories")))
             return
         announced = found
-    await send_digest(message, services, chat_id, subscribed, announced)
+    await send_digest(update, services, subscribed, announced)
 
 
 def category_keyboard(offered: list[str] | tuple[str, ...]) -> InlineKeyboardMarkup:
@@ -100,7 +109,7 @@ def category_keyboard(offered: list[str] | tuple[str, ...]) -> InlineKeyboardMar
 
 
 async def _page(
-    services: Services, name: str, announced: date | None, number: int
+    services: Services, chat_id: int, name: str, announced: date | None, number: int
 ) -> tuple[str, InlineKeyboardMarkup | None, int]:
     """The page's text and keyboard, and its number (a number past the end shows the last page)."""
     announced = announced or await services.papers.latest_announcement(name)
@@ -108,7 +117,8 @@ async def _page(
         if name not in await services.subscriptions.active_categories():
             return escape(NOT_READ.format(name=name, label=tag_label(name))), None, 1
         return escape(NOTHING_YET.format(what=name)), None, 1
-    page = category_page(await load_digest(services.papers, [name], announced), name, number)
+    digest = await services.curation.personalize(chat_id, await services.curation.digest([name], announced))
+    page = category_page(digest, name, number)
     page = await page_with_full_papers(services.papers, page)
     markup = keyboard(
         page_buttons(page.number, page.count, lambda number: CategoryPage(name, announced, number))
@@ -151,7 +161,7 @@ async def browse(update: Update, context: BotContext) -> None:
             text, markup = missing
             await message.reply_text(text, reply_markup=markup)
             return
-    text, markup, _ = await _page(services, name, day, number)
+    text, markup, _ = await _page(services, update.effective_chat.id, name, day, number)
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -169,7 +179,9 @@ async def turn_page(update: Update, context: BotContext) -> None:
     button = await pressed(update, CategoryPage, STALE)
     if button is None or not await _stored(services, button.announced, query):
         return
-    text, markup, shown = await _page(services, button.category, button.announced, button.page)
+    text, markup, shown = await _page(
+        services, update.effective_chat.id, button.category, button.announced, button.page
+    )
     label = tag_label(button.category)
     await query.answer(f"{label} · page {shown}" if button.announced else label)
     await edit_in_place(query, text, reply_markup=markup)
@@ -182,7 +194,9 @@ async def open_category(update: Update, context: BotContext) -> None:
     if button is None or not await _stored(services, button.announced, query):
         return
     await query.answer(tag_label(button.category))
-    text, markup, _ = await _page(services, button.category, button.announced, button.page)
+    text, markup, _ = await _page(
+        services, update.effective_chat.id, button.category, button.announced, button.page
+    )
     await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
 
 
@@ -197,7 +211,7 @@ async def show_day(update: Update, context: BotContext) -> None:
         await query.answer("This chat follows no category yet: /subscribe first.")
         return
     await query.answer()
-    await send_digest(query.message, services, update.effective_chat.id, subscribed, button.announced)
+    await send_digest(update, services, subscribed, button.announced)
 
 
 def handlers() -> list[BaseHandler]:

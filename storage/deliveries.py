@@ -26,6 +26,8 @@ from typing import Any
 import aiosqlite
 
 from storage.db import transaction
+from storage.feedback import move_feedback
+from storage.follows import move_follows
 
 _PART_COLUMNS = "id, chat_id, announced, broadcast_id, part, content_id, attempts"
 
@@ -437,11 +439,12 @@ class DeliveryLedger:
         return cursor.rowcount
 
     async def move_chat(self, old_id: int, new_id: int) -> None:
-        """Telegram turned a group into a supergroup: the chat, its subscriptions and deliveries move.
+        """Telegram turned a group into a supergroup: the chat and everything it owns move.
 
         Usually the chat row simply changes id and ON UPDATE CASCADE carries the rest. If the
-        supergroup is already known (it talked to the bot first), the group's subscriptions join its
-        own and the group's row goes. A digest is never mixed part by part with another: where both
+        supergroup is already known (it talked to the bot first), the group's subscriptions, follows,
+        taps, saved papers and ranking state join its own (a union: nothing is lost) and the group's
+        row goes. A digest is never mixed part by part with another: where both
         have one for the same announcement, the group's follows the supergroup's, renumbered, unless
         it is the same digest (same contents in the same order), which is then dropped.
         """
@@ -455,6 +458,8 @@ class DeliveryLedger:
             await self._db.execute(
                 "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
             )
+            await move_follows(self._db, old_id, new_id)
+            await move_feedback(self._db, old_id, new_id)
             for announced, old_contents, new_contents, new_last in await self._db.execute_fetchall(
                 _SHARED_ANNOUNCEMENTS, {"old": old_id, "new": new_id}
             ):

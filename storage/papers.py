@@ -48,6 +48,13 @@ class PaperRepository:
     def __init__(self, db: aiosqlite.Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._db = db
         self._clock = clock
+        self._writes = 0
+
+    async def generation(self) -> tuple[int, int]:
+        """Changes when papers or listings may have changed: a write through this repository, or a
+        commit by another process (SQLite's data_version). Caches of digests compare it."""
+        rows = await self._db.execute_fetchall("PRAGMA data_version")
+        return self._writes, rows[0][0]
 
     async def store_announcement(
         self, category: str, announced: date, entries: Sequence[tuple[Paper, AnnounceType]]
@@ -65,6 +72,7 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
+        self._writes += 1
         async with transaction(self._db):
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
@@ -119,6 +127,7 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
+        self._writes += 1
         async with transaction(self._db):
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
@@ -143,6 +152,7 @@ class PaperRepository:
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
+        self._writes += 1
         async with transaction(self._db):
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",

@@ -76,7 +76,8 @@ async def polls_done(bot: BotHarness) -> None:
         running = set(bot.application.bot_data.get(RUNNING_KEY, {}).values())
         queue = bot.application.job_queue
         due = [job for job in queue.get_jobs_by_name(POLL_JOB) if job.data is None]
-        return not running & {POLL_JOB, CATCH_UP_JOB} and not due and not queue.get_jobs_by_name(CATCH_UP_JOB)
+        busy = bot.services.ingest_lock.locked() or bot.services.enrich_lock.locked()
+        return not (busy or running & {POLL_JOB, CATCH_UP_JOB} or due or queue.get_jobs_by_name(CATCH_UP_JOB))
 
     await wait_until(done, "a poll did not finish")
 

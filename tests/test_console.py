@@ -92,7 +92,8 @@ def test_push_dry_run_shows_the_messages_without_a_token(base_env, arxiv: FakeAr
     result = run_cli(env, "push", "--dry-run", "--show", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "── to 2 chats (1 message), message 1\narXiv digest · Tue 24 Nov 2026 · IR 16" in result.stdout
-    assert "[1] All IR (16)" in result.stdout
+    assert "[1] 1 · 👍" in result.stdout  # the featured entries' feedback buttons come first
+    assert "[10] All IR (16)" in result.stdout
     assert "would plan" in result.stdout
     assert run_cli(env, "push", cwd=tmp_path).returncode == 2  # a real push still needs the token
     assert DAY.isoformat() in result.stdout

@@ -19,6 +19,10 @@ from storage.deliveries import (
     SentPart,
     UnsentDigest,
 )
+from storage.feedback import LIKE, SAVE, FeedbackRepository
+from storage.follows import FollowRepository
+from storage.models import AnnounceType, Paper
+from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
 
 NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
@@ -261,6 +265,42 @@ async def test_the_same_digest_in_both_chats_arrives_once_after_the_move(db, led
     await ledger.plan(-1005, DAY, parts("p1", "p2"), NOW)
     await ledger.move_chat(-5, -1005)
     assert claimed_texts(await ledger.claim("b", NOW, 10, LEASE)) == {-1005: ["p1", "p2"]}
+
+
+async def test_moving_into_a_known_supergroup_keeps_follows_taps_saved_papers_and_ranking(db, ledger):
+    await register(db, -5, -1005)
+    ids = ["2601.00001", "2601.00002", "2601.00003"]
+    await PaperRepository(db).store_announcement(
+        "cs.IR", DAY, [(Paper(arxiv_id, 1, "T", "A", (), ("cs.IR",)), AnnounceType.NEW) for arxiv_id in ids]
+    )
+    follows, feedback = FollowRepository(db), FeedbackRepository(db)
+    await follows.add(-5, [("topic", "RAG", "rag"), ("author", "J Leskovec", "leskovec j")], NOW, limit=50)
+    await follows.add(-1005, [("topic", "rag", "rag"), ("inst", "Google", "google")], NOW, limit=50)
+    await feedback.reset(-5, NOW)
+    later = NOW + timedelta(minutes=1)
+    await feedback.tap(-5, 7, ids[0], LIKE, ids[:2], later)
+    await feedback.tap(-5, 7, ids[1], SAVE, ids[:2], later)
+    await feedback.tap(-5, 8, ids[2], LIKE, ids[2:], later)
+    await feedback.tap(-1005, 7, ids[0], SAVE, ids[:1], later + timedelta(minutes=1))
+    await feedback.tap(-1005, 9, ids[2], LIKE, ids[2:], later)
+    versions = await feedback.versions([-5, -1005])
+
+    await ledger.move_chat(-5, -1005)
+
+    assert [(item.kind, item.text) for item in await follows.of_chat(-1005)] == [
+        ("author", "J Leskovec"),
+        ("topic", "rag"),
+        ("inst", "Google"),
+    ]
+    saved, count = await feedback.saved(-1005, 7, 0, 10)
+    assert count == 2 and {paper.arxiv_id for paper in saved} == {ids[0], ids[1]}
+    assert await feedback.tallies(-1005, ids) == {ids[0]: (1, 0, 1), ids[1]: (0, 0, 1), ids[2]: (2, 0, 0)}
+    merged = await feedback.of_chat(-1005)
+    assert merged.version > max(versions.values())
+    assert merged.papers == ((ids[0], 1, 1), (ids[1], 0, 1), (ids[2], 2, 0))
+    assert merged.shown == tuple(ids)
+    assert await feedback.versions([-5]) == {}
+    assert await follows.of_chat(-5) == []
 
 
 async def test_backlog_and_peek_show_what_a_push_would_take_without_taking_it(db, ledger):

@@ -30,7 +30,7 @@ from bot.push.broadcaster import Broadcaster
 from bot.push.limits import ChatLimits, SendRetry
 from bot.push.planning import BROADCASTER_KEY, run_push
 from bot.push.transport import push_bot
-from bot.reading import load_digest, with_full_papers
+from bot.reading import with_full_papers
 from bot.services import Services
 from storage import db as database
 from storage.chats import ChatRepository
@@ -251,7 +251,7 @@ async def test_export_api_down_all_day_the_digest_goes_out_from_the_feed_and_is_
     paper = await services.papers.paper(IR_NEW[0])
     assert paper.primary_category == "cs.IR"
     assert paper.authors[0].affiliations == ("University of Oxford",)
-    digest = await with_full_papers(services.papers, await load_digest(services.papers, ["cs.IR"], DAY), None)
+    digest = await with_full_papers(services.papers, await services.curation.digest(["cs.IR"], DAY), None)
     today = "\n".join(render_digest(digest, fmt=Format.TEXT))
     assert "[University of Oxford & Google DeepMind]" in today
     assert (await run_push(services, broadcaster)).delivered.sent == 0

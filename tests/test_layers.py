@@ -7,6 +7,8 @@ Checked on the source (every `import` statement, also inside functions), so a vi
 - `bot.cli` is imported only by `bot.__main__`;
 - `bot.arxiv` knows nothing of the push, the CLI, the application or the handlers;
 - `bot.push` knows nothing of arXiv, the CLI, the application or the handlers;
+- `bot.curation` (ranking models and their caches) knows nothing of arXiv, the push, the gateway, the
+  CLI, the application, the services or the handlers: it sits below all of them;
 - `bot.core` is pure: the standard library, `storage.models`, itself, and `telegram.constants`;
 - `storage` imports nothing of `bot` or `handlers`.
 
@@ -46,6 +48,19 @@ RULES = (
     Rule(
         "bot.llm",
         forbidden=("bot.arxiv", "bot.push", "bot.cli", "bot.app", "bot.jobs", "bot.services", "handlers"),
+    ),
+    Rule(
+        "bot.curation",
+        forbidden=(
+            "bot.arxiv",
+            "bot.push",
+            "bot.gateway",
+            "bot.cli",
+            "bot.app",
+            "bot.jobs",
+            "bot.services",
+            "handlers",
+        ),
     ),
     Rule("bot.core", only=("bot.core", "storage.models", "telegram.constants")),
 )
@@ -120,6 +135,8 @@ def test_the_rules_catch_what_they_forbid():
     assert violations("bot.jobs", ["handlers.today"]) != []
     assert violations("bot.app", ["handlers"]) == []
     assert violations("bot.push.planning", ["bot.arxiv.ingest"]) != []
+    assert violations("bot.curation.store", ["bot.services"]) != []
+    assert violations("bot.push.planning", ["bot.curation"]) == []
 
 
 def test_relative_imports_are_resolved():
@@ -131,3 +148,9 @@ def test_every_layer_named_by_a_rule_exists():
     modules = project_modules()
     for rule in RULES:
         assert any(_within(module, rule.layer) for module in modules), rule.layer
+
+
+def test_the_shell_of_bot_stays_small():
+    """At most 8 modules directly in bot/ (besides __init__): anything more belongs in a sub-package."""
+    shell = [path.name for path in (REPO / "bot").glob("*.py") if path.name != "__init__.py"]
+    assert len(shell) <= 8, sorted(shell)

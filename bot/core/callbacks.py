@@ -11,15 +11,18 @@ readable. Handlers register with `Kind.matches` as the CallbackQueryHandler patt
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import ClassVar, Self
 
 from telegram.constants import InlineKeyboardButtonLimit
 
 SEPARATOR = ":"
 MAX_PAGE = 1_000  # 8,000 papers of one category in one announcement: more than arXiv ever had
+ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,49 @@ class BroadcastChoice(ButtonData):
             raise ValueError(f"unknown broadcast action {self.action!r}")
 
 
+class FeedbackAction(StrEnum):
+    LIKE = "up"
+    DISLIKE = "down"
+    SAVE = "save"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback(ButtonData):
+    """👍, 👎 or 🔖 on the featured entry `number` of a digest; a second tap undoes it."""
+
+    prefix: ClassVar[str] = "fb:"
+    action: str
+    arxiv_id: str
+    number: int = 1
+
+    def __post_init__(self) -> None:
+        FeedbackAction(self.action)
+        if not ARXIV_ID.match(self.arxiv_id):
+            raise ValueError(f"not an arXiv id: {self.arxiv_id!r}")
+        if not 1 <= self.number <= MAX_PAGE:
+            raise ValueError(f"entry number out of range: {self.number}")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFollow(ButtonData):
+    """Removes one of the chat's follows from the /follows list."""
+
+    prefix: ClassVar[str] = "unf:"
+    follow_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPage(ButtonData):
+    """A page of /saved, or the BibTeX export of every saved paper (page 0)."""
+
+    prefix: ClassVar[str] = "sv:"
+    page: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page out of range: {self.page}")
+
+
 BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     CategoryPage,
     OpenCategory,
@@ -182,4 +228,7 @@ BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     BrowseArchive,
     SearchPage,
     BroadcastChoice,
+    Feedback,
+    RemoveFollow,
+    SavedPage,
 )

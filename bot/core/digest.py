@@ -61,7 +61,10 @@ class DigestEntry:
     tags: tuple[str, ...]  # the chat's categories listing the paper, its primary category first
     new_in: tuple[str, ...]  # those of `tags` where it is a primary submission, not a cross-list
     venue: str | None  # see venue_note
-    generated: Generated | None = None  # a model's summary, shown (marked) instead of the abstract's opening
+    generated: Generated | None = None  # a model's summary, shown (marked) above the abstract
+    reason: str | None = None  # why the chat's ranking put it here (bot.core.rank)
+    highlights: tuple[tuple[int, int], ...] = ()  # followed words in the readable title, to show bold
+    outside: bool = False  # from a category the chat does not follow, shown because it matched a follow
 
     @property
     def is_cross(self) -> bool:
@@ -76,10 +79,19 @@ class CategoryCount:
 
 
 @dataclass(frozen=True, slots=True)
+class Pick:
+    """A paper a group's members liked recently, for the "Group picks" block."""
+
+    paper: Paper
+    likes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     announced: date
     counts: tuple[CategoryCount, ...]  # one per chat category, in the chat's order
     entries: tuple[DigestEntry, ...]  # most relevant first
+    picks: tuple[Pick, ...] = ()  # a group's most liked papers of the last day, shown first
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -136,12 +148,13 @@ def _entry(paper: Paper, types: dict[str, AnnounceType], wanted: tuple[str, ...]
 
 
 def _relevance(entry: DigestEntry) -> tuple[bool, int, bool, tuple[int, int, str]]:
-    return (entry.is_cross, -len(entry.tags), entry.venue is None, _id_order(entry.paper.arxiv_id))
+    return (entry.is_cross, -len(entry.tags), entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
 
-@lru_cache(maxsize=4096)
-def _id_order(arxiv_id: str) -> tuple[int, int, str]:
-    """Numeric order for new-style ids (2508.9999 before 2508.10000); old-style ids sort first."""
+@lru_cache(maxsize=65_536)
+def arxiv_order(arxiv_id: str) -> tuple[int, int, str]:
+    """Numeric order for new-style ids (2508.9999 before 2508.10000); old-style ids sort first.
+    Cached: every ranking sorts hundreds of ids."""
     match = _NEW_STYLE_ID.match(arxiv_id)
     if match is None:
         return (-1, 0, arxiv_id)

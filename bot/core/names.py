@@ -130,3 +130,17 @@ def _given_names_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     if len(first_a) == 1 or len(first_b) == 1:
         return first_a[0] == first_b[0]
     return first_a == first_b
+
+
+NAME_MATCH = 0.85
+"""The least `pair_by_name` score at which a followed name and an author's name are one person."""
+
+
+def name_matches(followed: tuple[str, ...], author: tuple[str, ...]) -> bool:
+    """A followed name (name_tokens) names this author: a surname alone ("Leskovec", "van der Waals")
+    matches the end of the name; with given names or initials ("J Leskovec") they must agree too."""
+    if not followed or len(followed) > len(author):
+        return False
+    if author[len(author) - len(followed) :] == followed:
+        return True
+    return len(followed) > 1 and _name_score(followed, author) >= NAME_MATCH

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from html import escape
@@ -30,6 +30,7 @@ from bot.core.digest import (
     Digest,
     DigestEntry,
     Page,
+    Pick,
     Selection,
     cut_categories,
     select_for_push,
@@ -64,6 +65,7 @@ class _Detail:
     venue: bool = True
     title_chars: int | None = None
     tags: int | None = None
+    reason: bool = False  # the ranking's one-line reason, for featured entries
 
 
 _LEVELS = (
@@ -76,6 +78,8 @@ _LEVELS = (
     _Detail(abstract=False, authors=0, affiliations=0, venue=False, title_chars=40, tags=3),
 )
 _COMPACT_LEVEL = 1
+_FEATURED_LEVELS = tuple(replace(level, reason=True) for level in _LEVELS[:-1]) + _LEVELS[-1:]
+MAX_PICKS = 3
 
 
 def affiliation_share(featured: int, with_affiliations: int) -> str:
@@ -178,8 +182,15 @@ def _entry_text(
         title = _clip(title, detail.title_chars)
     head = f"{number}. " if number is not None else ""
     head += f"[{show(', '.join(tags))}] " if tags else ""
-    head += f"<b>{_link(paper.abs_url, title)}</b>" if html else title
+    if not html:
+        head += title
+    elif entry.highlights:
+        head += f'<a href="{escape(paper.abs_url)}">{_highlighted(title, entry.highlights)}</a>'
+    else:
+        head += f"<b>{_link(paper.abs_url, title)}</b>"
     lines = [head]
+    if detail.reason and entry.reason:
+        lines.append(show(entry.reason))
     if detail.authors:
         lines.append(show(author_line(paper.authors, detail.authors)))
     lines.append(show(affiliation_line(paper.authors, detail.affiliations)))
@@ -205,6 +216,19 @@ def _entry_text(
     return "\n".join(line for line in lines if line)
 
 
+def _highlighted(title: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The title escaped, with the followed words in it bold: they are what the reader follows."""
+    parts, position = [], 0
+    for start, end in sorted(spans):
+        if start < position or end > len(title):
+            continue
+        parts.append(_escape(title[position:start]))
+        parts.append(f"<b>{_escape(title[start:end])}</b>")
+        position = end
+    parts.append(_escape(title[position:]))
+    return "".join(parts)
+
+
 def _cross_origin(entry: DigestEntry) -> str | None:
     """The primary category of a paper that is only cross-listed in the chat's categories."""
     paper = entry.paper
@@ -222,7 +246,7 @@ def _fit_entry(
     budget: int,
 ) -> str:
     """The entry at the most detail that fits `budget` UTF-16 units, else at the least detail."""
-    levels = _LEVELS if featured else _LEVELS[_COMPACT_LEVEL:]
+    levels = _FEATURED_LEVELS if featured else _LEVELS[_COMPACT_LEVEL:]
     for detail in levels[:-1]:
         text = _entry_text(entry, number, fmt, labels, detail)
         if utf16_length(text) <= budget:
@@ -246,6 +270,14 @@ def render_entry(
 # --- messages ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """One message of a digest, and the featured papers it shows (they get feedback buttons)."""
+
+    text: str
+    featured: tuple[tuple[int, str], ...]  # (entry number, arXiv id)
+
+
 def render_digest(
     digest: Digest, *, featured: int = FEATURED, limit: int | None = None, fmt: Format = Format.HTML
 ) -> list[str]:
@@ -254,24 +286,42 @@ def render_digest(
     The first `featured` entries show the whole abstract; `limit` caps the entries shown (see
     `select_for_push`), and a footer points to the buttons that open the rest.
     """
+    return [message.text for message in digest_messages(digest, featured=featured, limit=limit, fmt=fmt)]
+
+
+def digest_messages(
+    digest: Digest, *, featured: int = FEATURED, limit: int | None = None, fmt: Format = Format.HTML
+) -> list[RenderedMessage]:
+    """`render_digest`, telling which featured entries each message holds."""
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
     selection = select_for_push(digest, limit)
-    blocks = [_digest_header(digest, labels, fmt)]
+    blocks = [(_digest_header(digest, labels, fmt), None)]
+    if digest.picks:
+        blocks.append((_picks(digest.picks[:MAX_PICKS], fmt), None))
     if not digest.entries:
-        blocks.append("No new papers in your categories in this announcement.")
+        blocks.append(("No new papers in your categories in this announcement.", None))
     heading = "<b>More papers</b>" if html else "More papers"
     for index, entry in enumerate(selection.shown):
         if index == featured and index > 0:
             budget = MESSAGE_LIMIT - utf16_length(heading) - 1
             text = _fit_entry(entry, index + 1, fmt, labels, featured=False, budget=budget)
-            blocks.append(f"{heading}\n{text}")
+            blocks.append((f"{heading}\n{text}", None))
         else:
             text = _fit_entry(entry, index + 1, fmt, labels, featured=index < featured, budget=MESSAGE_LIMIT)
-            blocks.append(text)
+            blocks.append((text, (index + 1, entry.paper.arxiv_id) if index < featured else None))
     if selection.remaining:
-        blocks.append(_digest_footer(digest, selection, labels, fmt))
+        blocks.append((_digest_footer(digest, selection, labels, fmt), None))
     return _pack(blocks)
+
+
+def _picks(picks: Sequence[Pick], fmt: Format) -> str:
+    lines = ["<b>Group picks</b>" if fmt is Format.HTML else "Group picks"]
+    for pick in picks:
+        title = _clip(readable_tex(pick.paper.title), 120)
+        shown = _link(pick.paper.abs_url, title) if fmt is Format.HTML else f"{title} {pick.paper.abs_url}"
+        lines.append(f"👍 {pick.likes} · {shown}")
+    return "\n".join(lines)
 
 
 def _digest_header(digest: Digest, labels: Mapping[str, str], fmt: Format) -> str:
@@ -291,18 +341,20 @@ def _digest_footer(digest: Digest, selection: Selection, labels: Mapping[str, st
     return f"+{selection.remaining} more: tap {_escape(names) if fmt is Format.HTML else names} below."
 
 
-def _pack(blocks: Sequence[str]) -> list[str]:
+def _pack(blocks: Sequence[tuple[str, tuple[int, str] | None]]) -> list[RenderedMessage]:
     """Blocks joined by blank lines into as few messages as fit; each block is already small enough."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
+    messages: list[RenderedMessage] = []
+    current, featured = "", []
+    for block, paper in blocks:
         candidate = f"{current}\n\n{block}" if current else block
         if current and utf16_length(candidate) > MESSAGE_LIMIT:
-            messages.append(current)
-            current = block
+            messages.append(RenderedMessage(current, tuple(featured)))
+            current, featured = block, []
         else:
             current = candidate
-    messages.append(current)
+        if paper is not None:
+            featured.append(paper)
+    messages.append(RenderedMessage(current, tuple(featured)))
     return messages
 
 

@@ -3,8 +3,10 @@
 Planning happens once per announcement, after the papers it features had their chance at affiliations
 (at most `AFFILIATION_WAIT` seconds after the announcement was ingested): every active chat subscribed by
 the time of the ingest gets its digest written into the delivery ledger, due at once or at the
-chat's preferred local time. Chats following the same categories with the same size share one
-rendering. The `Broadcaster` then sends what is due.
+chat's preferred local time. Chats following the same categories with the same size and no personal
+signals (follows, taps, group picks) share one rendering, ranked with the bot's community signals;
+the others are ranked for themselves, one page of chats at a time, so memory stays bounded. The
+`Broadcaster` then sends what is due.
 
 What a chat changes afterwards applies until its digest leaves: `replan_chat` renders a digest
 nothing was sent of again (other categories, size, time, time zone), and drops what the chat no
@@ -23,10 +25,13 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.digest import Digest, build_digest, select_for_push, with_generated
+from bot.core.follows import Follow
 from bot.core.generated import Language
+from bot.core.keyboards import feedback_rows
 from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import FEATURED, render_digest
+from bot.core.render import FEATURED, digest_messages
+from bot.curation import follows_from
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
@@ -123,36 +128,65 @@ async def run_push(
 
 
 def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages, the last with the buttons `/today` shows too, into the categories it
-    cut short."""
+    """The digest's messages: featured entries carry feedback buttons (👍 👎 🔖), and the last one the
+    buttons `/today` shows too, into the categories it cut short."""
     limit = digest_limit(size)
-    messages = render_digest(digest, limit=limit)
-    buttons = [
-        {"text": text, "callback_data": button.pack()}
-        for text, button in more_buttons(digest, select_for_push(digest, limit))
-    ]
-    markup = {"inline_keyboard": rows(buttons)} if buttons else None
-    return [PlannedPart(text) for text in messages[:-1]] + [PlannedPart(messages[-1], markup)]
+    messages = digest_messages(digest, limit=limit)
+    more = rows(
+        [
+            {"text": text, "callback_data": button.pack()}
+            for text, button in more_buttons(digest, select_for_push(digest, limit))
+        ]
+    )
+    parts = []
+    for index, message in enumerate(messages):
+        keyboard = feedback_rows(message.featured, {}) + (more if index == len(messages) - 1 else [])
+        parts.append(PlannedPart(message.text, {"inline_keyboard": keyboard} if keyboard else None))
+    return parts
 
 
 class _Renderings:
-    """Digests by (categories, size): chats with the same choices share one rendering."""
+    """Digests by (categories, size): chats with the same choices and no personal signals share one."""
 
     def __init__(
-        self, rows: dict[str, list[tuple[Paper, Listing]]], announced: date, texts: Mapping[str, Generated]
+        self,
+        services: Services,
+        rows: dict[str, list[tuple[Paper, Listing]]],
+        announced: date,
+        texts: Mapping[str, Generated],
     ) -> None:
+        self._services = services
         self._rows = rows
         self._announced = announced
         self._texts = texts
         self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
 
-    def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
+    def digest(self, categories: Sequence[str]) -> Digest:
+        rows = [row for name in categories for row in self._rows.get(name, ())]
+        return build_digest(rows, categories, self._announced)
+
+    async def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
         key = (tuple(categories), size)
         if key not in self._parts:
-            rows = [row for name in categories for row in self._rows.get(name, ())]
-            digest = with_generated(build_digest(rows, categories, self._announced), self._texts, FEATURED)
+            digest = self.digest(categories)
+            if digest.entries:
+                digest = await self._services.curation.personalize(None, digest)
+            digest = with_generated(digest, self._texts, FEATURED)
             self._parts[key] = push_parts(digest, size) if digest.entries else None
         return self._parts[key]
+
+    async def personal_parts(
+        self, subscriber: Subscriber, categories: Sequence[str], follows: Sequence[Follow]
+    ) -> list[PlannedPart] | None:
+        """A chat's own ranking: its follows, its model (waited for), its group's picks."""
+        digest = self.digest(categories)
+        group = subscriber.chat_type in ("group", "supergroup")
+        digest = await self._services.curation.personalize(
+            subscriber.chat_id, digest, group=group, follows=follows, wait=True
+        )
+        if not digest.entries and not digest.picks:
+            return None
+        return push_parts(with_generated(digest, self._texts, FEATURED), subscriber.digest_size)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -200,7 +234,7 @@ async def plan_push(
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
-    renderings = _Renderings(rows, announced, await services.texts.accepted(paper_ids, Language.EN))
+    renderings = _Renderings(services, rows, announced, await services.texts.accepted(paper_ids, Language.EN))
     messages = without_news = 0
 
     async def pages() -> AsyncIterator[list[Plan]]:
@@ -208,12 +242,27 @@ async def plan_push(
         after: int | None = None
         while page := await services.subscriptions.subscribers(ingested, after, PAGE):
             after = page[-1].chat_id
-            plans = [_plan(services, subscriber, renderings, announced, ingested) for subscriber in page]
-            without_news += plans.count(None)
-            planned = [plan for plan in plans if plan is not None]
-            messages += sum(len(plan.parts) for plan in planned)
-            if on_plan is not None:
-                for plan in planned:
+            chat_ids = [subscriber.chat_id for subscriber in page]
+            follows = await services.follows.of_chats(chat_ids)
+            tapped = await services.feedback.versions(chat_ids)
+            planned = []
+            for subscriber in page:
+                personal = follows_from(follows.get(subscriber.chat_id, ()))
+                plan = await _plan(
+                    services,
+                    subscriber,
+                    renderings,
+                    announced,
+                    ingested,
+                    personal,
+                    subscriber.chat_id in tapped,
+                )
+                if plan is None:
+                    without_news += 1
+                    continue
+                planned.append(plan)
+                messages += len(plan.parts)
+                if on_plan is not None:
                     on_plan(plan)
             yield planned
 
@@ -243,10 +292,19 @@ async def plan_push(
     return report
 
 
-def _plan(
-    services: Services, subscriber: Subscriber, renderings: _Renderings, announced: date, ingested: datetime
+async def _plan(
+    services: Services,
+    subscriber: Subscriber,
+    renderings: _Renderings,
+    announced: date,
+    ingested: datetime,
+    follows: Sequence[Follow],
+    tapped: bool,
 ) -> Plan | None:
-    parts = renderings.parts(subscriber.categories, subscriber.digest_size)
+    if follows or tapped:
+        parts = await renderings.personal_parts(subscriber, subscriber.categories, follows)
+    else:
+        parts = await renderings.parts(subscriber.categories, subscriber.digest_size)
     if parts is None:
         return None
     return Plan(subscriber.chat_id, announced, parts, due=_due(services, subscriber, ingested))
@@ -274,6 +332,9 @@ async def replan_chat(services: Services, chat_id: int) -> None:
             continue
         wanted = subscriber.categories
         digest = build_digest(await services.papers.listings(wanted, announced), wanted, announced)
+        if digest.entries:
+            group = subscriber.chat_type in ("group", "supergroup")
+            digest = await services.curation.personalize(chat_id, digest, group=group, wait=True)
         featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
         digest = with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
         if not digest.entries:

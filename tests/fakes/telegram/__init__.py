@@ -14,7 +14,7 @@ Modules: `server` (FakeTelegram), `methods` (the Bot API methods), `updates` (in
 from tests.fakes.telegram.chats import MEMBER_STATUSES
 from tests.fakes.telegram.entities import EntityParseError, FormattedText, parse_html, utf16_length
 from tests.fakes.telegram.methods import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH
-from tests.fakes.telegram.records import Call, ChatId, ChatType, SentMessage
+from tests.fakes.telegram.records import Call, ChatId, ChatType, SentDocument, SentMessage
 from tests.fakes.telegram.server import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram.updates import DEFAULT_USER_ID
 
@@ -31,6 +31,7 @@ __all__ = [
     "EntityParseError",
     "FakeTelegram",
     "FormattedText",
+    "SentDocument",
     "SentMessage",
     "parse_html",
     "utf16_length",

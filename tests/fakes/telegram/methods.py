@@ -24,7 +24,7 @@ from tests.fakes.telegram.entities import (
     plain_text,
     utf16_length,
 )
-from tests.fakes.telegram.records import ChatId, SentMessage
+from tests.fakes.telegram.records import ChatId, SentDocument, SentMessage, UploadedFile
 from tests.fakes.telegram.requests import CHAT_NOT_FOUND, DEFAULT_DESCRIPTIONS, ApiError, bad_request
 
 MAX_MESSAGE_LENGTH = 4096
@@ -112,6 +112,7 @@ class BotApi:
     _bot_sender: dict[str, Any]
     _sent: list[SentMessage]
     _sent_by_chat: dict[ChatId, list[SentMessage]]
+    _documents: list[SentDocument]
     _bot_messages: dict[tuple[ChatId, int], SentMessage]
     _last_message_id: dict[ChatId, int]
     _commands: dict[tuple[str, str], list[dict[str, str]]]
@@ -131,6 +132,8 @@ class BotApi:
             "setMyCommands": self._set_my_commands,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "sendDocument": self._send_document,
             "answerCallbackQuery": self._answer_callback_query,
             "getChatMember": self._get_chat_member,
         }
@@ -312,6 +315,29 @@ class BotApi:
                 self._bot_messages[(chat.chat_id, message_id)] = sent
         return message
 
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat_of(params)
+        document = params.get("document")
+        if not isinstance(document, UploadedFile):
+            raise bad_request("there is no document in the request")
+        message_id = self._allocate_message_id(chat.chat_id)
+        caption = params.get("caption")
+        formatted = self._formatted(caption, params.get("parse_mode")) if caption else None
+        message = self._bot_message_json(chat, message_id, None, None, None)
+        message["document"] = {
+            "file_id": f"document-{message_id}",
+            "file_unique_id": f"unique-{message_id}",
+            "file_name": document.filename,
+            "file_size": len(document.content),
+        }
+        if formatted is not None:
+            message["caption"] = formatted.text
+        with self._lock:
+            self._documents.append(
+                SentDocument(chat.chat_id, message_id, document.filename, document.content, caption)
+            )
+        return message
+
     def _edit_target(self, params: dict[str, Any]) -> tuple[Chat, int, SentMessage | None]:
         """The bot message an edit names; None in counters-only mode, where contents are not kept."""
         chat = self._chat_of(params)
@@ -370,6 +396,27 @@ class BotApi:
             link_preview_options=link_preview_options,
             message=message,
         )
+        return message
+
+    def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        markup = _checked_markup(params.get("reply_markup"))
+        chat, message_id, stored = self._edit_target(params)
+        if stored is not None and _inline_keyboard(stored.reply_markup) == _inline_keyboard(markup):
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
+        formatted = FormattedText(stored.visible_text, stored.entities) if stored else None
+        message = self._bot_message_json(
+            chat,
+            message_id,
+            formatted,
+            markup,
+            stored.link_preview_options if stored else None,
+            date=stored.message["date"] if stored else None,
+            edited=True,
+        )
+        self._store_edit(stored, reply_markup=markup, message=message)
         return message
 
     def _answer_callback_query(self, params: dict[str, Any]) -> bool:

@@ -43,6 +43,26 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file part of a multipart request (sendDocument)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SentDocument:
+    """A file the bot sent with sendDocument."""
+
+    chat_id: ChatId
+    message_id: int
+    filename: str
+    content: bytes
+    caption: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     """A message the bot sent, in its latest state (edits replace the record in `message()`)."""
 

@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.telegram.records import UploadedFile
+
 if TYPE_CHECKING:
     from tests.fakes.telegram.server import FakeTelegram
 
@@ -73,6 +75,10 @@ _TEXT_PARAMS = frozenset(
 )
 """Parameters Telegram reads as strings; every other form value is JSON (numbers, booleans, objects)."""
 
+_MULTIPART_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_PART_NAME = re.compile(r'\bname="([^"]*)"', re.IGNORECASE)
+_PART_FILENAME = re.compile(r'\bfilename="([^"]*)"', re.IGNORECASE)
+_PART_CONTENT_TYPE = re.compile(r"^content-type:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _API_PATH = re.compile(r"/bot([^/]+)/([^/]+)")
 WELL_FORMED_TOKEN = re.compile(r"\d+:[\w-]{20,}")
 
@@ -86,9 +92,33 @@ def _decode_value(name: str, raw: str) -> Any:
         return raw
 
 
+def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    boundary = _MULTIPART_BOUNDARY.search(content_type)
+    if boundary is None:
+        raise ValueError("multipart body without a boundary")
+    params: dict[str, Any] = {}
+    for part in body.split(b"--" + boundary.group(1).encode("ascii"))[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, content = part.partition(b"\r\n\r\n")
+        headers = head.decode("utf-8", "replace")
+        name = _PART_NAME.search(headers)
+        if name is None:
+            continue
+        content = content.removesuffix(b"\r\n")
+        filename = _PART_FILENAME.search(headers)
+        if filename is None:
+            params[name.group(1)] = _decode_value(name.group(1), content.decode("utf-8", "replace"))
+        else:
+            part_type = _PART_CONTENT_TYPE.search(headers)
+            params[name.group(1)] = UploadedFile(
+                filename.group(1), part_type.group(1) if part_type else "application/octet-stream", content
+            )
+    return params
+
+
 def decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]:
-    """Query string plus body, form-encoded or JSON. Multipart bodies (file uploads, which the bot
-    never sends) are refused as unreadable."""
+    """Query string plus body, form-encoded, JSON or multipart (the BibTeX export's document)."""
     params = {name: _decode_value(name, value) for name, value in parse_qsl(query, keep_blank_values=True)}
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type == "application/json" and body:
@@ -97,7 +127,7 @@ def decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]:
             raise ValueError("JSON body is not an object")
         params.update(decoded)
     elif media_type == "multipart/form-data":
-        raise ValueError("multipart bodies (file uploads) are not modelled")
+        params.update(_parse_multipart(body, content_type))
     elif body:
         form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         params.update((name, _decode_value(name, value)) for name, value in form)

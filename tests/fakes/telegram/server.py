@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.fakes.telegram.chats import BLOCKED_DESCRIPTIONS, Chat, infer_chat_type
 from tests.fakes.telegram.methods import BotApi, commands_key
-from tests.fakes.telegram.records import Call, ChatId, ChatType, SentMessage
+from tests.fakes.telegram.records import Call, ChatId, ChatType, SentDocument, SentMessage
 from tests.fakes.telegram.requests import (
     DEFAULT_DESCRIPTIONS,
     MIGRATED_DESCRIPTION,
@@ -86,6 +86,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
         self._counts: Counter[str] = Counter()
         self._sent: list[SentMessage] = []
         self._sent_by_chat: dict[ChatId, list[SentMessage]] = {}
+        self._documents: list[SentDocument] = []
         self._bot_messages: dict[tuple[ChatId, int], SentMessage] = {}
         self._send_times: list[float] = []
         self._send_times_by_chat: dict[ChatId, list[float]] = {}
@@ -288,6 +289,11 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
         """Messages sendMessage delivered, in order, as they were sent (edits not applied)."""
         with self._lock:
             return list(self._sent if chat_id is None else self._sent_by_chat.get(chat_id, ()))
+
+    def documents(self, chat_id: ChatId | None = None) -> list[SentDocument]:
+        """Files sendDocument delivered, in order."""
+        with self._lock:
+            return [item for item in self._documents if chat_id is None or item.chat_id == chat_id]
 
     def message(self, chat_id: ChatId, message_id: int) -> SentMessage | None:
         """A message the bot sent, with its edits applied."""

@@ -1,0 +1,139 @@
+"""Following topics, authors and institutions: /follow, /follows (with remove buttons), /unfollow."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.core.callbacks import RemoveFollow
+from bot.core.follows import MAX_FOLLOWS, FollowError, parse_follows
+from bot.curation import follows_from
+from bot.services import BotContext, Services
+from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
+from handlers.commands import command
+from handlers.editing import edit_in_place, pressed
+
+EXAMPLES = (
+    'e.g. /follow "retrieval augmented generation", /follow RAG, /follow author:Leskovec, '
+    '/follow inst:"Google DeepMind"'
+)
+STALE = "This button is out of date. Send /follows for a fresh list."
+
+
+def _argument(update: Update) -> str:
+    text = update.effective_message.text or ""
+    return text.partition(" ")[2] if text.startswith("/") else ""
+
+
+async def listing(services: Services, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    follows = follows_from(await services.follows.of_chat(chat_id))
+    if not follows:
+        return f"This chat follows no topic, author or institution yet: {escape(EXAMPLES)}.", None
+    lines = [f"<b>This chat follows</b> ({len(follows)} of at most {MAX_FOLLOWS})"]
+    lines += [f"★ {escape(follow.label)}" for follow in follows]
+    lines.append("\nFollowed papers come first in every digest. Tap one to stop following it.")
+    buttons = [
+        InlineKeyboardButton(f"✖ {follow.label[:40]}", callback_data=RemoveFollow(follow.id or 0).pack())
+        for follow in follows
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+async def follow(update: Update, context: BotContext) -> None:
+    services = context.services
+    message = update.effective_message
+    argument = _argument(update)
+    if not argument.strip():
+        text, markup = await listing(services, update.effective_chat.id)
+        await message.reply_text(text, reply_markup=markup)
+        return
+    if await refused(update, context):
+        return
+    try:
+        follows = parse_follows(argument)
+    except FollowError as error:
+        await message.reply_text(escape(str(error)))
+        return
+    added, already, full = await services.follows.add(
+        update.effective_chat.id,
+        [(item.kind.value, item.text, item.key) for item in follows],
+        services.clock(),
+        limit=MAX_FOLLOWS,
+    )
+    labels = {item.text: item.label for item in follows}
+    lines = []
+    if added:
+        lines.append("★ Following " + escape(", ".join(labels[text] for text in added)) + ".")
+        lines.append("Matching papers come first in your digests, marked with ★.")
+    if already:
+        lines.append("Already following " + escape(", ".join(labels[text] for text in already)) + ".")
+    if full:
+        lines.append(
+            f"Not added: {escape(', '.join(labels[text] for text in full))}. A chat follows at most "
+            f"{MAX_FOLLOWS} topics, authors and institutions; /follows lists them with remove buttons."
+        )
+    await message.reply_text("\n".join(lines))
+
+
+async def unfollow(update: Update, context: BotContext) -> None:
+    services = context.services
+    message = update.effective_message
+    chat_id = update.effective_chat.id
+    argument = _argument(update).strip()
+    if not argument:
+        text, markup = await listing(services, chat_id)
+        await message.reply_text(text, reply_markup=markup)
+        return
+    if await refused(update, context):
+        return
+    if argument.casefold() == "all":
+        removed = await services.follows.remove_all(chat_id)
+        await message.reply_text(f"Stopped following {removed} topics, authors and institutions.")
+        return
+    try:
+        follows = parse_follows(argument)
+    except FollowError as error:
+        await message.reply_text(escape(str(error)))
+        return
+    removed_texts = await services.follows.remove_keys(
+        chat_id, [(item.kind.value, item.key) for item in follows]
+    )
+    if removed_texts:
+        await message.reply_text("Stopped following " + escape(", ".join(removed_texts)) + ".")
+    else:
+        await message.reply_text("This chat did not follow that. /follows lists what it follows.")
+
+
+async def show_follows(update: Update, context: BotContext) -> None:
+    text, markup = await listing(context.services, update.effective_chat.id)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def remove(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    services = context.services
+    button = await pressed(update, RemoveFollow, STALE)
+    if button is None:
+        return
+    if not await can_configure(update, context):
+        await query.answer(NOT_GROUP_ADMIN, show_alert=True)
+        return
+    chat_id = update.effective_chat.id
+    removed = await services.follows.remove(chat_id, button.follow_id)
+    if removed is None:
+        await query.answer(STALE)
+    else:
+        await query.answer(f"Stopped following {removed.text[:60]}")
+    text, markup = await listing(services, chat_id)
+    await edit_in_place(query, text, reply_markup=markup)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        command("follow", follow),
+        command("unfollow", unfollow),
+        command("follows", show_follows),
+        CallbackQueryHandler(remove, pattern=RemoveFollow.matches),
+    ]

@@ -1,0 +1,78 @@
+"""The curation caches share work without serving anything stale: digests, prepared announcements and
+the ranking of chats without personal signals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.curation import Curation
+from storage.chats import ChatRepository
+from storage.feedback import FeedbackRepository
+from storage.follows import FollowRepository
+from storage.models import AnnounceType, Author, Paper
+from storage.papers import PaperRepository
+from tests.support import open_database
+
+DAY = date(2025, 4, 8)
+NOW = datetime(2025, 4, 8, 1, 0, tzinfo=UTC)
+CATEGORIES = ("cs.CL", "cs.CV")
+
+
+def paper(arxiv_id: str, category: str, title: str, author: str = "Ada Lovelace") -> Paper:
+    return Paper(arxiv_id, 1, title, "An abstract.", (Author(author),), (category,), category)
+
+
+@pytest.fixture
+def papers(db) -> PaperRepository:
+    return PaperRepository(db)
+
+
+@pytest.fixture
+async def curation(db, papers):
+    await papers.store_announcement(
+        "cs.CL", DAY, [(paper("2504.00001", "cs.CL", "Parsing"), AnnounceType.NEW)]
+    )
+
+    async def ingested() -> list[str]:
+        return list(CATEGORIES)
+
+    store = Curation(papers, FollowRepository(db), FeedbackRepository(db), ingested, lambda: NOW)
+    yield store
+    await store.close()
+
+
+async def test_a_digest_is_built_once_and_again_after_an_ingest(papers, curation):
+    first = await curation.digest(CATEGORIES, DAY)
+    assert await curation.digest(CATEGORIES, DAY) is first
+    await papers.store_announcement(
+        "cs.CV", DAY, [(paper("2504.00002", "cs.CV", "Segmentation"), AnnounceType.NEW)]
+    )
+    later = await curation.digest(CATEGORIES, DAY)
+    assert [entry.paper.arxiv_id for entry in later.entries] == ["2504.00001", "2504.00002"]
+
+
+async def test_a_write_by_another_process_is_seen(db, curation, tmp_path: Path):
+    first = await curation.digest(CATEGORIES, DAY)
+    async with open_database(tmp_path / "test.sqlite3") as other:
+        await PaperRepository(other).store_announcement(
+            "cs.CV", DAY, [(paper("2504.00002", "cs.CV", "Segmentation"), AnnounceType.NEW)]
+        )
+    later = await curation.digest(CATEGORIES, DAY)
+    assert later is not first
+    assert [entry.paper.arxiv_id for entry in later.entries] == ["2504.00001", "2504.00002"]
+
+
+async def test_chats_without_personal_signals_share_one_ranking_and_a_follow_gets_its_own(db, curation):
+    chats, follows = ChatRepository(db), FollowRepository(db)
+    for chat_id in (1, 2, 3):
+        await chats.register(chat_id, "private", None, None, NOW)
+    await follows.add(3, [("author", "Lovelace", "lovelace")], NOW, limit=50)
+    digest = await curation.digest(CATEGORIES, DAY)
+    one, two = await curation.personalize(1, digest), await curation.personalize(2, digest)
+    assert one is two
+    followed = await curation.personalize(3, digest)
+    assert followed is not one
+    assert followed.entries[0].reason == "★ A Lovelace"
