@@ -18,7 +18,10 @@ from typing import ClassVar, Self
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.core.i18n import Language
+
 SEPARATOR = ":"
+LANGUAGES = frozenset(Language)
 MAX_PAGE = 1_000  # 8,000 papers of one category in one announcement: more than arXiv ever had
 
 
@@ -174,6 +177,18 @@ class BroadcastChoice(ButtonData):
             raise ValueError(f"unknown broadcast action {self.action!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage(ButtonData):
+    """Sets the chat's language from `/lang`: "en" or "zh"."""
+
+    prefix: ClassVar[str] = "lang:"
+    language: str
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"unknown language {self.language!r}")
+
+
 BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     CategoryPage,
     OpenCategory,
@@ -182,4 +197,5 @@ BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     BrowseArchive,
     SearchPage,
     BroadcastChoice,
+    ChooseLanguage,
 )
