@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: console run test lint bench clean
+.PHONY: console run test lint bench clean messages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# After changing what the bot says: the template from the code, then the Chinese catalogue from it
+# (new strings empty, changed ones marked fuzzy until a translator confirms them).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --add-location=file --sort-output --no-wrap \
+		--project=paper-digest-bot -o bot/locales/messages.pot .
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -l zh --ignore-obsolete --no-wrap

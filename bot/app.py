@@ -20,16 +20,18 @@ from telegram.request import BaseRequest, HTTPXRequest
 import handlers
 from bot.config import Settings
 from bot.core.clock import Clock, Sleep, utc_now
+from bot.core.i18n import Language
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN, TolerantBot
 from bot.gateway.updates import PerChatUpdateProcessor
+from bot.i18n import translation
 from bot.jobs import catch_up, request_push, schedule_jobs
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import BROADCASTER_KEY, broadcaster_for
 from bot.push.transport import push_bot
 from bot.services import SERVICES_KEY, BotContext, Services, stop_for_good
-from handlers.commands import menu
+from handlers.commands import DESCRIPTION, SHORT_DESCRIPTION, menu
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,17 @@ START_BACKOFF = (1.0, 60.0)
 """Seconds between tries to reach Telegram at start, doubling up to the second figure."""
 # Every reply is Telegram HTML (handlers escape what they quote) and shows no link preview.
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+async def introduce(bot: Bot) -> None:
+    """The command menu and the bot's descriptions, in English for everyone and in Chinese for users
+    whose Telegram speaks it (Telegram picks by the user's language_code)."""
+    for language in Language:
+        tr = translation(language)
+        code = None if language is Language.EN else language.value
+        await bot.set_my_commands(menu(tr), language_code=code)
+        await bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code)
+        await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
 
 
 def build_application(
@@ -59,7 +72,7 @@ def build_application(
             pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
             await pusher.initialize()
             application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
-        await application.bot.set_my_commands(menu())
+        await introduce(application.bot)
         # Everything loaded so far lives as long as the process: keep it out of full collections,
         # which would otherwise pause a reply for tens of milliseconds every few hundred updates.
         gc.freeze()

@@ -5,7 +5,19 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from handlers import admin, feedback, follows, membership, paper, search, settings, start, subscribe, today
+from handlers import (
+    admin,
+    feedback,
+    follows,
+    language,
+    membership,
+    paper,
+    search,
+    settings,
+    start,
+    subscribe,
+    today,
+)
 from handlers.access import remember_chat
 from handlers.errors import on_error
 
@@ -14,7 +26,19 @@ REGISTRATION_GROUP = -1  # before every feature's handlers, which run in group 0
 
 def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, remember_chat), group=REGISTRATION_GROUP)
-    for feature in (start, subscribe, today, follows, feedback, settings, membership, admin, search, paper):
+    for feature in (
+        start,
+        subscribe,
+        today,
+        follows,
+        feedback,
+        settings,
+        language,
+        membership,
+        admin,
+        search,
+        paper,
+    ):
         for handler in feature.handlers():
             application.add_handler(handler)
     for handler in start.fallback_handlers():

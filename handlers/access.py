@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
+from bot.core.i18n import N_
 from bot.services import BotContext, Services
+from handlers.i18n import translation_for
 
 _ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
-NOT_GROUP_ADMIN = "Only this group's administrators can change its subscriptions and settings."
+NOT_GROUP_ADMIN = N_("Only this group's administrators can change its subscriptions and settings.")
 
 
 async def can_configure(update: Update, context: BotContext) -> bool:
@@ -32,7 +34,8 @@ async def refused(update: Update, context: BotContext) -> bool:
     """True, after telling the user so, when they may not change this chat's settings."""
     if await can_configure(update, context):
         return False
-    await update.effective_message.reply_text(NOT_GROUP_ADMIN)
+    tr = await translation_for(update, context)
+    await update.effective_message.reply_text(tr.gettext(NOT_GROUP_ADMIN))
     return True
 
 

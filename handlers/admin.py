@@ -15,14 +15,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import BroadcastChoice
 from bot.core.categories import category
+from bot.core.i18n import N_
 from bot.core.render import affiliation_share
+from bot.i18n import Translation
 from bot.reading import latest_announcement
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place
+from handlers.i18n import translation_for
 
 PENDING_KEY = "pending_broadcasts"
-NOT_OPERATOR = "This command is for the bot's operators."
+NOT_OPERATOR = N_("This command is for the bot's operators.")
 MAX_BROADCAST = 4000
 
 
@@ -33,97 +36,121 @@ def is_admin(update: Update, services: Services) -> bool:
 
 async def stats(update: Update, context: BotContext) -> None:
     services = context.services
+    tr = await translation_for(update, context)
     if not is_admin(update, services):
-        await update.effective_message.reply_text(NOT_OPERATOR)
+        await update.effective_message.reply_text(tr.gettext(NOT_OPERATOR))
         return
-    await update.effective_message.reply_text(await stats_text(services))
+    await update.effective_message.reply_text(await stats_text(services, tr))
 
 
-async def stats_text(services: Services) -> str:
+async def stats_text(services: Services, tr: Translation) -> str:
+    _ = tr.gettext
     total, active = await services.chats.count()
     per_category = await services.subscriptions.counts_by_category()
     latest = await latest_announcement(services.papers, await services.subscriptions.active_categories())
     lines = [
-        "<b>Bot statistics</b>",
-        f"Chats: {total} ({active} active)",
-        f"Latest announcement ingested: {latest or 'none yet'}",
-        "<b>Subscriptions</b>",
+        _("<b>Bot statistics</b>"),
+        _("Chats: {total} ({active} active)").format(total=total, active=active),
+        _("Latest announcement ingested: {day}").format(day=latest or _("none yet")),
+        _("<b>Subscriptions</b>"),
     ]
     lines += [
         f"{escape(category(name).code)} ({escape(name)}): {count}" for name, count in per_category.items()
     ]
     if not per_category:
-        lines.append("none yet")
+        lines.append(_("none yet"))
     run = await services.push_runs.latest()
     if run is None:
-        lines.append("<b>Last push</b>\nnone yet")
+        lines.append(_("<b>Last push</b>") + "\n" + _("none yet"))
     else:
         summary = await services.ledger.summary(run.announced)
-        lines.append(
-            f"<b>Last push</b> ({run.announced}, planned {run.planned_at:%Y-%m-%d %H:%M} UTC)\n"
-            f"{run.chats} chats, {run.messages} messages: {summary.sent} sent, {summary.pending} waiting, "
-            f"{summary.claimed} sending, {summary.failed} failed"
+        heading = _("<b>Last push</b> ({day}, planned {planned} UTC)").format(
+            day=run.announced, planned=f"{run.planned_at:%Y-%m-%d %H:%M}"
         )
+        counts = _(
+            "{chats} chats, {messages} messages: {sent} sent, {pending} waiting, {claimed} sending, "
+            "{failed} failed"
+        ).format(
+            chats=run.chats,
+            messages=run.messages,
+            sent=summary.sent,
+            pending=summary.pending,
+            claimed=summary.claimed,
+            failed=summary.failed,
+        )
+        lines.append(f"{heading}\n{counts}")
         if run.featured is not None:
             share = affiliation_share(run.featured, run.featured_with_affiliations or 0)
-            lines.append(f"Featured papers with affiliations: {share}")
+            lines.append(_("Featured papers with affiliations: {share}").format(share=share))
     return "\n".join(lines)
 
 
 async def broadcast(update: Update, context: BotContext) -> None:
     services = context.services
     message = update.effective_message
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     if not is_admin(update, services):
-        await message.reply_text(NOT_OPERATOR)
+        await message.reply_text(_(NOT_OPERATOR))
         return
     text = message.text.partition(" ")[2].strip() if message.text else ""
     if not text:
         await message.reply_text(
-            "Write the message after the command: /broadcast Maintenance tonight at 22:00 UTC."
+            _("Write the message after the command: /broadcast Maintenance tonight at 22:00 UTC.")
         )
         return
     if len(text) > MAX_BROADCAST:
         await message.reply_text(
-            f"That is {len(text)} characters; a broadcast holds at most {MAX_BROADCAST}."
+            _("That is {length} characters; a broadcast holds at most {most}.").format(
+                length=len(text), most=MAX_BROADCAST
+            )
         )
         return
-    _, active = await services.chats.count()
+    active = (await services.chats.count())[1]
     key = secrets.token_hex(6)
     context.bot_data.setdefault(PENDING_KEY, {})[key] = text
     buttons = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    f"Send to {active} chats", callback_data=BroadcastChoice("send", key).pack()
+                    tr.ngettext("Send to {count} chat", "Send to {count} chats", active).format(count=active),
+                    callback_data=BroadcastChoice("send", key).pack(),
                 ),
-                InlineKeyboardButton("Cancel", callback_data=BroadcastChoice("cancel", key).pack()),
+                InlineKeyboardButton(_("Cancel"), callback_data=BroadcastChoice("cancel", key).pack()),
             ]
         ]
     )
-    await message.reply_text(f"<b>Broadcast preview</b>\n\n{escape(text)}", reply_markup=buttons)
+    await message.reply_text(_("<b>Broadcast preview</b>") + f"\n\n{escape(text)}", reply_markup=buttons)
 
 
 async def confirm_broadcast(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     if not is_admin(update, services):
-        await query.answer(NOT_OPERATOR, show_alert=True)
+        await query.answer(_(NOT_OPERATOR), show_alert=True)
         return
     button = BroadcastChoice.parse(query.data)
     text = context.bot_data.get(PENDING_KEY, {}).pop(button.key, None) if button else None
     if button is None or text is None:
-        await query.answer("This broadcast is out of date.")
+        await query.answer(_("This broadcast is out of date."))
         return
     if button.action == "cancel":
-        await query.answer("Cancelled")
-        await edit_in_place(query, "Broadcast cancelled.")
+        await query.answer(_("Cancelled"))
+        await edit_in_place(query, _("Broadcast cancelled."))
         return
-    await query.answer("Sending…")
-    _, chats = await services.ledger.plan_broadcast(
-        escape(text), update.effective_user.id, query.message.chat.id, services.clock()
-    )
+    await query.answer(_("Sending…"))
+    chats = (
+        await services.ledger.plan_broadcast(
+            escape(text), update.effective_user.id, query.message.chat.id, services.clock()
+        )
+    )[1]
     services.push_soon()
-    await edit_in_place(query, f"<b>Broadcast sending</b> to {chats} chats\n\n{escape(text)}")
+    sending = tr.ngettext(
+        "<b>Broadcast sending</b> to {count} chat", "<b>Broadcast sending</b> to {count} chats", chats
+    ).format(count=chats)
+    await edit_in_place(query, f"{sending}\n\n{escape(text)}")
 
 
 def handlers() -> list[BaseHandler]:

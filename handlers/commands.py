@@ -9,6 +9,8 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import CommandHandler, filters
 
+from bot.core.i18n import N_
+from bot.i18n import Translation
 from bot.services import BotContext
 
 # New messages and channel posts; an edited command is not run again.
@@ -20,49 +22,67 @@ Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str
-    description: str
-    example: str
+    description: str  # English, marked for the catalogue: shown through `gettext`
+    example: str  # marked for the catalogue too where it has words ("or")
     admin_only: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", "what this bot does", "/start"),
-    Command("help", "every command with an example", "/help"),
-    Command("today", "the latest papers in this chat's categories", "/today"),
-    Command("cat", "every paper of one category, page by page", "/cat IR"),
-    Command("paper", "one paper in full, from its id or link", "/paper 2205.11728"),
-    Command("search", "search arXiv, newest first (au:, ti:, abs:, cat:)", "/search au:hinton ti:capsule"),
-    Command("subscribe", "follow categories (buttons, or codes)", "/subscribe IR CV"),
-    Command("unsubscribe", "stop following categories", "/unsubscribe IR  or  /unsubscribe all"),
-    Command("mysubs", "the categories this chat follows", "/mysubs"),
-    Command("categories", "every category on offer", "/categories"),
-    Command("time", "when the daily digest arrives", "/time 08:30  or  /time now"),
-    Command("timezone", "this chat's time zone", "/timezone Europe/Berlin"),
-    Command("size", "how many papers the daily digest shows", "/size 5  or  /size all"),
+    Command("start", N_("what this bot does"), "/start"),
+    Command("help", N_("every command with an example"), "/help"),
+    Command("today", N_("the latest papers in this chat's categories"), "/today"),
+    Command("cat", N_("every paper of one category, page by page"), "/cat IR"),
+    Command("paper", N_("one paper in full, from its id or link"), "/paper 2205.11728"),
+    Command(
+        "search", N_("search arXiv, newest first (au:, ti:, abs:, cat:)"), "/search au:hinton ti:capsule"
+    ),
+    Command("subscribe", N_("follow categories (buttons, or codes)"), "/subscribe IR CV"),
+    Command("unsubscribe", N_("stop following categories"), N_("/unsubscribe IR  or  /unsubscribe all")),
+    Command("mysubs", N_("the categories this chat follows"), "/mysubs"),
+    Command("categories", N_("every category on offer"), "/categories"),
+    Command("time", N_("when the daily digest arrives"), N_("/time 08:30  or  /time now")),
+    Command("timezone", N_("this chat's time zone"), "/timezone Europe/Berlin"),
+    Command("size", N_("how many papers the daily digest shows"), N_("/size 5  or  /size all")),
     Command(
         "follow",
-        "put papers on a topic, author or institution first",
-        '/follow author:Leskovec  or  /follow "graph neural networks"',
+        N_("put papers on a topic, author or institution first"),
+        N_('/follow author:Leskovec  or  /follow "graph neural networks"'),
     ),
-    Command("follows", "what this chat follows, with remove buttons", "/follows"),
-    Command("unfollow", "stop following a topic, author or institution", "/unfollow RAG"),
-    Command("saved", "papers you saved with 🔖, and their BibTeX", "/saved"),
+    Command("follows", N_("what this chat follows, with remove buttons"), "/follows"),
+    Command("unfollow", N_("stop following a topic, author or institution"), "/unfollow RAG"),
+    Command("saved", N_("papers you saved with 🔖, and their BibTeX"), "/saved"),
     Command(
-        "ranking", "how this chat's digest is ordered; reset what it learned", "/ranking  or  /ranking reset"
+        "ranking",
+        N_("how this chat's digest is ordered; reset what it learned"),
+        N_("/ranking  or  /ranking reset"),
     ),
-    Command("settings", "this chat's delivery settings", "/settings"),
-    Command("stats", "chats, subscriptions and the last push (operators)", "/stats", admin_only=True),
+    Command("settings", N_("this chat's delivery settings"), "/settings"),
+    Command("lang", N_("the language I answer in: English or Chinese"), "/lang"),
+    Command("stats", N_("chats, subscriptions and the last push (operators)"), "/stats", admin_only=True),
     Command(
         "broadcast",
-        "a message to every chat, after a preview (operators)",
+        N_("a message to every chat, after a preview (operators)"),
         "/broadcast Hello",
         admin_only=True,
     ),
 )
 
 
-def menu() -> list[BotCommand]:
-    return [BotCommand(command.name, command.description) for command in COMMANDS if not command.admin_only]
+DESCRIPTION = N_(
+    "Daily digests of new arXiv papers, within minutes of each announcement: title, authors, "
+    "affiliations and links, the most relevant first. Follow any arXiv category; look up a paper by "
+    "its id or link; search arXiv. Works in private chats, groups and channels."
+)
+SHORT_DESCRIPTION = N_("Daily arXiv digests with affiliations, paper lookup and search.")
+
+
+def menu(tr: Translation) -> list[BotCommand]:
+    """Telegram's command menu in one language (the descriptions; commands keep their names)."""
+    return [
+        BotCommand(command.name, tr.gettext(command.description))
+        for command in COMMANDS
+        if not command.admin_only
+    ]
 
 
 def command(name: str, callback: Callback) -> CommandHandler:

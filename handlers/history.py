@@ -10,15 +10,16 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.callbacks import ButtonData
+from bot.core.i18n import N_
 from bot.core.preferences import chat_zone
-from bot.core.render import format_date
+from bot.i18n import ENGLISH, Translation
 from bot.services import Services
 
-NOTHING_YET = (
+NOTHING_YET = N_(
     "No arXiv announcement is stored yet for {what}. arXiv announces Sunday to Thursday at 20:00 "
     "US Eastern, and the bot reads it then; try again after that."
 )
-NOT_READ = (
+NOT_READ = N_(
     "The bot reads only categories someone follows, and nobody follows {name} yet. "
     "Send /subscribe {label} and it is read at once."
 )
@@ -37,25 +38,33 @@ async def missing_day(
     today: date,
     what: str,
     button_for: Callable[[date], ButtonData],
+    tr: Translation = ENGLISH,
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     """None when `day`'s announcement is stored for `categories`; else what to answer instead:
-    the nearest stored days, a day still to come, or where the history starts."""
+    the nearest stored days, a day still to come, or where the history starts. `what` names the
+    categories in the chat's language ("your categories", a category's name)."""
+    _ = tr.gettext
     if await services.papers.is_announced(categories, day):
         return None
     before, after = await services.papers.nearest_announcements(categories, day)
-    shown = format_date(day)
+    shown = tr.date(day)
     if before is None and after is None:
-        return escape(NOTHING_YET.format(what=what)), None
+        return escape(_(NOTHING_YET).format(what=what)), None
     if day > today:
-        text = f"{shown} is still to come."
+        text = _("{day} is still to come.").format(day=shown)
     elif before is None:
-        text = f"No announcement is stored for {shown}: this bot's history of {escape(what)} starts later."
+        text = _("No announcement is stored for {day}: this bot's history of {what} starts later.").format(
+            day=shown, what=escape(what)
+        )
+    elif day.weekday() >= 5:
+        text = _("No announcement of {what} is stored for {day} (arXiv announces Monday to Friday).").format(
+            what=escape(what), day=shown
+        )
     else:
-        weekend = " (arXiv announces Monday to Friday)" if day.weekday() >= 5 else ""
-        text = f"No announcement of {escape(what)} is stored for {shown}{weekend}."
+        text = _("No announcement of {what} is stored for {day}.").format(what=escape(what), day=shown)
     nearest = [found for found in (before, after) if found is not None]
-    text += " Nearest: " + ", ".join(format_date(found) for found in nearest) + "."
+    text += " " + _("Nearest: {days}.").format(days=", ".join(tr.date(found) for found in nearest))
     buttons = [
-        InlineKeyboardButton(format_date(found), callback_data=button_for(found).pack()) for found in nearest
+        InlineKeyboardButton(tr.date(found), callback_data=button_for(found).pack()) for found in nearest
     ]
     return text, InlineKeyboardMarkup([buttons])

@@ -9,15 +9,17 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, ChatMemberHandler
 
+from bot.core.i18n import N_
 from bot.push.planning import replan_chat
 from bot.services import BotContext
 from handlers.access import ensure_chat, forget_registration
+from handlers.i18n import translation_for
 
 logger = logging.getLogger(__name__)
 
 _GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 
-GROUP_GREETING = (
+GROUP_GREETING = N_(
     "Hello! I post a daily digest of new arXiv papers here. A group administrator can choose "
     "the categories with /subscribe (for example <code>/subscribe IR LG</code>); /help lists everything."
 )
@@ -39,7 +41,8 @@ async def membership_changed(update: Update, context: BotContext) -> None:
         logger.info("chat %s: the bot was added or unblocked; active", chat.id)
         if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
             try:
-                await context.bot.send_message(chat.id, GROUP_GREETING)
+                tr = await translation_for(update, context)
+                await context.bot.send_message(chat.id, tr.gettext(GROUP_GREETING))
             except TelegramError as error:
                 logger.info("chat %s: could not greet the group: %s", chat.id, error)
 

@@ -13,41 +13,51 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.arxiv.api import ArxivApiError
 from bot.arxiv.http import ArxivError
 from bot.core.callbacks import MAX_PAGE, SearchPage
+from bot.core.i18n import N_
 from bot.core.navigation import page_buttons
 from bot.core.render import render_results
 from bot.core.search import SearchError, search_query
+from bot.i18n import Translation
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
+from handlers.i18n import translation_for
 from handlers.paper import wait_notice
 from handlers.today import keyboard
 
 PER_PAGE = 5
-STALE = "This search is out of date. Send /search again."
-UNREACHABLE = "arXiv could not be reached just now. Try the search again in a minute."
-REFUSED = "arXiv could not read that search. Try plain words, or au:, ti:, abs: and cat: terms."
+STALE = N_("This search is out of date. Send /search again.")
+UNREACHABLE = N_("arXiv could not be reached just now. Try the search again in a minute.")
+REFUSED = N_("arXiv could not read that search. Try plain words, or au:, ti:, abs: and cat: terms.")
 
 
 async def results(
-    services: Services, search_id: int, text: str, number: int
+    services: Services, search_id: int, text: str, number: int, tr: Translation
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The message for page `number` of a search: text and keyboard (None when it has no pages)."""
+    _ = tr.gettext
     try:
         query = search_query(text, services.settings.categories)
         found = await services.arxiv.api.search(query, (number - 1) * PER_PAGE, PER_PAGE)
     except SearchError as error:
         return escape(str(error)), None
     except ArxivApiError:
-        return escape(REFUSED), None
+        return escape(_(REFUSED)), None
     except ArxivError:
-        return escape(UNREACHABLE), None
+        return escape(_(UNREACHABLE)), None
     shown = escape(text if len(text) <= 60 else text[:60] + "…")
     if not found.papers:
-        ending = "No more results." if number > 1 else f"No arXiv paper matches “{shown}”."
+        ending = (
+            _("No more results.")
+            if number > 1
+            else _("No arXiv paper matches “{query}”.").format(query=shown)
+        )
         return ending, None
     count = min(math.ceil(found.total / PER_PAGE), MAX_PAGE)
-    matches = "1 paper" if found.total == 1 else f"{found.total} papers"
-    heading = f"<b>Search</b> “{shown}” · page {number} of {count} · {matches}, newest first"
+    matches = tr.ngettext("{count} paper", "{count} papers", found.total).format(count=found.total)
+    heading = _("<b>Search</b> “{query}” · page {number} of {count} · {matches}, newest first").format(
+        query=shown, number=number, count=count, matches=matches
+    )
     text_html = render_results(heading, found.papers, (number - 1) * PER_PAGE + 1)
     markup = keyboard(page_buttons(number, count, lambda page: SearchPage(search_id, page)))
     return text_html, markup
@@ -57,15 +67,16 @@ async def search(update: Update, context: BotContext) -> None:
     services = context.services
     message: Message = update.effective_message
     text = " ".join(context.args or [])
+    tr = await translation_for(update, context)
     try:
         search_query(text, services.settings.categories)
     except SearchError as error:
         await message.reply_text(escape(str(error)))
         return
     search_id = await services.searches.save(update.effective_chat.id, text, services.clock())
-    waiting = wait_notice(services, "Searching")
+    waiting = wait_notice(services, tr.gettext("Searching"), tr)
     notice = await message.reply_text(waiting) if waiting else None
-    answer, markup = await results(services, search_id, text, 1)
+    answer, markup = await results(services, search_id, text, 1, tr)
     if notice is None:
         await message.reply_text(answer, reply_markup=markup)
     else:
@@ -75,15 +86,19 @@ async def search(update: Update, context: BotContext) -> None:
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, SearchPage, STALE)
+    tr = await translation_for(update, context)
+    _ = tr.gettext
+    button = await pressed(update, SearchPage, _(STALE))
     if button is None:
         return
     text = await services.searches.get(button.search, update.effective_chat.id)
     if text is None:
-        await query.answer(STALE)
+        await query.answer(_(STALE))
         return
-    await query.answer(wait_notice(services, "Searching") or f"Page {button.page}")
-    answer, markup = await results(services, button.search, text, button.page)
+    await query.answer(
+        wait_notice(services, _("Searching"), tr) or _("Page {number}").format(number=button.page)
+    )
+    answer, markup = await results(services, button.search, text, button.page, tr)
     await edit_in_place(query, answer, reply_markup=markup)
 
 

@@ -15,29 +15,39 @@ from bot.core.preferences import (
     parse_digest_size,
     parse_timezone,
 )
+from bot.i18n import Translation
 from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
 from handlers.access import refused
 from handlers.commands import command
 from handlers.feedback import describe as ranking_description
+from handlers.i18n import translation_for
 
 
-async def describe(services: Services, chat_id: int) -> str:
+async def describe(services: Services, chat_id: int, tr: Translation) -> str:
+    _ = tr.gettext
     chosen = await services.chats.settings(chat_id)
     zone = chosen.timezone or services.settings.timezone.key
     when = (
         chosen.delivery_time.strftime("%H:%M") + f" ({zone})"
         if chosen.delivery_time
-        else "as soon as arXiv announces"
+        else _("as soon as arXiv announces")
     )
     limit = digest_limit(chosen.digest_size)
-    shown = "every paper" if limit is None else f"the top {limit} papers"
-    return (
-        "<b>Settings of this chat</b>\n"
-        f"Delivery: {escape(when)} — change with /time 08:30 or /time now\n"
-        f"Time zone: {escape(zone)} — change with /timezone Europe/Berlin\n"
-        f"Digest: {shown} — change with /size 5 or /size all\n\n"
-        + await ranking_description(services, chat_id)
+    shown = (
+        _("every paper")
+        if limit is None
+        else tr.ngettext("the top {count} paper", "the top {count} papers", limit).format(count=limit)
+    )
+    return "\n".join(
+        (
+            _("<b>Settings of this chat</b>"),
+            _("Delivery: {when} — change with /time 08:30 or /time now").format(when=escape(when)),
+            _("Time zone: {zone} — change with /timezone Europe/Berlin").format(zone=escape(zone)),
+            _("Digest: {shown} — change with /size 5 or /size all").format(shown=shown),
+            "",
+            await ranking_description(services, chat_id),
+        )
     )
 
 
@@ -51,8 +61,9 @@ async def _update_setting(
     message = update.effective_message
     chat_id = update.effective_chat.id
     argument = " ".join(context.args or [])
+    tr = await translation_for(update, context)
     if not argument:
-        await message.reply_text(await describe(services, chat_id))
+        await message.reply_text(await describe(services, chat_id, tr))
         return
     if await refused(update, context):
         return
@@ -62,7 +73,7 @@ async def _update_setting(
         await message.reply_text(escape(str(error)))
         return
     await replan_chat(services, chat_id)
-    await message.reply_text("Saved.\n\n" + await describe(services, chat_id))
+    await message.reply_text(tr.gettext("Saved.") + "\n\n" + await describe(services, chat_id, tr))
 
 
 async def _apply_time(services: Services, chat_id: int, argument: str) -> None:
@@ -90,7 +101,8 @@ async def set_size(update: Update, context: BotContext) -> None:
 
 
 async def show_settings(update: Update, context: BotContext) -> None:
-    text = await describe(context.services, update.effective_chat.id)
+    tr = await translation_for(update, context)
+    text = await describe(context.services, update.effective_chat.id, tr)
     await update.effective_message.reply_text(text)
 
 

@@ -14,11 +14,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.i18n import N_
+from bot.i18n import Translation
 from bot.services import BotContext
 from handlers.commands import COMMAND_UPDATES, COMMANDS, command
+from handlers.i18n import translation_for
 from handlers.subscribe import chat_keyboard
 
-GREETING = (
+GREETING = N_(
     "<b>arXiv paper digest</b>\n"
     "Every evening arXiv announces new papers. Follow some categories and this chat gets theirs "
     "within minutes: title, authors, affiliations and links, the most relevant first.\n"
@@ -27,27 +30,30 @@ GREETING = (
 )
 
 
-def help_text(admin: bool = False) -> str:
+def help_text(tr: Translation, admin: bool = False) -> str:
+    _ = tr.gettext
     lines = [
-        f"/{command.name} — {escape(command.description)}\n    e.g. <code>{escape(command.example)}</code>"
+        f"/{command.name} — {escape(_(command.description))}\n    "
+        + _("e.g. {example}").format(example=f"<code>{escape(_(command.example))}</code>")
         for command in COMMANDS
         if admin or not command.admin_only
     ]
-    return "<b>Commands</b>\n" + "\n".join(lines)
+    return _("<b>Commands</b>") + "\n" + "\n".join(lines)
 
 
 async def start(update: Update, context: BotContext) -> None:
     services = context.services
+    tr = await translation_for(update, context)
     subscribed = await services.subscriptions.of_chat(update.effective_chat.id)
     await update.effective_message.reply_text(
-        GREETING, reply_markup=await chat_keyboard(services, subscribed)
+        tr.gettext(GREETING), reply_markup=await chat_keyboard(services, subscribed, tr)
     )
 
 
 async def show_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
     admin = user is not None and user.id in context.services.settings.admin_ids
-    await update.effective_message.reply_text(help_text(admin))
+    await update.effective_message.reply_text(help_text(await translation_for(update, context), admin))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -57,13 +63,14 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
         return
     typed = message.parse_entity(entity)
-    _, _, addressee = typed.partition("@")
+    addressee = typed.partition("@")[2]
     if addressee and addressee.casefold() != context.bot.username.casefold():
         return
     if not addressee and update.effective_chat.type != ChatType.PRIVATE:
         return
     shown = escape(typed.split("@")[0][:40])
-    await message.reply_text(f"I don't know {shown}. /help lists what I can do.")
+    _ = (await translation_for(update, context)).gettext
+    await message.reply_text(_("I don't know {command}. /help lists what I can do.").format(command=shown))
 
 
 def handlers() -> list[BaseHandler]:
@@ -71,7 +78,8 @@ def handlers() -> list[BaseHandler]:
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    await update.callback_query.answer("This button is out of date.")
+    _ = (await translation_for(update, context)).gettext
+    await update.callback_query.answer(_("This button is out of date."))
 
 
 def fallback_handlers() -> list[BaseHandler]:

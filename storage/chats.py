@@ -96,6 +96,18 @@ class ChatRepository:
         async with transaction(self._db):
             await self._db.execute("UPDATE chats SET digest_size = ? WHERE id = ?", (size, chat_id))
 
+    async def languages(self, chat_id: int) -> tuple[str | None, str | None]:
+        """(the language chosen with /lang, the last Telegram language_code seen); None when unknown."""
+        async with self._db.execute(
+            "SELECT chosen_language, language FROM chats WHERE id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row[0], row[1]) if row is not None else (None, None)
+
+    async def set_language(self, chat_id: int, language: str | None) -> None:
+        async with transaction(self._db):
+            await self._db.execute("UPDATE chats SET chosen_language = ? WHERE id = ?", (language, chat_id))
+
     async def active_ids(self) -> list[int]:
         rows = await self._db.execute_fetchall("SELECT id FROM chats WHERE active = 1 ORDER BY id")
         return [row[0] for row in rows]

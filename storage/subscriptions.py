@@ -100,9 +100,10 @@ class SubscriptionRepository:
         return _subscriber(rows[0]) if rows else None
 
     async def chat_languages(self) -> dict[str, int]:
-        """Active subscribed chats by their language code (None as ""): who needs text in which language."""
+        """Active subscribed chats by their language, the /lang choice before the Telegram language code
+        (None as ""): who needs text in which language."""
         rows = await self._db.execute_fetchall(
-            "SELECT coalesce(c.language, ''), count(DISTINCT c.id) FROM chats c"
+            "SELECT coalesce(c.chosen_language, c.language, ''), count(DISTINCT c.id) FROM chats c"
             " JOIN subscriptions s ON s.chat_id = c.id WHERE c.active = 1 GROUP BY 1"
         )
         return {row[0]: row[1] for row in rows}

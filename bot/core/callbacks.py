@@ -20,7 +20,10 @@ from typing import ClassVar, Self
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.core.i18n import Language
+
 SEPARATOR = ":"
+LANGUAGES = frozenset(Language)
 MAX_PAGE = 1_000  # 8,000 papers of one category in one announcement: more than arXiv ever had
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 
@@ -220,6 +223,18 @@ class SavedPage(ButtonData):
             raise ValueError(f"page out of range: {self.page}")
 
 
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage(ButtonData):
+    """Sets the chat's language from `/lang`: "en" or "zh"."""
+
+    prefix: ClassVar[str] = "lang:"
+    language: str
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"unknown language {self.language!r}")
+
+
 BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     CategoryPage,
     OpenCategory,
@@ -231,4 +246,5 @@ BUTTON_KINDS: tuple[type[ButtonData], ...] = (
     Feedback,
     RemoveFollow,
     SavedPage,
+    ChooseLanguage,
 )

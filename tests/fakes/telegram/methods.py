@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -116,6 +117,7 @@ class BotApi:
     _bot_messages: dict[tuple[ChatId, int], SentMessage]
     _last_message_id: dict[ChatId, int]
     _commands: dict[tuple[str, str], list[dict[str, str]]]
+    _descriptions: dict[tuple[str, str], str]
     _open_callback_queries: set[str]
     _updates: deque[dict[str, Any]]
     _allowed_updates: frozenset[str] | None
@@ -130,6 +132,8 @@ class BotApi:
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
             "setMyCommands": self._set_my_commands,
+            "setMyDescription": partial(self._set_description, "description", 512),
+            "setMyShortDescription": partial(self._set_description, "short_description", 120),
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -233,6 +237,15 @@ class BotApi:
         stored = [{"command": c["command"], "description": c["description"]} for c in commands]
         with self._lock:
             self._commands[commands_key(params.get("scope"), params.get("language_code") or "")] = stored
+        return True
+
+    def _set_description(self, kind: str, limit: int, params: dict[str, Any]) -> bool:
+        """setMyDescription and setMyShortDescription: stored by language; empty removes it."""
+        text = params.get(kind) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{kind.upper()}_INVALID")
+        with self._lock:
+            self._descriptions[kind, params.get("language_code") or ""] = text
         return True
 
     def _formatted(self, text: Any, parse_mode: Any) -> FormattedText:

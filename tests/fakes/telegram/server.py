@@ -99,6 +99,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._descriptions: dict[tuple[str, str], str] = {}
         self._open_callback_queries: set[str] = set()
         self._callback_ids = count(7_000_000_000_000_001)
         self._file_ids = count(1)
@@ -303,6 +304,12 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, str]]:
         with self._lock:
             return list(self._commands.get(commands_key(scope, language_code), ()))
+
+    def description(self, language_code: str = "", *, short: bool = False) -> str:
+        """What setMyDescription (or setMyShortDescription) set for `language_code` ("" for everyone)."""
+        kind = "short_description" if short else "description"
+        with self._lock:
+            return self._descriptions.get((kind, language_code), "")
 
     def send_times(self, chat_id: ChatId | None = None) -> list[float]:
         """time.monotonic() of every sendMessage request received (failed ones too), in order."""

@@ -70,9 +70,13 @@ class UpdateBuilders:
         username: str | None = None,
         first_name: str | None = None,
         title: str | None = None,
+        language_code: str = "en",
     ) -> dict[str, Any]:
-        """A user's text message (a channel post for channels), with bot_command entities for /commands."""
-        message = self._incoming_message(chat_id, chat_type, user_id, username, first_name, title)
+        """A user's text message (a channel post for channels), with bot_command entities for /commands;
+        the user's Telegram speaks `language_code`."""
+        message = self._incoming_message(
+            chat_id, chat_type, user_id, username, first_name, title, language_code=language_code
+        )
         _attach_text(message, text, "text", "entities")
         return {"channel_post" if message["chat"]["type"] == "channel" else "message": message}
 
@@ -166,9 +170,12 @@ class UpdateBuilders:
         user_id: int | None = None,
         username: str | None = None,
         chat_type: ChatType | None = None,
+        language_code: str = "en",
     ) -> dict[str, Any]:
         """A button press on message `message_id`; carries the bot's message as it currently is."""
-        sender, chat = self._sender(self._chat_for_update(chat_id, chat_type, None), user_id, username, None)
+        sender, chat = self._sender(
+            self._chat_for_update(chat_id, chat_type, None), user_id, username, None, language_code
+        )
         query_id = str(next(self._callback_ids))
         with self._lock:
             stored = self._bot_messages.get((chat_id, message_id))
@@ -219,7 +226,12 @@ class UpdateBuilders:
             return known
 
     def _sender(
-        self, chat: Chat, user_id: int | None, username: str | None, first_name: str | None
+        self,
+        chat: Chat,
+        user_id: int | None,
+        username: str | None,
+        first_name: str | None,
+        language_code: str = "en",
     ) -> tuple[dict[str, Any], Chat]:
         """The user behind an update, and the chat: a private chat takes the user's names."""
         if user_id is None:
@@ -231,7 +243,7 @@ class UpdateBuilders:
             "is_bot": False,
             "first_name": first_name or f"User{user_id}",
             "username": username or f"user{user_id}",
-            "language_code": "en",
+            "language_code": language_code,
         }
         if chat.type == "private":
             chat = replace(chat, first_name=user["first_name"], username=user["username"])
@@ -250,6 +262,7 @@ class UpdateBuilders:
         title: str | None,
         *,
         message_id: int | None = None,
+        language_code: str = "en",
     ) -> dict[str, Any]:
         chat = self._chat_for_update(chat_id, chat_type, title)
         message: dict[str, Any] = {
@@ -259,6 +272,6 @@ class UpdateBuilders:
         if chat.type == "channel":
             message["sender_chat"] = chat.json()
         else:
-            message["from"], chat = self._sender(chat, user_id, username, first_name)
+            message["from"], chat = self._sender(chat, user_id, username, first_name, language_code)
         message["chat"] = chat.json()
         return message

@@ -1,0 +1,45 @@
+"""Which language a chat is answered in, from its `/lang` choice or a Telegram `language_code`.
+
+Pure: the catalogues themselves are loaded by `bot.i18n`. `N_` marks a string for extraction
+(`pybabel extract`) where it is defined, so it can be translated where it is shown.
+"""
+
+from __future__ import annotations
+
+from bot.core.generated import Language
+
+__all__ = ["LANGUAGE_NAMES", "N_", "Language", "language_of", "parse_language"]
+
+LANGUAGE_NAMES = {Language.EN: "English", Language.ZH: "中文"}
+"""Each language in its own words: what the /lang buttons say, whatever the chat's language."""
+
+_ALIASES = {
+    "en": Language.EN,
+    "english": Language.EN,
+    "zh": Language.ZH,
+    "cn": Language.ZH,
+    "chinese": Language.ZH,
+    "中文": Language.ZH,
+    "简体中文": Language.ZH,
+}
+
+
+def N_(message: str) -> str:
+    """Marks `message` for the catalogue without translating it (that happens where it is shown)."""
+    return message
+
+
+def language_of(chosen: str | None, language_code: str | None) -> Language:
+    """The chat's `/lang` choice, else the user's Telegram language: every `zh`, `zh-hans`, `zh-cn`,
+    `zh-hk`, `zh-tw`… is answered in Simplified Chinese, the only Chinese there is a catalogue for;
+    anything else, or nothing, in English."""
+    code = chosen or language_code
+    if not code:
+        return Language.EN
+    primary = code.strip().replace("_", "-").split("-", 1)[0].casefold()
+    return Language.ZH if primary == Language.ZH else Language.EN
+
+
+def parse_language(text: str) -> Language | None:
+    """What `/lang zh` (or en, English, 中文…) names, or None."""
+    return _ALIASES.get(text.strip().casefold())
