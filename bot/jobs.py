@@ -69,6 +69,11 @@ async def run_ingest(
             on_progress=on_progress,
             feeds=reads_feeds(services.clock()),
         )
+        for item in report.categories:  # the push waits (bounded) for a category it could not read
+            if item.announced is None and item.errors:
+                services.unread_categories.add(item.category)
+            else:
+                services.unread_categories.discard(item.category)
         await write_generated(services)
     if enrich:
         async with services.enrich_lock:

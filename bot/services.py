@@ -65,6 +65,9 @@ class Services:
     # instead of with the next announcement; the application sets it (see bot.jobs.catch_up).
     catch_up: Callable[[Sequence[str]], None] = field(default=lambda categories: None)
     storage_alarm: Throttle = field(default_factory=Throttle)
+    unread_categories: set[str] = field(default_factory=set)
+    """Followed categories whose listing page and feed both failed in the latest poll: the push waits
+    for them (at most AFFILIATION_WAIT), and what they bring later is delivered late."""
     _arxiv: ArxivClients | None = field(default=None, repr=False)
 
     @property

@@ -239,6 +239,43 @@ class DeliveryLedger:
             planned += sum(1 for row in inserted if row[0] == 1)
         return planned
 
+    async def has_digest(self, chat_id: int, announced: date) -> bool:
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM deliveries WHERE chat_id = ? AND announced = ? AND broadcast_id IS NULL LIMIT 1",
+            (chat_id, announced.isoformat()),
+        )
+        return bool(rows)
+
+    async def append(self, plan: Plan, now: datetime) -> bool:
+        """Add `plan`'s parts after the chat's digest of the same announcement (a category that came
+        late), sent in order after the rest. False when the chat has them already: appending twice
+        (a pass cut short and run again) changes nothing."""
+        contents: dict[str, list[str | None]] = {}
+        hashes = [_add_content(contents, part) for part in plan.parts]
+        if not hashes:
+            return False
+        key = {"chat": plan.chat_id, "announced": plan.announced.isoformat()}
+        async with transaction(self._db):
+            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+            rows = await self._db.execute_fetchall(
+                "SELECT max(d.part), max(c.sha256 = :first) FROM deliveries AS d"
+                " JOIN delivery_contents AS c ON c.id = d.content_id"
+                " WHERE d.chat_id = :chat AND d.announced = :announced AND d.broadcast_id IS NULL",
+                {**key, "first": hashes[0]},
+            )
+            last, appended = rows[0] if rows else (None, None)
+            if appended:
+                return False
+            await self._db.executemany(
+                "INSERT INTO deliveries (chat_id, announced, part, content_id, due)"
+                " SELECT :chat, :announced, :part, id, :due FROM delivery_contents WHERE sha256 = :sha256",
+                [
+                    {**key, "part": (last or 0) + number, "sha256": sha256, "due": _stamp(plan.due or now)}
+                    for number, sha256 in enumerate(hashes, start=1)
+                ],
+            )
+        return True
+
     async def unsent_digests(self, chat_id: int) -> list[UnsentDigest]:
         """The chat's digests with parts still to send, oldest first."""
         rows = await self._db.execute_fetchall(_UNSENT_DIGESTS, (chat_id,))

@@ -218,6 +218,31 @@ class PaperRepository:
         )
         return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
 
+    async def announced_categories(self, announced: date) -> set[str]:
+        """The categories whose announcement of `announced` is stored (not a day without one, nor a
+        category still unread)."""
+        rows = await self._db.execute_fetchall(
+            "SELECT category FROM announcements WHERE announced = ?", (announced.isoformat(),)
+        )
+        return {row[0] for row in rows}
+
+    async def late_categories(self, announced: date, planned_at: datetime) -> list[str]:
+        """Categories of `announced` stored after its push was planned and not delivered late yet."""
+        rows = await self._db.execute_fetchall(
+            "SELECT category, ingested_at FROM announcements"
+            " WHERE announced = ? AND delivered_late IS NULL ORDER BY category",
+            (announced.isoformat(),),
+        )
+        return [category for category, ingested in rows if datetime.fromisoformat(ingested) > planned_at]
+
+    async def mark_delivered_late(self, announced: date, categories: Sequence[str]) -> None:
+        async with transaction(self._db):
+            await self._db.execute(
+                "UPDATE announcements SET delivered_late = ?"
+                " WHERE announced = ? AND category IN (SELECT value FROM json_each(?))",
+                (self._timestamp(), announced.isoformat(), json.dumps(list(categories))),
+            )
+
     async def latest_announcement(self, category: str) -> date | None:
         async with self._db.execute(
             "SELECT announced FROM announcements WHERE category = ? ORDER BY announced DESC LIMIT 1",

@@ -386,6 +386,20 @@ async def test_a_digest_nothing_was_sent_of_is_replanned_and_a_started_one_is_no
     assert await ledger.summary(DAY) == DateSummary(chats=2, pending=0, claimed=2, sent=1, failed=0)
 
 
+async def test_late_parts_follow_a_sent_digest_in_order_and_once(db, ledger):
+    await register(db, 1)
+    assert not await ledger.has_digest(1, DAY)
+    await ledger.plan(1, DAY, parts("a1", "a2"), NOW)
+    [backlog] = await ledger.claim("a", NOW, 10, LEASE)
+    await ledger.mark_sent("a", [SentPart(part.id, 7, NOW) for part in backlog.parts])
+    assert await ledger.has_digest(1, DAY)
+
+    assert await ledger.append(Plan(1, DAY, parts("late1", "late2")), NOW) is True
+    assert await ledger.append(Plan(1, DAY, parts("late1", "late2")), NOW) is False  # a pass run again
+    [late] = await ledger.claim("b", NOW, 10, LEASE)
+    assert [(part.part, part.text) for part in late.parts] == [(3, "late1"), (4, "late2")]
+
+
 async def test_parts_taken_back_from_their_sender_are_not_recorded_as_its_sends(db, ledger):
     await register(db, 1)
     await ledger.plan(1, DAY, parts("a1", "a2"), NOW)

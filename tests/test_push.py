@@ -9,7 +9,7 @@ import pytest
 from bot.arxiv.schedule import ARXIV_TZ
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
 from bot.push.planning import PushOutcome, run_push
-from tests.announcement import DAY, seed_day
+from tests.announcement import BOTH, DAY, LG_NEW, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv
 from tests.fakes.telegram import FakeTelegram
@@ -278,3 +278,39 @@ async def test_a_chat_that_blocks_the_bot_before_delivery_gets_nothing_sent(bot,
     mark = bot.telegram.mark()
     assert (await push(bot)).delivered.sent == 1
     assert [call.chat_id for call in bot.telegram.calls[mark:] if call.method == "sendMessage"] == [OTHER]
+
+
+async def test_a_category_unread_when_planned_holds_the_push_then_reaches_its_followers_late(
+    bot, arxiv, clock
+):
+    await subscribe_all(bot)  # USER: IR and LG; GROUP: IR; CHANNEL: LG
+    seed_day(arxiv)
+    arxiv.set_raw_listing("cs.LG", b"<html><body>Service unavailable</body></html>")
+    arxiv.set_raw_feed("cs.LG", b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>")
+    clock.advance(minutes=10)
+    await ingest_now(bot)
+    assert bot.services.unread_categories == {"cs.LG"}
+
+    assert (await push(bot)).planned is None  # LG may still come: the push waits, within AFFILIATION_WAIT
+    clock.advance(seconds=600)
+    outcome = await push(bot)
+    assert outcome.planned is not None and outcome.delivered.sent == 2
+    [first] = digests(bot.telegram, USER)
+    assert first.visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · IR 16\n")
+    assert digests(bot.telegram, CHANNEL) == []
+
+    arxiv.set_announcement("cs.LG", DAY, [(arxiv_id, "new") for arxiv_id in LG_NEW] + [(BOTH, "cross")])
+    clock.advance(minutes=2)  # the poll that comes back for LG
+    await ingest_now(bot)
+    await ingested(bot, "cs.LG")
+    assert bot.services.unread_categories == set()
+    await push(bot)
+    first_again, late = digests(bot.telegram, USER)
+    assert first_again.message_id == first.message_id
+    assert late.visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · LG 25 (+1 cross)")
+    [whole] = digests(bot.telegram, CHANNEL)  # no news at planning time: its digest goes out now
+    assert whole.visible_text.startswith("arXiv digest · Tue 24 Nov 2026 · LG 25 (+1 cross)")
+    assert len(digests(bot.telegram, GROUP)) == 1  # follows IR only: nothing late for it
+
+    assert (await push(bot)).delivered.sent == 0  # a late category goes out once
+    assert len(digests(bot.telegram, USER)) == 2

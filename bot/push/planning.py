@@ -110,6 +110,8 @@ async def run_push(
         planned = (
             await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan) if announced else None
         )
+        if not dry_run:
+            await deliver_late_categories(services)
         delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
         if not dry_run:
             await report_broadcasts(services, broadcaster)
@@ -209,9 +211,18 @@ async def due_announcement(services: Services, *, wait_for_affiliations: bool = 
     if wait_for_affiliations and not waited_enough:
         if services.ingest_lock.locked():
             return None  # the ingest, and the model's lines for what is shown, are still being written
+        if await _unread(services, followed, announced):
+            return None  # a followed category's page and feed failed: its poll comes back in 2 minutes
         if await services.papers.awaiting_affiliations(await featured_papers(services, announced)):
             return None
     return announced
+
+
+async def _unread(services: Services, followed: Sequence[str], announced: date) -> list[str]:
+    """Followed categories the latest poll could not read and that lack `announced`."""
+    failed = [name for name in followed if name in services.unread_categories]
+    latest = await services.papers.latest_announcements(failed) if failed else {}
+    return [name for name in failed if (latest.get(name) or date.min) < announced]
 
 
 async def plan_push(
@@ -226,6 +237,7 @@ async def plan_push(
     A dry run renders and counts the same plans without writing anything; `on_plan` sees each plan
     (what `push --dry-run --show` prints).
     """
+    started = services.clock()  # a category stored from now on is not in this plan: it comes late
     ingested = await services.papers.first_ingested(announced)
     if ingested is None:
         raise ValueError(f"no announcement of {announced} is stored")
@@ -234,6 +246,7 @@ async def plan_push(
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
+    present = await services.papers.announced_categories(announced)
     renderings = _Renderings(services, rows, announced, await services.texts.accepted(paper_ids, Language.EN))
     messages = without_news = 0
 
@@ -256,6 +269,7 @@ async def plan_push(
                     ingested,
                     personal,
                     subscriber.chat_id in tapped,
+                    present,
                 )
                 if plan is None:
                     without_news += 1
@@ -277,7 +291,7 @@ async def plan_push(
         return report
     await services.ledger.supersede(announced)
     await services.push_runs.record(
-        announced, services.clock(), chats, messages, featured=(len(featured), with_affiliations)
+        announced, started, chats, messages, featured=(len(featured), with_affiliations)
     )
     logger.info(
         "push planned: announcement %s, %d chats, %d messages, %d chats without news,"
@@ -300,19 +314,40 @@ async def _plan(
     ingested: datetime,
     follows: Sequence[Follow],
     tapped: bool,
+    present: set[str],
 ) -> Plan | None:
+    # A category without this announcement (a quiet day, or unread so far: it may come late) is left
+    # out rather than shown as "LG 0".
+    wanted = [name for name in subscriber.categories if name in present]
+    if not wanted:
+        return None
     if follows or tapped:
-        parts = await renderings.personal_parts(subscriber, subscriber.categories, follows)
+        parts = await renderings.personal_parts(subscriber, wanted, follows)
     else:
-        parts = await renderings.parts(subscriber.categories, subscriber.digest_size)
+        parts = await renderings.parts(wanted, subscriber.digest_size)
     if parts is None:
         return None
-    return Plan(subscriber.chat_id, announced, parts, due=_due(services, subscriber, ingested))
+    return Plan(subscriber.chat_id, announced, parts, due=due_moment(services, subscriber, ingested))
 
 
-def _due(services: Services, subscriber: Subscriber, ingested: datetime) -> datetime:
+def due_moment(services: Services, subscriber: Subscriber, ingested: datetime) -> datetime:
     zone = chat_zone(subscriber.timezone, services.settings.timezone)
     return delivery_moment(ingested, subscriber.delivery_time, zone)
+
+
+async def chat_digest(
+    services: Services, subscriber: Subscriber, categories: Sequence[str], announced: date
+) -> Digest:
+    """One chat's digest of `categories`, in its own order (follows, taps, group picks), with the
+    model's lines on what it features. Categories without this announcement are left out."""
+    present = await services.papers.announced_categories(announced)
+    categories = [name for name in categories if name in present]
+    digest = build_digest(await services.papers.listings(categories, announced), categories, announced)
+    if digest.entries:
+        group = subscriber.chat_type in ("group", "supergroup")
+        digest = await services.curation.personalize(subscriber.chat_id, digest, group=group, wait=True)
+    featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
+    return with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
 
 
 async def replan_chat(services: Services, chat_id: int) -> None:
@@ -330,22 +365,72 @@ async def replan_chat(services: Services, chat_id: int) -> None:
         if subscriber is None or ingested is None:
             await services.ledger.drop(chat_id, announced, "dropped: the chat is inactive or follows nothing")
             continue
-        wanted = subscriber.categories
-        digest = build_digest(await services.papers.listings(wanted, announced), wanted, announced)
-        if digest.entries:
-            group = subscriber.chat_type in ("group", "supergroup")
-            digest = await services.curation.personalize(chat_id, digest, group=group, wait=True)
-        featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
-        digest = with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
+        digest = await chat_digest(services, subscriber, subscriber.categories, announced)
         if not digest.entries:
             await services.ledger.drop(chat_id, announced, "dropped: the chat follows none of its categories")
         elif not unsent.started:  # a digest started is finished as planned, not redone halfway
-            due = _due(services, subscriber, ingested)
+            due = due_moment(services, subscriber, ingested)
             parts = push_parts(digest, subscriber.digest_size)
             await services.ledger.replan(Plan(chat_id, announced, parts, due=due), services.clock())
             due_now = due_now or due <= services.clock()
     if due_now:
         services.push_soon()
+
+
+# Categories that came late: an announcement's category stored only after its push was planned. A
+# listing page and its feed can both fail during the poll before the push; the push waits for them
+# (at most AFFILIATION_WAIT), then goes out without them. When the category is read later, each chat
+# that follows it gets what it missed: a digest nothing was sent of is rendered again whole, a digest
+# already on its way gets the late categories as extra parts after its own, and a chat that had no
+# news at all gets its digest now. Each late category is delivered once (`delivered_late`).
+
+
+async def deliver_late_categories(services: Services) -> int:
+    """Plan what the late categories of the latest planned announcement owe each chat; returns how
+    many chats get something."""
+    followed = await services.subscriptions.active_categories()
+    announced = await latest_announcement(services.papers, followed)
+    run = await services.push_runs.get(announced) if announced else None
+    if announced is None or run is None:
+        return 0
+    late = await services.papers.late_categories(announced, run.planned_at)
+    ingested = await services.papers.first_ingested(announced)
+    if not late or ingested is None:
+        return 0
+    reached = 0
+    after: int | None = None
+    while page := await services.subscriptions.subscribers(ingested, after, PAGE):
+        after = page[-1].chat_id
+        for subscriber in page:
+            missed = [name for name in subscriber.categories if name in late]
+            if not missed:
+                continue
+            chat_id = subscriber.chat_id
+            unsent = await services.ledger.unsent_digests(chat_id)
+            if any(digest.announced == announced and not digest.started for digest in unsent):
+                await replan_chat(services, chat_id)
+                reached += 1
+                continue
+            whole = not await services.ledger.has_digest(chat_id, announced)
+            digest = await chat_digest(
+                services, subscriber, subscriber.categories if whole else missed, announced
+            )
+            if not digest.entries:
+                continue
+            due = due_moment(services, subscriber, ingested) if whole else None  # extra parts: at once
+            plan = Plan(chat_id, announced, push_parts(digest, subscriber.digest_size), due=due)
+            if whole:
+                reached += await services.ledger.plan_many([plan], services.clock())
+            else:
+                reached += await services.ledger.append(plan, services.clock())
+    await services.papers.mark_delivered_late(announced, late)
+    logger.warning(
+        "push of %s: %s came after it was planned; %d chats get what they missed",
+        announced,
+        ", ".join(late),
+        reached,
+    )
+    return reached
 
 
 async def report_broadcasts(services: Services, broadcaster: Broadcaster) -> None:
