@@ -166,7 +166,10 @@ async def simulate(
             papers = PaperRepository(db, clock=clock)
             pages = await store_days(papers, corpus, dates, size)
             follows, feedback, chats = FollowRepository(db), FeedbackRepository(db), ChatRepository(db)
-            curation = Curation(papers, follows, feedback, pages, clock)
+            async def ingested() -> list[str]:
+                return pages
+
+            curation = Curation(papers, follows, feedback, ingested, clock)
             learner = {reader.name: index for index, reader in enumerate(READERS, start=1)}
             twin = {reader.name: 1000 + index for index, reader in enumerate(READERS, start=1)}
             for reader in READERS:
