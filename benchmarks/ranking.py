@@ -166,6 +166,7 @@ async def simulate(
             papers = PaperRepository(db, clock=clock)
             pages = await store_days(papers, corpus, dates, size)
             follows, feedback, chats = FollowRepository(db), FeedbackRepository(db), ChatRepository(db)
+
             async def ingested() -> list[str]:
                 return pages
 

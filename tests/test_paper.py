@@ -41,7 +41,10 @@ async def test_a_pasted_link_returns_its_paper_in_full(bot: BotHarness, arxiv: F
     reply = await bot.send(USER, f"have you seen https://arxiv.org/abs/{ITEMSAGE}v1 ?")
     text = reply.visible_text
     assert text.startswith("You asked for v1; this is v2, the latest.\nItemSage: Learning Product Embeddings")
-    assert "P Baltescu, H Chen, J Leskovec\n[Pinterest]\nAccepted at KDD 2022" in text
+    assert (
+        "P Baltescu, H Chen, J Leskovec\n[Pinterest]\nAffiliations from the export API (as submitted)\n"
+        "Accepted at KDD 2022"
+    ) in text
     assert "cs.IR · cs.LG" in text
     quote = next(entity for entity in reply.entities if entity["type"] == "expandable_blockquote")
     assert quote["length"] > 700  # the whole abstract, collapsed

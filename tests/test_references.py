@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.references import MAX_SCANNED, PaperRef, find_papers, parse_paper
-from bot.core.render import render_paper, utf16_length
-from storage.models import Author, Paper
+from bot.core.render import Format, render_paper, utf16_length
+from storage.models import AffiliationSource, Author, Paper
 from tests.fakes.telegram import parse_html
 
 
@@ -78,3 +78,27 @@ def test_a_huge_paper_still_fits_one_message_with_valid_html():
     text = render_paper(paper)
     assert utf16_length(text) <= 4096
     parse_html(text)
+
+
+def test_a_paper_says_where_its_affiliations_were_read_best_source_first():
+    authors = (
+        Author("Ada Lovelace", ("University of Oxford",), (AffiliationSource.HTML_NOTE,)),
+        Author("Alan Turing", ("Google DeepMind",), (AffiliationSource.HTML_AUTHORS,)),
+        Author("Grace Hopper"),
+    )
+    paper = Paper(
+        arxiv_id="2205.11728", version=1, title="T", abstract="A", authors=authors, categories=("cs.IR",)
+    )
+    assert (
+        "Affiliations from the author block of arXiv's HTML page and a note on arXiv's HTML page"
+        in render_paper(paper, fmt=Format.TEXT)
+    )
+    unrecorded = Paper(
+        arxiv_id="2205.11728",
+        version=1,
+        title="T",
+        abstract="A",
+        authors=(Author("A B", ("MIT",)),),
+        categories=("cs.IR",),
+    )
+    assert "Affiliations from" not in render_paper(unrecorded)

@@ -38,7 +38,7 @@ from bot.core.digest import (
 )
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
-from storage.models import Author, Paper
+from storage.models import AffiliationSource, Author, Paper
 
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 MAX_AUTHORS = 6
@@ -419,6 +419,23 @@ def is_withdrawn(paper: Paper) -> bool:
     return bool(_WITHDRAWN.search(paper.comment or "") or _WITHDRAWN.search(paper.abstract[:200]))
 
 
+_PROVENANCE = {
+    AffiliationSource.API: "the export API (as submitted)",
+    AffiliationSource.HTML_AUTHORS: "the author block of arXiv's HTML page",
+    AffiliationSource.HTML_NOTE: "a note on arXiv's HTML page",
+}
+
+
+def affiliation_provenance(authors: Sequence[Author]) -> str:
+    """Where the shown affiliations were read, best source first; empty when none was recorded."""
+    found = {source for author in authors for source in author.sources}
+    if not found:
+        return ""
+    return "Affiliations from " + " and ".join(
+        _PROVENANCE[source] for source in sorted(found, key=lambda source: -source.rank)
+    )
+
+
 def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
     """One paper in full, for /paper and pasted links: every detail arXiv gives, the abstract whole
     (collapsed in Telegram), within one message."""
@@ -433,6 +450,8 @@ def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
             lines.append("⚠️ Withdrawn by its authors.")
         lines.append(show(author_line(paper.authors, authors)))
         lines.append(show(affiliation_line(paper.authors, FULL_AFFILIATIONS)))
+        if notes:
+            lines.append(show(affiliation_provenance(paper.authors)))
         venue = venue_note(paper.comment, paper.journal_ref)
         if venue:
             lines.append(f"<i>{_escape(venue)}</i>" if html else venue)
