@@ -12,15 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import httpx
 from lxml import etree
 
 from bot.arxiv.http import (
     ArxivError,
-    ArxivUnavailableError,
     PacedEndpoint,
-    raise_for_refusal_or_outage,
-    read_at_most,
     with_retries,
 )
 from bot.core.names import NAME_SUFFIXES, readable_name
@@ -200,20 +196,7 @@ class FeedClient(PacedEndpoint):
         url = self.url(category)
 
         async def attempt() -> bytes:
-            await self._pacer.wait()
-            try:
-                async with self._http.stream("GET", url) as response:
-                    raise_for_refusal_or_outage(
-                        response.status_code, response.headers.get("Retry-After"), url, self._pacer
-                    )
-                    if response.status_code != httpx.codes.OK:
-                        raise ArxivFeedError(f"{url}: HTTP {response.status_code}")
-                    content = await read_at_most(response, MAX_FEED_BYTES + 1)
-            except httpx.TransportError as error:
-                raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
-            if len(content) > MAX_FEED_BYTES:
-                raise ArxivFeedError(f"{url}: larger than {MAX_FEED_BYTES // 2**20} MiB, not read")
-            return content
+            return await self._document(url, MAX_FEED_BYTES, ArxivFeedError)
 
         content = await with_retries(attempt, self._retry, sleep=self._sleep, what=f"feed {category}")
         return parse_feed(content, category, source=url)

@@ -258,3 +258,34 @@ class PacedEndpoint:
         self._pacer = pacer
         self._retry = retry or self.default_retry
         self._sleep = sleep
+
+    async def _document(
+        self, url: str, max_bytes: int, refused: type[ArxivError], *, hold_host: bool = False
+    ) -> bytes:
+        """One paced GET of a whole document of at most `max_bytes` (a larger one is not read).
+
+        `hold_host` keeps the host's turn for the whole request (arxiv.org's pages, whose crawl delay
+        counts from the end of the previous request); otherwise only the starts are spaced. Raises
+        `refused` for a status other than 200 or a document too large, `ArxivRefusedError` after a
+        403 or 429, `ArxivUnavailableError` for an outage (worth retrying).
+        """
+        async with self._pacer.turn() if hold_host else _spaced(self._pacer):
+            try:
+                async with self._http.stream("GET", url) as response:
+                    raise_for_refusal_or_outage(
+                        response.status_code, response.headers.get("Retry-After"), url, self._pacer
+                    )
+                    if response.status_code != httpx.codes.OK:
+                        raise refused(f"{url}: HTTP {response.status_code}")
+                    content = await read_at_most(response, max_bytes + 1)
+            except httpx.TransportError as error:
+                raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
+        if len(content) > max_bytes:
+            raise refused(f"{url}: larger than {max_bytes // 2**20} MiB, not read")
+        return content
+
+
+@asynccontextmanager
+async def _spaced(pacer: ArxivPacer) -> AsyncIterator[None]:
+    await pacer.wait()
+    yield

@@ -34,10 +34,7 @@ from bot.arxiv.http import (
     ArxivError,
     ArxivPacer,
     ArxivRetry,
-    ArxivUnavailableError,
     PacedEndpoint,
-    raise_for_refusal_or_outage,
-    read_at_most,
     with_retries,
 )
 from bot.arxiv.site import SiteRobots
@@ -333,20 +330,7 @@ class ListingClient(PacedEndpoint):
             raise ArxivListingError(f"{url}: robots.txt keeps crawlers out")
 
         async def attempt() -> bytes:
-            async with self._pacer.turn():
-                try:
-                    async with self._http.stream("GET", url) as response:
-                        raise_for_refusal_or_outage(
-                            response.status_code, response.headers.get("Retry-After"), url, self._pacer
-                        )
-                        if response.status_code != httpx.codes.OK:
-                            raise ArxivListingError(f"{url}: HTTP {response.status_code}")
-                        content = await read_at_most(response, MAX_PAGE_BYTES + 1)
-                except httpx.TransportError as error:
-                    raise ArxivUnavailableError(f"{url}: {type(error).__name__} {error}".rstrip()) from error
-            if len(content) > MAX_PAGE_BYTES:
-                raise ArxivListingError(f"{url}: larger than {MAX_PAGE_BYTES // 2**20} MiB, not read")
-            return content
+            return await self._document(url, MAX_PAGE_BYTES, ArxivListingError, hold_host=True)
 
         content = await with_retries(attempt, self._retry, sleep=self._sleep, what=f"listing {category}")
         return parse_listing(content, category, source=url)
