@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -111,7 +112,9 @@ _MARK_SENT = """
     RETURNING deliveries.id
 """
 
-_CONTENTS = "SELECT id, text, markup FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+_IN_IDS = "FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+_CONTENT_HASHES = f"SELECT id, sha256 {_IN_IDS}"
+_CONTENTS = f"SELECT id, sha256, text, markup {_IN_IDS}"
 
 # A chat's digests that are not fully sent, and whether any part of each went out (or failed) already.
 _UNSENT_DIGESTS = """
@@ -139,15 +142,30 @@ class Plan:
     due: datetime | None = None  # not before this moment (the chat's delivery time); None: at once
 
 
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Content:
+    """A message's text and buttons as loaded once per process, shared by every part that sends it."""
+
+    text: str
+    markup: dict[str, Any] | None
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerPart:
     id: int  # the row: how a sender records what became of it
     announced: date  # the digest's announcement (for a broadcast, the day it was asked for)
     part: int  # 1-based position within the digest's messages
-    text: str
-    markup: dict[str, Any] | None
+    content: Content
     attempts: int  # earlier sends that failed for good or were given up for a later run
     broadcast_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.content.text
+
+    @property
+    def markup(self) -> dict[str, Any] | None:
+        return self.content.markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +213,9 @@ class DeliveryLedger:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # Texts in the hands of senders, by hash: a text is loaded once however many claims send it,
+        # and forgotten once no claimed part refers to it. A hash, unlike an id, is never reused.
+        self._loaded: weakref.WeakValueDictionary[str, Content] = weakref.WeakValueDictionary()
 
     async def plan(self, chat_id: int, announced: date, parts: Sequence[PlannedPart], now: datetime) -> bool:
         """Record a chat's messages for an announcement; False (and no change) if it was planned before."""
@@ -516,15 +537,25 @@ class DeliveryLedger:
     async def _backlogs(self, rows: Iterable[aiosqlite.Row]) -> list[ChatBacklog]:
         """Group part rows (`_PART_COLUMNS`) by chat, in sending order.
 
-        Each distinct content is read and parsed once, and shared by every part that sends it.
+        Each distinct content is read and parsed once while senders hold it, and shared by every
+        part that sends it: a push's memory grows with its distinct messages, not its chats.
         """
         ordered = sorted(rows, key=lambda row: (row[1], row[2], row[3] or 0, row[4]))
-        contents = {
-            content_id: (text, json.loads(markup) if markup is not None else None)
-            for content_id, text, markup in await self._db.execute_fetchall(
-                _CONTENTS, (json.dumps(sorted({row[5] for row in ordered})),)
+        hashes = {
+            content_id: sha256
+            for content_id, sha256 in await self._db.execute_fetchall(
+                _CONTENT_HASHES, (json.dumps(sorted({row[5] for row in ordered})),)
             )
         }
+        contents = {content_id: self._loaded.get(sha256) for content_id, sha256 in hashes.items()}
+        missing = sorted(content_id for content_id, content in contents.items() if content is None)
+        if missing:
+            for content_id, sha256, text, markup in await self._db.execute_fetchall(
+                _CONTENTS, (json.dumps(missing),)
+            ):
+                content = Content(text, json.loads(markup) if markup is not None else None)
+                self._loaded[sha256] = content
+                contents[content_id] = content
         days: dict[str, date] = {}
         return [
             ChatBacklog(
@@ -534,8 +565,7 @@ class DeliveryLedger:
                         id=row[0],
                         announced=days.get(row[2]) or days.setdefault(row[2], date.fromisoformat(row[2])),
                         part=row[4],
-                        text=contents[row[5]][0],
-                        markup=contents[row[5]][1],
+                        content=contents[row[5]],
                         attempts=row[6],
                         broadcast_id=row[3],
                     )

@@ -418,3 +418,12 @@ async def test_a_change_made_while_a_page_is_planned_waits_for_it_and_then_repla
     assert await ledger.plan_pages(pages(), NOW) == 1
     await changing[0]
     assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {1: ["as wanted now"]}
+
+
+async def test_claims_share_each_text_while_senders_hold_it(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(chat_id, DAY, parts("same digest")) for chat_id in (1, 2)], NOW)
+    (first,) = await ledger.claim("me", NOW, 1, LEASE)
+    (second,) = await ledger.claim("me", NOW, 1, LEASE)
+    assert first.parts[0].content is second.parts[0].content
+
