@@ -15,6 +15,7 @@ Times are ISO 8601 in UTC with microseconds, so they compare correctly as text.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import weakref
@@ -112,6 +113,37 @@ _MARK_SENT = """
     RETURNING deliveries.id
 """
 
+PRUNE_BATCH = 5_000
+"""Rows deleted per transaction when pruning: each holds the write lock for a few milliseconds."""
+
+# Parts of announcements before :before that are done with: sent or given up, their whole digest
+# finished (a digest half sent keeps its sent parts, which mark it as started), a broadcast only
+# once its operator was told the outcome.
+_PRUNE_PARTS = """
+    DELETE FROM deliveries WHERE id IN (
+        SELECT d.id FROM deliveries AS d INDEXED BY deliveries_by_date
+        WHERE d.announced < :before AND d.status IN ('sent', 'failed')
+          AND NOT EXISTS (
+              SELECT 1 FROM deliveries AS u INDEXED BY deliveries_unsent
+              WHERE u.chat_id = d.chat_id AND u.status IN ('pending', 'claimed')
+                AND u.announced = d.announced)
+          AND (d.broadcast_id IS NULL
+               OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE reported IS NOT NULL))
+        LIMIT :batch)
+"""
+_PRUNE_BROADCASTS = """
+    DELETE FROM broadcasts WHERE reported IS NOT NULL AND created < :before
+      AND NOT EXISTS (SELECT 1 FROM deliveries WHERE broadcast_id = broadcasts.id)
+"""
+# Texts no part and no broadcast refers to any more, in the range of ids a batch looks at.
+_PRUNE_CONTENTS = """
+    DELETE FROM delivery_contents WHERE id IN (
+        SELECT c.id FROM delivery_contents AS c
+        WHERE c.id > :after AND c.id <= :through
+          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE content_id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM broadcasts WHERE content_id = c.id))
+"""
+
 _IN_IDS = "FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
 _CONTENT_HASHES = f"SELECT id, sha256 {_IN_IDS}"
 _CONTENTS = f"SELECT id, sha256, text, markup {_IN_IDS}"
@@ -198,6 +230,14 @@ class DateSummary:
     claimed: int
     sent: int
     failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What `prune` removed."""
+
+    parts: int
+    contents: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +533,34 @@ class DeliveryLedger:
             await self._db.execute("UPDATE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await self._db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             await self._db.execute("UPDATE chats SET active = 1 WHERE id = ?", (new_id,))
+
+    async def prune(self, before: date, batch: int = PRUNE_BATCH) -> Pruned:
+        """Forget what was sent (or given up on) for announcements before `before`, and the texts no
+        part refers to any more.
+
+        In transactions of at most `batch` rows, yielding between them, so a push or a command
+        waiting for the write lock waits for one batch at most.
+        """
+        day = before.isoformat()
+        parts = 0
+        while True:
+            async with transaction(self._db):
+                cursor = await self._db.execute(_PRUNE_PARTS, {"before": day, "batch": batch})
+            parts += cursor.rowcount
+            await asyncio.sleep(0)
+            if cursor.rowcount < batch:
+                break
+        async with transaction(self._db):
+            await self._db.execute(_PRUNE_BROADCASTS, {"before": day})
+        rows = await self._db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM delivery_contents")
+        last, after, contents = rows[0][0], 0, 0
+        while after < last:
+            async with transaction(self._db):
+                cursor = await self._db.execute(_PRUNE_CONTENTS, {"after": after, "through": after + batch})
+            contents += cursor.rowcount
+            after += batch
+            await asyncio.sleep(0)
+        return Pruned(parts=parts, contents=contents)
 
     async def peek(self, now: datetime, after: int | None, limit: int) -> list[ChatBacklog]:
         """What `claim` would take, without taking it: chats by id after `after`, for a dry run."""
