@@ -20,6 +20,7 @@ from bot.reading import latest_announcement
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place
+from storage.db import database_size
 
 PENDING_KEY = "pending_broadcasts"
 NOT_OPERATOR = "This command is for the bot's operators."
@@ -67,6 +68,11 @@ async def stats_text(services: Services) -> str:
         if run.featured is not None:
             share = affiliation_share(run.featured, run.featured_with_affiliations or 0)
             lines.append(f"Featured papers with affiliations: {share}")
+    size = await database_size(services.db)
+    lines.append(
+        f"<b>Database</b>\n{size.total / 1e6:.1f} MB, {size.free / 1e6:.1f} MB of it free for new rows;"
+        f" sent messages kept {services.settings.ledger_retention_days} days"
+    )
     return "\n".join(lines)
 
 
