@@ -1,4 +1,4 @@
-"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
+"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests, prune.
 
 Each poll ingests the followed categories, schedules the next poll with `bot.arxiv.schedule` (so the
 bot polls every few minutes from the announcement, 20:00 US Eastern, until it has it, and rests in
@@ -220,8 +220,8 @@ async def push_due(context: BotContext) -> None:
 
 
 async def prune_ledger(services: Services) -> Pruned:
-    """Forget the messages sent more than LEDGER_RETENTION_DAYS ago: the ledger stays the size of
-    that many days of pushes instead of growing by one push a day for good."""
+    """Forget the messages of announcements more than LEDGER_RETENTION_DAYS old: the ledger stays the
+    size of that many days of pushes instead of growing by a push a day for good."""
     before = services.clock().date() - timedelta(days=services.settings.ledger_retention_days)
     pruned = await services.ledger.prune(before)
     size = await database_size(services.db)
