@@ -24,8 +24,8 @@ from bot.core.i18n import Language
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN, TolerantBot
 from bot.gateway.updates import PerChatUpdateProcessor
-from bot.i18n import translation
 from bot.jobs import catch_up, request_push, schedule_jobs
+from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import BROADCASTER_KEY, broadcaster_for

@@ -51,6 +51,7 @@ class Settings:
     broadcast_rate: float = 30.0
     paid_broadcast: bool = False
     push_lease: float = 30.0
+    ledger_retention_days: int = 30
     database_busy_timeout: float = 10.0
     arxiv_page_delay: float = 0.0  # at least this between arxiv.org pages; robots.txt's crawl delay wins
     arxiv_contact: str | None = None  # e-mail or URL in the User-Agent, so arXiv can reach the operator
@@ -196,6 +197,12 @@ def _budget(value: str) -> int:
     return int(value)
 
 
+def _retention_days(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 3650:
+        raise ValueError(f"expected a whole number of days from 1 to 3650, got {value!r}")
+    return int(value)
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in logging.getLevelNamesMapping():
@@ -235,6 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
         push_lease=_read(merged, "PUSH_LEASE", "30", _lease),
+        ledger_retention_days=_read(merged, "LEDGER_RETENTION_DAYS", "30", _retention_days),
         arxiv_page_delay=_read(merged, "ARXIV_PAGE_DELAY", "0", _seconds_up_to(3600)),
         arxiv_contact=_read(merged, "ARXIV_CONTACT", "", _contact),
         database_busy_timeout=_read(merged, "DATABASE_BUSY_TIMEOUT", "10", _seconds_up_to(600)),

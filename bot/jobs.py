@@ -1,4 +1,4 @@
-"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests.
+"""Scheduled work on PTB's JobQueue (APScheduler): poll arXiv on its rhythm, push due digests, prune.
 
 Each poll ingests the followed categories, schedules the next poll with `bot.arxiv.schedule` (so the
 bot polls every few minutes from the announcement, 20:00 US Eastern, until it has it, and rests in
@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, time, timedelta
 
 from telegram.error import InvalidToken
 from telegram.ext import Application
@@ -28,6 +28,8 @@ from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push
 from bot.reading import latest_priority
 from bot.services import BotContext, Services
+from storage.db import database_size
+from storage.deliveries import Pruned
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
 PUSH_NOW_JOB = "push-now"
+PRUNE_JOB = "prune-ledger"
+PRUNE_AT = time(12, 0, tzinfo=UTC)  # 08:00 in New York: long after the last push of an announcement
 STORAGE_RETRY = timedelta(minutes=1)  # the next poll after the database refused its writes
 RUNNING_KEY = "running-work"
 # Each poll schedules the next: a poll that APScheduler dropped as too late (its default grace is one
@@ -220,6 +224,33 @@ async def push_due(context: BotContext) -> None:
                 raise
 
 
+async def prune_ledger(services: Services) -> Pruned:
+    """Forget the messages of announcements more than LEDGER_RETENTION_DAYS old: the ledger stays the
+    size of that many days of pushes instead of growing by a push a day for good."""
+    before = services.clock().date() - timedelta(days=services.settings.ledger_retention_days)
+    pruned = await services.ledger.prune(before)
+    size = await database_size(services.db)
+    logger.info(
+        "ledger pruned: %d message(s) of announcements before %s, %d text(s);"
+        " database %.1f MB (%.1f MB free)",
+        pruned.parts,
+        before,
+        pruned.contents,
+        size.total / 1e6,
+        size.free / 1e6,
+    )
+    return pruned
+
+
+async def prune_daily(context: BotContext) -> None:
+    with cancelled_on_stop(context):
+        try:
+            await prune_ledger(context.services)
+        except Exception as error:
+            if not context.services.storage_trouble("ledger pruning", error):
+                raise
+
+
 def request_push(application: Application) -> None:
     """A push now (a broadcast, a digest moved to now), unless one is already asked for."""
     if not application.job_queue.get_jobs_by_name(PUSH_NOW_JOB):
@@ -260,3 +291,4 @@ def schedule_jobs(application: Application) -> None:
         name=PUSH_JOB,
         job_kwargs={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
+    application.job_queue.run_daily(prune_daily, time=PRUNE_AT, name=PRUNE_JOB, job_kwargs=LATE_IS_FINE)

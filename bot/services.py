@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import aiosqlite
-from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
@@ -146,19 +145,11 @@ SERVICES_KEY = "services"
 FATAL_KEY = "fatal"
 
 
-def stop_for_good(application: Application, reason: str) -> None:
-    """A failure no retry mends (the token was revoked): stop, and let `run` exit non-zero with `reason`."""
-    if FATAL_KEY not in application.bot_data:
-        application.bot_data[FATAL_KEY] = reason
-        application.stop_running()
+def __getattr__(name: str) -> object:
+    """`BotContext` and `stop_for_good`, from `bot.context` on first use: they need PTB's application
+    layer (and its scheduler), which a `push` process never loads."""
+    if name in ("BotContext", "stop_for_good"):
+        from bot import context
 
-
-class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
-    """The context handlers and jobs receive: PTB's own, plus this process's services."""
-
-    @property
-    def services(self) -> Services:
-        return self.bot_data[SERVICES_KEY]
-
-    def stop_for_good(self, reason: str) -> None:
-        stop_for_good(self.application, reason)
+        return getattr(context, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,12 +17,13 @@ from bot.core.callbacks import BroadcastChoice
 from bot.core.categories import category
 from bot.core.i18n import N_
 from bot.core.render import affiliation_share
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.reading import latest_announcement
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place
 from handlers.i18n import translation_for
+from storage.db import database_size
 
 PENDING_KEY = "pending_broadcasts"
 NOT_OPERATOR = N_("This command is for the bot's operators.")
@@ -82,6 +83,16 @@ async def stats_text(services: Services, tr: Translation) -> str:
         if run.featured is not None:
             share = affiliation_share(run.featured, run.featured_with_affiliations or 0)
             lines.append(_("Featured papers with affiliations: {share}").format(share=share))
+    size = await database_size(services.db)
+    lines.append(
+        _("<b>Database</b>")
+        + "\n"
+        + _("{total} MB, {free} MB of it free for new rows; sent messages kept {days} days").format(
+            total=f"{size.total / 1e6:.1f}",
+            free=f"{size.free / 1e6:.1f}",
+            days=services.settings.ledger_retention_days,
+        )
+    )
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from telegram import BotCommand, Update
 from telegram.ext import CommandHandler, filters
 
 from bot.core.i18n import N_
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.services import BotContext
 
 # New messages and channel posts; an edited command is not run again.

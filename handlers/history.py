@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.core.callbacks import ButtonData
 from bot.core.i18n import N_
 from bot.core.preferences import chat_zone
-from bot.i18n import ENGLISH, Translation
+from bot.locales import ENGLISH, Translation
 from bot.services import Services
 
 NOTHING_YET = N_(

@@ -11,7 +11,7 @@ import logging
 from telegram import Update
 
 from bot.core.i18n import Language, language_of
-from bot.i18n import Translation, translation
+from bot.locales import Translation, translation
 from bot.services import BotContext
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import ChooseLanguage
 from bot.core.i18n import LANGUAGE_NAMES, N_, Language, parse_language
-from bot.i18n import Translation, translation
+from bot.locales import Translation, translation
 from bot.services import BotContext
 from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
 from handlers.commands import command

@@ -19,7 +19,7 @@ from bot.arxiv.http import ArxivError
 from bot.core.i18n import N_
 from bot.core.references import PaperRef, find_papers
 from bot.core.render import render_paper
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.i18n import translation_for

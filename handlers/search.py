@@ -17,7 +17,7 @@ from bot.core.i18n import N_
 from bot.core.navigation import page_buttons
 from bot.core.render import render_results
 from bot.core.search import SearchError, search_query
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed

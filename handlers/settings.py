@@ -15,7 +15,7 @@ from bot.core.preferences import (
     parse_digest_size,
     parse_timezone,
 )
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
 from handlers.access import refused

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot.core.i18n import N_
-from bot.i18n import Translation
+from bot.locales import Translation
 from bot.services import BotContext
 from handlers.commands import COMMAND_UPDATES, COMMANDS, command
 from handlers.i18n import translation_for

@@ -13,7 +13,7 @@ from bot.core.callbacks import BrowseArchive, ToggleSubscription
 from bot.core.categories import ARCHIVES, CategoryError, in_archive, parse_category
 from bot.core.i18n import N_
 from bot.core.render import tag_label
-from bot.i18n import ENGLISH, Translation
+from bot.locales import ENGLISH, Translation
 from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
 from handlers.access import NOT_GROUP_ADMIN, can_configure, refused

@@ -14,6 +14,7 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -143,6 +144,22 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
             if db.in_transaction:
                 await db.execute("ROLLBACK")
             raise
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSize:
+    """The database file's size, and how much of it is free pages that new rows fill before it grows."""
+
+    total: int  # bytes
+    free: int  # bytes
+
+
+async def database_size(db: aiosqlite.Connection) -> DatabaseSize:
+    rows = await db.execute_fetchall(
+        "SELECT * FROM pragma_page_count, pragma_freelist_count, pragma_page_size"
+    )
+    pages, free, page_size = rows[0]
+    return DatabaseSize(total=pages * page_size, free=free * page_size)
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

@@ -15,8 +15,10 @@ Times are ISO 8601 in UTC with microseconds, so they compare correctly as text.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -113,7 +115,40 @@ _MARK_SENT = """
     RETURNING deliveries.id
 """
 
-_CONTENTS = "SELECT id, text, markup FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+PRUNE_BATCH = 5_000
+"""Rows deleted per transaction when pruning: each holds the write lock for a few milliseconds."""
+
+# Parts of announcements before :before that are done with: sent or given up, their whole digest
+# finished (a digest half sent keeps its sent parts, which mark it as started), a broadcast only
+# once its operator was told the outcome.
+_PRUNE_PARTS = """
+    DELETE FROM deliveries WHERE id IN (
+        SELECT d.id FROM deliveries AS d INDEXED BY deliveries_by_date
+        WHERE d.announced < :before AND d.status IN ('sent', 'failed')
+          AND NOT EXISTS (
+              SELECT 1 FROM deliveries AS u INDEXED BY deliveries_unsent
+              WHERE u.chat_id = d.chat_id AND u.status IN ('pending', 'claimed')
+                AND u.announced = d.announced)
+          AND (d.broadcast_id IS NULL
+               OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE reported IS NOT NULL))
+        LIMIT :batch)
+"""
+_PRUNE_BROADCASTS = """
+    DELETE FROM broadcasts WHERE reported IS NOT NULL AND created < :before
+      AND NOT EXISTS (SELECT 1 FROM deliveries WHERE broadcast_id = broadcasts.id)
+"""
+# Texts no part and no broadcast refers to any more, in the range of ids a batch looks at.
+_PRUNE_CONTENTS = """
+    DELETE FROM delivery_contents WHERE id IN (
+        SELECT c.id FROM delivery_contents AS c
+        WHERE c.id > :after AND c.id <= :through
+          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE content_id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM broadcasts WHERE content_id = c.id))
+"""
+
+_IN_IDS = "FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
+_CONTENT_HASHES = f"SELECT id, sha256 {_IN_IDS}"
+_CONTENTS = f"SELECT id, sha256, text, markup {_IN_IDS}"
 
 # A chat's digests that are not fully sent, and whether any part of each went out (or failed) already.
 _UNSENT_DIGESTS = """
@@ -141,15 +176,30 @@ class Plan:
     due: datetime | None = None  # not before this moment (the chat's delivery time); None: at once
 
 
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Content:
+    """A message's text and buttons as loaded once per process, shared by every part that sends it."""
+
+    text: str
+    markup: dict[str, Any] | None
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerPart:
     id: int  # the row: how a sender records what became of it
     announced: date  # the digest's announcement (for a broadcast, the day it was asked for)
     part: int  # 1-based position within the digest's messages
-    text: str
-    markup: dict[str, Any] | None
+    content: Content
     attempts: int  # earlier sends that failed for good or were given up for a later run
     broadcast_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.content.text
+
+    @property
+    def markup(self) -> dict[str, Any] | None:
+        return self.content.markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +235,14 @@ class DateSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Pruned:
+    """What `prune` removed."""
+
+    parts: int
+    contents: int
+
+
+@dataclass(frozen=True, slots=True)
 class UnsentDigest:
     """A digest of one chat with parts still to send."""
 
@@ -197,6 +255,9 @@ class DeliveryLedger:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # Texts in the hands of senders, by hash: a text is loaded once however many claims send it,
+        # and forgotten once no claimed part refers to it. A hash, unlike an id, is never reused.
+        self._loaded: weakref.WeakValueDictionary[str, Content] = weakref.WeakValueDictionary()
 
     async def plan(self, chat_id: int, announced: date, parts: Sequence[PlannedPart], now: datetime) -> bool:
         """Record a chat's messages for an announcement; False (and no change) if it was planned before."""
@@ -515,6 +576,34 @@ class DeliveryLedger:
             await self._db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             await self._db.execute("UPDATE chats SET active = 1 WHERE id = ?", (new_id,))
 
+    async def prune(self, before: date, batch: int = PRUNE_BATCH) -> Pruned:
+        """Forget what was sent (or given up on) for announcements before `before`, and the texts no
+        part refers to any more.
+
+        In transactions of at most `batch` rows, yielding between them, so a push or a command
+        waiting for the write lock waits for one batch at most.
+        """
+        day = before.isoformat()
+        parts = 0
+        while True:
+            async with transaction(self._db):
+                cursor = await self._db.execute(_PRUNE_PARTS, {"before": day, "batch": batch})
+            parts += cursor.rowcount
+            await asyncio.sleep(0)
+            if cursor.rowcount < batch:
+                break
+        async with transaction(self._db):
+            await self._db.execute(_PRUNE_BROADCASTS, {"before": day})
+        rows = await self._db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM delivery_contents")
+        last, after, contents = rows[0][0], 0, 0
+        while after < last:
+            async with transaction(self._db):
+                cursor = await self._db.execute(_PRUNE_CONTENTS, {"after": after, "through": after + batch})
+            contents += cursor.rowcount
+            after += batch
+            await asyncio.sleep(0)
+        return Pruned(parts=parts, contents=contents)
+
     async def peek(self, now: datetime, after: int | None, limit: int) -> list[ChatBacklog]:
         """What `claim` would take, without taking it: chats by id after `after`, for a dry run."""
         rows = await self._db.execute_fetchall(
@@ -558,15 +647,25 @@ class DeliveryLedger:
     async def _backlogs(self, rows: Iterable[aiosqlite.Row]) -> list[ChatBacklog]:
         """Group part rows (`_PART_COLUMNS`) by chat, in sending order.
 
-        Each distinct content is read and parsed once, and shared by every part that sends it.
+        Each distinct content is read and parsed once while senders hold it, and shared by every
+        part that sends it: a push's memory grows with its distinct messages, not its chats.
         """
         ordered = sorted(rows, key=lambda row: (row[1], row[2], row[3] or 0, row[4]))
-        contents = {
-            content_id: (text, json.loads(markup) if markup is not None else None)
-            for content_id, text, markup in await self._db.execute_fetchall(
-                _CONTENTS, (json.dumps(sorted({row[5] for row in ordered})),)
+        hashes = {
+            content_id: sha256
+            for content_id, sha256 in await self._db.execute_fetchall(
+                _CONTENT_HASHES, (json.dumps(sorted({row[5] for row in ordered})),)
             )
         }
+        contents = {content_id: self._loaded.get(sha256) for content_id, sha256 in hashes.items()}
+        missing = sorted(content_id for content_id, content in contents.items() if content is None)
+        if missing:
+            for content_id, sha256, text, markup in await self._db.execute_fetchall(
+                _CONTENTS, (json.dumps(missing),)
+            ):
+                content = Content(text, json.loads(markup) if markup is not None else None)
+                self._loaded[sha256] = content
+                contents[content_id] = content
         days: dict[str, date] = {}
         return [
             ChatBacklog(
@@ -576,8 +675,7 @@ class DeliveryLedger:
                         id=row[0],
                         announced=days.get(row[2]) or days.setdefault(row[2], date.fromisoformat(row[2])),
                         part=row[4],
-                        text=contents[row[5]][0],
-                        markup=contents[row[5]][1],
+                        content=contents[row[5]],
                         attempts=row[6],
                         broadcast_id=row[3],
                     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -102,3 +103,11 @@ async def test_a_broadcast_goes_through_the_push_within_broadcast_rate(telegram:
     moments = [call.time for call in telegram.calls if call.params.get("text") == "Read the changelog"]
     assert len(moments) == 25
     assert max(sum(1 for m in moments if start <= m < start + 1.0 - JITTER) for start in moments) <= 10
+
+
+async def test_stats_show_the_database_size_and_how_long_sent_messages_are_kept(start_bot):
+    bot = await start_bot(ADMIN_IDS=str(OPERATOR), LEDGER_RETENTION_DAYS="7")
+    text = (await bot.send(OPERATOR, "/stats", user_id=OPERATOR)).visible_text
+    assert re.search(
+        r"Database\n[\d.]+ MB, [\d.]+ MB of it free for new rows; sent messages kept 7 days", text
+    )

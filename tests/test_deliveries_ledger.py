@@ -16,6 +16,7 @@ from storage.deliveries import (
     DeliveryLedger,
     Plan,
     PlannedPart,
+    Pruned,
     SentPart,
     UnsentDigest,
 )
@@ -472,3 +473,45 @@ async def test_a_change_made_while_a_page_is_planned_waits_for_it_and_then_repla
     assert await ledger.plan_pages(pages(), NOW) == 1
     await changing[0]
     assert claimed_texts(await ledger.claim("a", NOW, 10, LEASE)) == {1: ["as wanted now"]}
+
+
+async def test_claims_share_each_text_while_senders_hold_it(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(chat_id, DAY, parts("same digest")) for chat_id in (1, 2)], NOW)
+    (first,) = await ledger.claim("me", NOW, 1, LEASE)
+    (second,) = await ledger.claim("me", NOW, 1, LEASE)
+    assert first.parts[0].content is second.parts[0].content
+
+
+async def contents(db: aiosqlite.Connection) -> set[str]:
+    return {row[0] for row in await db.execute_fetchall("SELECT text FROM delivery_contents")}
+
+
+async def test_pruning_forgets_finished_digests_of_old_announcements_and_their_texts(db, ledger):
+    await register(db, 1, 2, 3)
+    await ledger.plan(1, DAY, parts("old only", "old shared"), NOW)
+    await ledger.plan(2, DAY, parts("half sent", "old shared"), NOW)
+    await ledger.plan(3, NEXT_DAY, parts("old shared", "new"), NOW)
+    await ledger.claim("me", NOW, 10, LEASE)
+    await ledger.mark_sent("me", [*await sent(db, 1, DAY, 1, 2), *await sent(db, 2, DAY, 1)])
+    await ledger.mark_sent("me", await sent(db, 3, NEXT_DAY, 1, 2))
+
+    pruned = await ledger.prune(NEXT_DAY, batch=1)
+
+    assert (pruned.parts, pruned.contents) == (2, 1)
+    assert await part_ids(db, 1, DAY) == {}
+    assert set(await part_ids(db, 2, DAY)) == {1, 2}  # a digest half sent is kept whole
+    assert set(await part_ids(db, 3, NEXT_DAY)) == {1, 2}
+    assert await contents(db) == {"half sent", "old shared", "new"}
+
+
+async def test_pruning_keeps_a_broadcast_until_its_operator_is_told(db, ledger):
+    await register(db, 1)
+    broadcast_id, _ = await ledger.plan_broadcast("Maintenance", 7, 7, NOW)
+    (chat,) = await ledger.claim("me", NOW, 10, LEASE)
+    await ledger.mark_sent("me", [SentPart(chat.parts[0].id, 1, NOW)])
+    later = NEXT_DAY + timedelta(days=1)
+    assert await ledger.prune(later) == Pruned(parts=0, contents=0)
+    await ledger.mark_reported(broadcast_id, NOW)
+    assert await ledger.prune(later) == Pruned(parts=1, contents=1)
+    assert await db.execute_fetchall("SELECT id FROM broadcasts") == []

@@ -182,7 +182,9 @@ def test_a_healthy_deployment_passes_every_check(
     assert "CATEGORIES=cs.IR" in settings
     assert run.rows["database schema"].detail == f"version {len(database.migrations())}, current"
     assert run.rows["journal mode"].detail == "wal"
-    assert run.rows["contents"].detail == "chats: 1 (1 active), subscriptions: 1, papers: 1"
+    counts, _, size = run.rows["contents"].detail.partition("; ")
+    assert counts == "chats: 1 (1 active), subscriptions: 1, papers: 1"
+    assert re.fullmatch(r"database [\d.]+ kB, [\d.]+ (bytes|kB) of it free for new rows", size)
     assert run.rows["announcements"].detail == f"{CATEGORY} {ANNOUNCED}"
     assert run.rows["affiliations"].detail.splitlines() == [
         "papers with affiliations from the HTML author block: 1",

@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, DEFAULT_CATEGORIES, TAXONOMY
 from bot.core.i18n import Language, language_of, parse_language
-from bot.i18n import CHINESE, ENGLISH, LOCALES, catalogue_path
+from bot.locales import CHINESE, ENGLISH, LOCALES, catalogue_path
 from handlers.commands import COMMANDS
 from tests.support import REPO
 

@@ -239,7 +239,11 @@ async def _contents(db: aiosqlite.Connection, categories: tuple[str, ...]) -> li
         latest = await PaperRepository(db).latest_announcements(categories)
     except sqlite3.OperationalError as error:
         return [Check("contents", Verdict.WARN, f"not readable with this schema: {error}")]
-    counts = f"chats: {chats} ({active} active), subscriptions: {subscriptions}, papers: {papers}"
+    size = await database.database_size(db)
+    counts = (
+        f"chats: {chats} ({active} active), subscriptions: {subscriptions}, papers: {papers};"
+        f" database {decimal(size.total)}, {decimal(size.free)} of it free for new rows"
+    )
     return [
         Check("contents", Verdict.OK, counts),
         announcements_check(categories, latest),

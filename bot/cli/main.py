@@ -1,4 +1,4 @@
-"""Command line: `python -m bot console|run|fetch|digest|push|doctor|backup` (also `paper-digest-bot`)."""
+"""Command line: `python -m bot COMMAND` (console, run, fetch, digest, push, prune, doctor, backup)."""
 
 from __future__ import annotations
 
@@ -186,6 +186,26 @@ def push(settings: Settings, args: argparse.Namespace) -> int:
         return 130 if isinstance(stop, KeyboardInterrupt) else 0
 
 
+def prune(settings: Settings, args: argparse.Namespace) -> int:
+    """What the running bot does once a day, for deployments that push from cron instead."""
+    from bot.jobs import prune_ledger
+    from bot.services import Services
+    from storage.db import database_size
+
+    async def prune_now() -> int:
+        async with Services.open(settings) as services:
+            pruned = await prune_ledger(services)
+            size = await database_size(services.db)
+        say(
+            f"pruned {pruned.parts} sent message(s) older than {settings.ledger_retention_days} days and "
+            f"{pruned.contents} text(s) nothing refers to; database {size.total / 1e6:.1f} MB, "
+            f"{size.free / 1e6:.1f} MB of it free for new rows"
+        )
+        return 0
+
+    return asyncio.run(prune_now())
+
+
 def console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.chat_console import console_command
 
@@ -234,6 +254,10 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument("--show", action="store_true", help="print the messages the push would send")
     command.set_defaults(handler=push)
+    command = commands.add_parser(
+        "prune", help="forget sent messages older than LEDGER_RETENTION_DAYS (the bot does it daily)"
+    )
+    command.set_defaults(handler=prune)
     command = commands.add_parser("doctor", help="check settings, database, Telegram and arXiv")
     command.set_defaults(handler=doctor)
     command = commands.add_parser("backup", help="copy the database consistently, also while the bot runs")

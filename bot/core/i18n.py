@@ -1,6 +1,6 @@
 """Which language a chat is answered in, from its `/lang` choice or a Telegram `language_code`.
 
-Pure: the catalogues themselves are loaded by `bot.i18n`. `N_` marks a string for extraction
+Pure: the catalogues themselves are loaded by `bot.locales`. `N_` marks a string for extraction
 (`pybabel extract`) where it is defined, so it can be translated where it is shown.
 """
 

@@ -23,7 +23,7 @@ from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, category
 from bot.core.i18n import Language
 
-LOCALES = Path(__file__).resolve().parent / "locales"
+LOCALES = Path(__file__).resolve().parent  # the catalogues live beside this module
 DOMAIN = "messages"
 
 _BABEL_LOCALES = {Language.EN: "en", Language.ZH: "zh_Hans_CN"}
