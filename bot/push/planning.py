@@ -161,7 +161,10 @@ class _Renderings:
         self._rows = rows
         self._announced = announced
         self._texts = texts
+        self._shared: dict[tuple[str, ...], Digest] = {}
         self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
+        self.featured: set[str] = set()
+        """The papers some digest of this push features: what it reports with affiliations."""
 
     def digest(self, categories: Sequence[str]) -> Digest:
         rows = [row for name in categories for row in self._rows.get(name, ())]
@@ -170,12 +173,23 @@ class _Renderings:
     async def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
         key = (tuple(categories), size)
         if key not in self._parts:
+            digest = await self._shared_digest(key[0])
+            self._parts[key] = push_parts(digest, size) if digest.entries else None
+        return self._parts[key]
+
+    async def _shared_digest(self, categories: tuple[str, ...]) -> Digest:
+        """The ranking chats without personal signals share, built once per category list (every
+        size cuts the same one)."""
+        if categories not in self._shared:
             digest = self.digest(categories)
             if digest.entries:
                 digest = await self._services.curation.personalize(None, digest)
-            digest = with_generated(digest, self._texts, FEATURED)
-            self._parts[key] = push_parts(digest, size) if digest.entries else None
-        return self._parts[key]
+            self._shared[categories] = self._featuring(digest)
+        return self._shared[categories]
+
+    def _featuring(self, digest: Digest) -> Digest:
+        self.featured.update(entry.paper.arxiv_id for entry in digest.entries[:FEATURED])
+        return with_generated(digest, self._texts, FEATURED)
 
     async def personal_parts(
         self, subscriber: Subscriber, categories: Sequence[str], follows: Sequence[Follow]
@@ -188,7 +202,7 @@ class _Renderings:
         )
         if not digest.entries and not digest.picks:
             return None
-        return push_parts(with_generated(digest, self._texts, FEATURED), subscriber.digest_size)
+        return push_parts(self._featuring(digest), subscriber.digest_size)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -284,7 +298,7 @@ async def plan_push(
         chats = sum([len(page) async for page in pages()])
     else:
         chats = await services.ledger.plan_pages(pages(), services.clock())
-    featured = await featured_papers(services, announced)
+    featured = sorted(renderings.featured)
     with_affiliations = await services.papers.with_affiliations(featured)
     report = PushPlanReport(announced, chats, messages, without_news, len(featured), with_affiliations)
     if dry_run:
