@@ -2,8 +2,9 @@
 
 The same database, the same fake Telegram, the same messages: every subscribed chat's digest of the
 latest announcement, rendered with the project's own functions (chats with the same choices share
-one rendering, as in the push), then sent one message after the other with python-telegram-bot's
-`Bot.send_message`. No ledger, no concurrency, no rate limit: `for chat: await bot.send_message(...)`.
+one rendering and its ranking, as in the push), then sent one message after the other with
+python-telegram-bot's `Bot.send_message`. No ledger, no concurrency, no rate limit:
+`for chat: await bot.send_message(...)`.
 
 Run as `python benchmarks/_naive_push.py DATABASE BASE_URL TOKEN`; prints how many messages it sent.
 """
@@ -53,6 +54,8 @@ async def naive_push(database: str, base_url: str, token: str) -> int:
                 if key not in rendered:
                     rows = await services.papers.listings(chat.categories, announced)
                     digest = build_digest(rows, chat.categories, announced)
+                    if digest.entries:  # the order chats without follows or taps share, as in the push
+                        digest = await services.curation.personalize(None, digest)
                     rendered[key] = push_parts(digest, chat.digest_size) if digest.entries else []
                 for part in rendered[key]:
                     await bot.send_message(

@@ -29,17 +29,19 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
 from bot.core.digest import Digest, DigestEntry, Pick, build_digest, venue_note
 from bot.core.follows import Follow, FollowKind, FollowMatch, PaperText, match_follows, paper_text
 from bot.core.rank import PaperFeedback, Signals, model_ready, rank, training_labels
-from bot.curation.models import ChatModel, FeatureSpace
 from storage.feedback import ChatFeedback, FeedbackRepository
 from storage.follows import FollowRepository, StoredFollow
 from storage.models import Paper
 from storage.papers import PaperRepository
+
+if TYPE_CHECKING:  # scikit-learn (and numpy, scipy) load only when a model or space is made
+    from bot.curation.models import ChatModel, FeatureSpace
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +241,8 @@ class Curation:
         return await task if wait else None
 
     async def _fit_space(self, day: Day) -> FeatureSpace:
+        from bot.curation.models import FeatureSpace
+
         ids = list(day.texts)
         space = await asyncio.to_thread(
             FeatureSpace.fit, day.announced, ids, [day.texts[arxiv_id].text for arxiv_id in ids]
@@ -283,6 +287,8 @@ class Curation:
     async def _train(
         self, chat_id: int, version: int, space: FeatureSpace, labels: Mapping[str, int]
     ) -> ChatModel:
+        from bot.curation.models import ChatModel
+
         texts = await self.texts(labels)
         known = [arxiv_id for arxiv_id in labels if arxiv_id in texts]
         model = await asyncio.to_thread(
