@@ -14,7 +14,7 @@ from typing import IO
 import pytest
 
 from tests.fakes.telegram import FakeTelegram
-from tests.support import TEST_TOKEN, start_cli, wait_until_sync
+from tests.support import TEST_TOKEN, run_cli, start_cli, wait_until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +48,8 @@ def webhook_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[StartBot]:
 
     def start(**env: str) -> subprocess.Popen[bytes]:
         port = free_loopback_port()
-        settings = {
-            **bot_env,
-            "RUN_MODE": "webhook",
-            "WEBHOOK_URL": WEBHOOK_URL,
-            "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-            "WEBHOOK_SECRET": SECRET,
-            **env,
-        }
         log = (tmp_path / "bot.log").open("w+")
-        process = start_cli(settings, "run", cwd=tmp_path, log=log)
+        process = start_cli(webhook_env(bot_env, port, **env), "run", cwd=tmp_path, log=log)
         started.append((process, log))
         process.via = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
         process.log_path = tmp_path / "bot.log"  # type: ignore[attr-defined]
@@ -73,6 +65,17 @@ def webhook_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[StartBot]:
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+def webhook_env(bot_env: dict[str, str], port: int, **env: str) -> dict[str, str]:
+    return {
+        **bot_env,
+        "RUN_MODE": "webhook",
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "WEBHOOK_SECRET": SECRET,
+        **env,
+    }
 
 
 def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
@@ -133,3 +136,32 @@ def test_requests_not_from_telegram_are_refused_in_one_line_each_and_lose_nothin
     assert "Traceback" not in log
     assert "not-the-secret" not in log
     assert SECRET not in log
+
+
+def test_a_rejected_token_stops_webhook_mode_with_one_line(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    env = webhook_env(
+        bot_env, free_loopback_port(), TELEGRAM_BOT_TOKEN="123456789:WRONG-token-abcdefghijklmnopqrst"
+    )
+    result = run_cli(env, "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check it with @BotFather"
+    )
+    assert telegram.webhook is None
+
+
+def test_a_listen_address_in_use_stops_it_with_one_line_before_registering(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        result = run_cli(webhook_env(bot_env, port), "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: WEBHOOK_LISTEN: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in result.stderr
+    assert telegram.webhook is None, "no webhook registered that nobody would serve"

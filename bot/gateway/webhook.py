@@ -10,12 +10,13 @@ stranger probing the URL shows in the log without drowning it.
 from __future__ import annotations
 
 import logging
+import socket
 from urllib.parse import urlsplit
 
 from telegram.ext import Application
 from tornado.web import HTTPError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 UPDATER_LOGGER = "telegram.ext.Updater"
 """PTB's webhook server logs under the Updater's name."""
@@ -64,6 +65,7 @@ def run_webhook(application: Application, settings: Settings) -> None:
     updater_log.addFilter(WebhookRefusals(debugging=logging.getLogger().level <= logging.DEBUG))
     updater_log.setLevel(logging.DEBUG)
     host, port = settings.webhook_listen
+    check_listen_address(host, port)
     application.run_webhook(
         listen=host,
         port=port,
@@ -74,3 +76,17 @@ def run_webhook(application: Application, settings: Settings) -> None:
         drop_pending_updates=False,
         stop_signals=None,
     )
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Fail in one line, before a webhook is registered that nobody would serve, when WEBHOOK_LISTEN
+    cannot be bound (a port in use, an address not of this host)."""
+    try:
+        for family, kind, protocol, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        ):
+            with socket.socket(family, kind, protocol) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webhook server does
+                probe.bind(address)
+    except OSError as error:
+        raise ConfigError("WEBHOOK_LISTEN", f"cannot listen on {host}:{port}: {error.strerror}") from None
