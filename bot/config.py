@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from telegram.constants import FloodLimit
+from telegram.constants import SUPPORTED_WEBHOOK_PORTS, FloodLimit
 
 from bot.core.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
 
@@ -25,6 +25,7 @@ T = TypeVar("T")
 
 FREE_BROADCAST_RATE = float(FloodLimit.MESSAGES_PER_SECOND)
 PAID_BROADCAST_RATE = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
+RUN_MODES = ("polling", "webhook")
 
 
 class ConfigError(Exception):
@@ -60,6 +61,10 @@ class Settings:
     llm_model: str | None = None
     llm_daily_budget: int = 500
     llm_timeout: float = 30.0
+    run_mode: str = "polling"  # how updates arrive: long polling, or Telegram posting to WEBHOOK_URL
+    webhook_url: str | None = None
+    webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def llm_configured(self) -> bool:
@@ -203,6 +208,50 @@ def _retention_days(value: str) -> int:
     return int(value)
 
 
+def _run_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in RUN_MODES:
+        raise ValueError(f"expected polling or webhook, got {value!r}")
+    return mode
+
+
+def _webhook_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"expected the public https URL Telegram posts updates to, got {value!r}")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = 0
+    if port not in SUPPORTED_WEBHOOK_PORTS:
+        ports = ", ".join(map(str, SUPPORTED_WEBHOOK_PORTS))
+        raise ValueError(f"Telegram posts only to ports {ports}, got {value!r}")
+    return value
+
+
+def _listen(value: str) -> tuple[str, int]:
+    """host:port to bind; an IPv6 host in brackets ([::1]:8443)."""
+    host, _, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdecimal() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port to listen on, such as 127.0.0.1:8443, got {value!r}")
+    return host, int(port)
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook_secret(value: str) -> str | None:
+    if not value:
+        return None
+    if not _WEBHOOK_SECRET.fullmatch(value):
+        # Never quote the value: it is a secret, and this line goes to the terminal and the journal.
+        raise ValueError("expected 1 to 256 characters, each A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+    return value
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in logging.getLevelNamesMapping():
@@ -252,6 +301,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         llm_daily_budget=_read(merged, "LLM_DAILY_BUDGET", "500", _budget),
         llm_timeout=_read(merged, "LLM_TIMEOUT", "30", _seconds_up_to(600)),
         arxiv_listing_url=_read(merged, "ARXIV_LISTING_URL", "https://arxiv.org/list/", _url),
+        run_mode=_read(merged, "RUN_MODE", "polling", _run_mode),
+        webhook_url=_read(merged, "WEBHOOK_URL", "", _webhook_url),
+        webhook_listen=_read(merged, "WEBHOOK_LISTEN", "127.0.0.1:8443", _listen),
+        webhook_secret=_read(merged, "WEBHOOK_SECRET", "", _webhook_secret),
     )
     if bool(settings.llm_base_url) != bool(settings.llm_model):
         missing = "LLM_MODEL" if settings.llm_base_url else "LLM_BASE_URL"
@@ -261,4 +314,13 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
             "BROADCAST_RATE",
             f"Telegram allows {FREE_BROADCAST_RATE:g} messages/s; set PAID_BROADCAST=true to go faster",
         )
+    if settings.run_mode == "webhook":
+        if not settings.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL", "required with RUN_MODE=webhook: the public https URL of the bot"
+            )
+        if not settings.webhook_secret:
+            raise ConfigError(
+                "WEBHOOK_SECRET", "required with RUN_MODE=webhook: it proves a request comes from Telegram"
+            )
     return settings

@@ -35,7 +35,8 @@ def secrets_in(token: str | None, urls: Sequence[str] = ()) -> list[str]:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """Every secret the settings hold: the token, and any password in the configured URLs."""
+    """Every secret the settings hold: the token, the webhook's secret, and any password in the
+    configured URLs."""
     urls = [
         settings.telegram_api_base_url,
         settings.arxiv_feed_url,
@@ -47,6 +48,7 @@ def settings_secrets(settings: Settings) -> list[str]:
         {
             *secrets_in(settings.telegram_bot_token, urls),
             *([settings.llm_api_key] if settings.llm_api_key else []),
+            *([settings.webhook_secret] if settings.webhook_secret else []),
         },
         key=len,
         reverse=True,

@@ -4,6 +4,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import ConfigError, load_settings
+from bot.log import redact, settings_secrets
 from tests.support import TEST_TOKEN
 
 
@@ -27,6 +28,9 @@ def test_defaults_follow_the_documented_contract():
     assert settings.paid_broadcast is False
     assert settings.push_lease == 30
     assert settings.database_busy_timeout == 10
+    assert settings.run_mode == "polling"
+    assert settings.webhook_listen == ("127.0.0.1", 8443)
+    assert (settings.webhook_url, settings.webhook_secret) == (None, None)
 
 
 def test_paid_broadcast_lifts_the_rate_ceiling():
@@ -87,6 +91,12 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         ("ARXIV_CONTACT", "call me", "expected an e-mail address or an http(s) URL"),
         ("ARXIV_CONTACT", "ftp://example.org", "expected an e-mail address or an http(s) URL"),
         ("ARXIV_PAGE_DELAY", "-1", "expected seconds"),
+        ("RUN_MODE", "push", "expected polling or webhook"),
+        ("WEBHOOK_URL", "http://bot.example.org/hook", "public https URL"),
+        ("WEBHOOK_URL", "https://bot.example.org:9000/hook", "only to ports 443, 80, 88, 8443"),
+        ("WEBHOOK_LISTEN", "8443", "expected host:port"),
+        ("WEBHOOK_LISTEN", "127.0.0.1:70000", "expected host:port"),
+        ("WEBHOOK_SECRET", "x" * 257, "1 to 256 characters"),
     ],
 )
 def test_malformed_values_name_the_variable(variable, value, problem):
@@ -94,6 +104,47 @@ def test_malformed_values_name_the_variable(variable, value, problem):
         load_settings({variable: value}, env_file=None)
     assert str(caught.value).startswith(f"{variable}: ")
     assert problem in str(caught.value)
+
+
+WEBHOOK = {
+    "RUN_MODE": "Webhook",
+    "WEBHOOK_URL": "https://bot.example.org:8443/telegram/updates",
+    "WEBHOOK_LISTEN": "[::1]:9000",
+    "WEBHOOK_SECRET": "s3cret_Value-1",
+}
+
+
+def test_webhook_mode_reads_its_url_listen_address_and_secret():
+    settings = load_settings(WEBHOOK, env_file=None)
+    assert settings.run_mode == "webhook"
+    assert settings.webhook_url == "https://bot.example.org:8443/telegram/updates"
+    assert settings.webhook_listen == ("::1", 9000)
+    assert settings.webhook_secret == "s3cret_Value-1"
+    assert "s3cret_Value-1" not in repr(settings)
+
+
+@pytest.mark.parametrize("missing", ["WEBHOOK_URL", "WEBHOOK_SECRET"])
+def test_webhook_mode_requires_its_url_and_secret(missing):
+    with pytest.raises(ConfigError, match=rf"^{missing}: required with RUN_MODE=webhook"):
+        load_settings({**WEBHOOK, missing: ""}, env_file=None)
+    polling = load_settings({**WEBHOOK, "RUN_MODE": "polling", missing: ""}, env_file=None)
+    assert polling.run_mode == "polling"
+
+
+@pytest.mark.parametrize("secret", ["has space", "dots.are.not.allowed", "ünïcode"])
+def test_a_malformed_webhook_secret_is_refused_without_being_quoted(secret):
+    with pytest.raises(ConfigError, match=r"^WEBHOOK_SECRET: ") as caught:
+        load_settings({**WEBHOOK, "WEBHOOK_SECRET": secret}, env_file=None)
+    assert secret not in str(caught.value)
+
+
+def test_the_webhook_secret_is_redacted_like_the_token():
+    settings = load_settings({**WEBHOOK, "TELEGRAM_BOT_TOKEN": TEST_TOKEN}, env_file=None)
+    line = redact(
+        f"POST /telegram/updates secret=s3cret_Value-1 token={TEST_TOKEN}", settings_secrets(settings)
+    )
+    assert "s3cret_Value-1" not in line
+    assert TEST_TOKEN.partition(":")[2] not in line
 
 
 def test_token_is_kept_out_of_the_settings_repr():

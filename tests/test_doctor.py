@@ -16,9 +16,9 @@ from rich.filesize import decimal
 
 from bot.__main__ import main
 from bot.cli.checks import Verdict
-from bot.cli.doctor import disk_space_check, schema_check, write_verdict
+from bot.cli.doctor import disk_space_check, schema_check, settings_check, write_verdict
 from bot.cli.remote_checks import PROBE_ID
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from storage import db as database
 from storage.models import AffiliationSource, AnnounceType, Author, Paper
 from storage.papers import PaperRepository
@@ -385,3 +385,20 @@ def test_disk_space_is_judged_by_what_a_push_needs(free: int, verdict: Verdict):
     check = disk_space_check(free)
     assert check.verdict == verdict
     assert check.detail.startswith(f"{decimal(free)} free")
+
+
+def test_webhook_settings_show_the_listen_address_and_never_the_secret():
+    settings = load_settings(
+        {
+            "RUN_MODE": "webhook",
+            "WEBHOOK_URL": "https://bot.example.org/telegram/updates",
+            "WEBHOOK_LISTEN": "127.0.0.1:9000",
+            "WEBHOOK_SECRET": "doctor-never-shows-this",
+        },
+        env_file=None,
+    )
+    detail = settings_check(settings).detail
+    assert "RUN_MODE=webhook" in detail
+    assert "WEBHOOK_URL=https://bot.example.org/telegram/updates" in detail
+    assert "WEBHOOK_LISTEN=127.0.0.1:9000, WEBHOOK_SECRET set" in detail
+    assert "doctor-never-shows-this" not in detail

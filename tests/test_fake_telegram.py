@@ -260,6 +260,40 @@ async def test_opt_in_updates_and_dropped_pending_updates(telegram_bot: Bot, tel
     assert telegram.pending_updates == []
 
 
+async def test_a_webhook_is_registered_with_its_secret_and_stops_get_updates(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    telegram.push_update(telegram.message_update(42, "waiting"))
+    url = "https://bot.example.org:8443/telegram/updates"
+    assert await telegram_bot.set_webhook(url, secret_token="s3cret_Value-1", allowed_updates=["message"])
+    assert telegram.webhook is not None
+    assert (telegram.webhook.url, telegram.webhook.secret_token) == (url, "s3cret_Value-1")
+    info = await telegram_bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.allowed_updates) == (url, 1, ("message",))
+    with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
+        await telegram_bot.get_updates(timeout=0)
+    await telegram_bot.delete_webhook()
+    assert telegram.webhook is None
+    assert (await telegram_bot.get_webhook_info()).url == ""
+    assert len(await telegram_bot.get_updates(timeout=0)) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "problem"),
+    [
+        ("http://bot.example.org/hook", None, "An HTTPS URL must be provided"),
+        ("https://bot.example.org:9000/hook", None, "only on ports 80, 88, 443 or 8443"),
+        ("https://bot.example.org/hook", "no spaces", "secret token contains unallowed characters"),
+    ],
+)
+async def test_set_webhook_refuses_what_telegram_refuses(
+    telegram_bot: Bot, telegram: FakeTelegram, url: str, secret: str | None, problem: str
+) -> None:
+    with pytest.raises(BadRequest, match=f"(?i){problem}"):
+        await telegram_bot.set_webhook(url, secret_token=secret)
+    assert telegram.webhook is None
+
+
 async def test_delay_holds_the_answer(telegram_bot: Bot, telegram: FakeTelegram) -> None:
     telegram.set_delay("sendMessage", 0.5)
     with pytest.raises(TimedOut):

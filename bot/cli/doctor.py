@@ -65,9 +65,14 @@ def settings_check(settings: Settings) -> Check:
     changed = [
         f"{field.name.upper()}={_shown(getattr(settings, field.name))}"
         for field in fields(Settings)
-        if field.name != "telegram_bot_token"
+        if field.name not in ("telegram_bot_token", "webhook_listen", "webhook_secret")
         and getattr(settings, field.name) != getattr(defaults, field.name)
     ]
+    if settings.run_mode == "webhook":
+        host, port = settings.webhook_listen
+        changed.append(
+            f"WEBHOOK_LISTEN={host}:{port}, WEBHOOK_SECRET {'set' if settings.webhook_secret else 'not set'}"
+        )
     lines.extend(changed or ["every other setting at its default"])
     return Check("settings", Verdict.OK, "\n".join(lines))
 

@@ -33,6 +33,7 @@ class UsageError(Exception):
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application, wait_for_telegram
+    from bot.gateway.webhook import run_webhook
     from bot.jobs import cancel_running_work
     from bot.services import FATAL_KEY
 
@@ -57,7 +58,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         logger.info("Stopped before Telegram could be reached")
         loop.close()
         return 0
-    application.run_polling(allowed_updates=None, stop_signals=None)
+    # The one place the run mode matters: how updates arrive. Everything else runs alike.
+    if settings.run_mode == "webhook":
+        run_webhook(application, settings)
+    else:
+        application.run_polling(allowed_updates=None, stop_signals=None)
     fatal = application.bot_data.get(FATAL_KEY)
     if fatal:
         say(f"error: {fatal}")
@@ -237,7 +242,9 @@ def parser() -> argparse.ArgumentParser:
         help="keep the console's chats here (default: a throwaway one)",
     )
     command.set_defaults(handler=console)
-    command = commands.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    command = commands.add_parser(
+        "run", help="run the bot (long polling, or a webhook with RUN_MODE) until SIGINT/SIGTERM"
+    )
     command.set_defaults(handler=run)
     command = commands.add_parser("fetch", help="ingest the latest arXiv announcement now")
     command.add_argument(

@@ -7,8 +7,9 @@ edits), so such a bug fails a test instead of a production push. Only the method
 modelled (see `methods.py`); any other is answered `true` and listed in `unknown_calls`.
 
 Modules: `server` (FakeTelegram), `methods` (the Bot API methods), `updates` (incoming updates),
-`waiting` (waiting for calls), `records` (what tests read), `chats`, `requests` (HTTP and errors),
-`entities` (Telegram's HTML parser).
+`webhook` (setWebhook, and updates posted to the bot's webhook), `waiting` (waiting for calls),
+`records` (what tests read), `chats`, `requests` (HTTP and errors), `entities` (Telegram's HTML
+parser).
 """
 
 from tests.fakes.telegram.chats import MEMBER_STATUSES
@@ -17,6 +18,7 @@ from tests.fakes.telegram.methods import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LE
 from tests.fakes.telegram.records import Call, ChatId, ChatType, SentDocument, SentMessage
 from tests.fakes.telegram.server import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram.updates import DEFAULT_USER_ID
+from tests.fakes.telegram.webhook import REGISTERED, SECRET_HEADER, Webhook
 
 __all__ = [
     "DEFAULT_BOT_USERNAME",
@@ -25,6 +27,8 @@ __all__ = [
     "MAX_CALLBACK_DATA_BYTES",
     "MAX_MESSAGE_LENGTH",
     "MEMBER_STATUSES",
+    "REGISTERED",
+    "SECRET_HEADER",
     "Call",
     "ChatId",
     "ChatType",
@@ -33,6 +37,7 @@ __all__ = [
     "FormattedText",
     "SentDocument",
     "SentMessage",
+    "Webhook",
     "parse_html",
     "utf16_length",
 ]

@@ -124,13 +124,13 @@ class BotApi:
     _poll_generation: int
     _waiting_polls: int
     _stopping: bool
+    _refuse_polling_while_webhook: Callable[[], None]
 
     def api_methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         """The modelled methods by name: what the bot calls through PTB, and nothing more."""
         return {
             "getMe": lambda params: self._bot_user,
             "getUpdates": self._get_updates,
-            "deleteWebhook": self._delete_webhook,
             "setMyCommands": self._set_my_commands,
             "setMyDescription": partial(self._set_description, "description", 512),
             "setMyShortDescription": partial(self._set_description, "short_description", 120),
@@ -175,6 +175,7 @@ class BotApi:
             return message_id
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self._refuse_polling_while_webhook()
         offset = params.get("offset")
         limit = min(max(int(params.get("limit", 100)), 1), 100)
         timeout = max(float(params.get("timeout", 0)), 0.0)
@@ -217,12 +218,6 @@ class BotApi:
         else:
             while self._updates and self._updates[0]["update_id"] < offset:
                 self._updates.popleft()
-
-    def _delete_webhook(self, params: dict[str, Any]) -> bool:
-        if params.get("drop_pending_updates"):
-            with self._lock:
-                self._updates.clear()
-        return True
 
     def _set_my_commands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands")

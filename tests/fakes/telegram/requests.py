@@ -71,6 +71,8 @@ _TEXT_PARAMS = frozenset(
         "emoji",
         "action",
         "language_code",
+        "secret_token",
+        "ip_address",
     }
 )
 """Parameters Telegram reads as strings; every other form value is JSON (numbers, booleans, objects)."""

@@ -27,6 +27,7 @@ from tests.fakes.telegram.requests import (
 )
 from tests.fakes.telegram.updates import UpdateBuilders
 from tests.fakes.telegram.waiting import Waiting
+from tests.fakes.telegram.webhook import Webhook, Webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class _Fault:
     remaining: int | None
 
 
-class FakeTelegram(UpdateBuilders, BotApi, Waiting):
+class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
     """Bot API server on 127.0.0.1 (random port) with a test-facing API for updates, faults and records.
 
     Thread-safe: requests are served on their own threads, and the test API may be used from any
@@ -106,13 +107,14 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
         self._updates: deque[dict[str, Any]] = deque()
         self._last_update_id = 700_000_000
         self._allowed_updates: frozenset[str] | None = None
+        self._webhook: Webhook | None = None
         self._poll_generation = 0
         self._waiting_polls = 0
         self._stopping = False
         self._connections: set[socket.socket] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        self._methods = self.api_methods()
+        self._methods = {**self.api_methods(), **self.webhook_methods()}
         self._canonical_names = {name.lower(): name for name in self._methods}
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -248,15 +250,20 @@ class FakeTelegram(UpdateBuilders, BotApi, Waiting):
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for getUpdates; an update_id is assigned unless the update has one."""
+        update = self._assign_update_id(update)
         with self._lock:
-            if "update_id" in update:
-                self._last_update_id = max(self._last_update_id, update["update_id"])
-            else:
-                self._last_update_id += 1
-                update = {"update_id": self._last_update_id, **update}
             self._updates.append(update)
             self._updates_changed.notify_all()
         return update
+
+    def _assign_update_id(self, update: dict[str, Any]) -> dict[str, Any]:
+        """The update with the next update_id, unless it has one (which later ids then follow)."""
+        with self._lock:
+            if "update_id" in update:
+                self._last_update_id = max(self._last_update_id, update["update_id"])
+                return update
+            self._last_update_id += 1
+            return {"update_id": self._last_update_id, **update}
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:

@@ -1,0 +1,167 @@
+"""The real `python -m bot run` in webhook mode: the fake Telegram registers its webhook and posts
+updates to it, as Telegram does through a reverse proxy terminating TLS."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from tests.fakes.telegram import FakeTelegram
+from tests.support import TEST_TOKEN, run_cli, start_cli, wait_until_sync
+
+pytestmark = pytest.mark.e2e
+
+USER = 4242
+SECRET = "webhook-Secret_for-tests-0123456789"
+WEBHOOK_URL = "https://bot.example.test/telegram/updates"
+"""Where Telegram posts; the proxy, modelled by `via`, forwards the path to WEBHOOK_LISTEN."""
+
+StartBot = Callable[..., subprocess.Popen[bytes]]
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def webhook_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[StartBot]:
+    """Start `python -m bot run` in webhook mode (settings on top of bot_env); killed after the test
+    if it is still running. The process gets `.via` (its listener) and `.log_path`."""
+    started: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
+
+    def start(**env: str) -> subprocess.Popen[bytes]:
+        port = free_loopback_port()
+        log = (tmp_path / "bot.log").open("w+")
+        process = start_cli(webhook_env(bot_env, port, **env), "run", cwd=tmp_path, log=log)
+        started.append((process, log))
+        process.via = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+        process.log_path = tmp_path / "bot.log"  # type: ignore[attr-defined]
+        wait_until_sync(
+            lambda: listening(port) or process.poll() is not None, "the webhook never listened", 30
+        )
+        assert process.poll() is None, (tmp_path / "bot.log").read_text()
+        return process
+
+    yield start
+    for process, log in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def webhook_env(bot_env: dict[str, str], port: int, **env: str) -> dict[str, str]:
+    return {
+        **bot_env,
+        "RUN_MODE": "webhook",
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "WEBHOOK_SECRET": SECRET,
+        **env,
+    }
+
+
+def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=20)
+    return code, process.log_path.read_text()  # type: ignore[attr-defined]
+
+
+def test_updates_posted_with_the_secret_are_answered_and_sigterm_stops_cleanly(
+    webhook_bot: StartBot, telegram: FakeTelegram
+):
+    bot = webhook_bot()  # at LOG_LEVEL=DEBUG: the secret must stay out of every line anyway
+    assert telegram.webhook is not None
+    assert (telegram.webhook.url, telegram.webhook.secret_token) == (WEBHOOK_URL, SECRET)
+
+    assert telegram.deliver_update(telegram.message_update(USER, "/start", user_id=USER), via=bot.via) == 200
+    telegram.wait_for_sync("sendMessage", chat_id=USER, timeout=10)
+    assert "arXiv paper digest" in telegram.sent_messages(USER)[-1].visible_text
+
+    code, log = stop(bot)
+    assert code == 0
+    assert "database closed" in log
+    assert "Traceback" not in log
+    assert telegram.count("getUpdates") == 0, "a webhook bot never polls"
+    assert telegram.webhook is not None, "the webhook stays registered for the other instances"
+    assert "/bot[TOKEN]/setWebhook" in log
+    assert SECRET not in log
+    assert TEST_TOKEN.partition(":")[2] not in log
+
+
+def test_requests_not_from_telegram_are_refused_in_one_line_each_and_lose_nothing(
+    webhook_bot: StartBot, telegram: FakeTelegram
+):
+    bot = webhook_bot(LOG_LEVEL="INFO")
+    start = telegram.message_update(USER, "/start", user_id=USER)
+    assert telegram.deliver_update(start, via=bot.via, secret=None) == 403
+    assert telegram.deliver_update(start, via=bot.via, secret="not-the-secret") == 403
+    assert telegram.post_to_webhook(b"{not json", via=bot.via) >= 400
+    assert telegram.post_to_webhook(b"\xff\xfe", via=bot.via) >= 400
+    assert (
+        telegram.post_to_webhook(json.dumps({"update_id": "one", "message": 5}).encode(), via=bot.via) == 400
+    )
+
+    assert telegram.deliver_update(telegram.message_update(USER, "/help", user_id=USER), via=bot.via) == 200
+    telegram.wait_for_sync("sendMessage", chat_id=USER, timeout=10)
+    (reply,) = telegram.sent_messages(USER)  # the only reply: nothing refused was handled
+    assert "/subscribe" in reply.visible_text
+
+    code, log = stop(bot)
+    assert code == 0
+    refusals = [line for line in log.splitlines() if "webhook request from 127.0.0.1 refused" in line]
+    assert len(refusals) == 5, log
+    assert all(" WARNING " in line for line in refusals)
+    assert "did not include the secret token (403)" in refusals[0]
+    assert "wrong secret token (403)" in refusals[1]
+    assert "not JSON" in refusals[2] and "not JSON" in refusals[3]
+    assert "Update could not be processed" in refusals[4]
+    assert "Traceback" not in log
+    assert "not-the-secret" not in log
+    assert SECRET not in log
+
+
+def test_a_rejected_token_stops_webhook_mode_with_one_line(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    env = webhook_env(
+        bot_env, free_loopback_port(), TELEGRAM_BOT_TOKEN="123456789:WRONG-token-abcdefghijklmnopqrst"
+    )
+    result = run_cli(env, "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check it with @BotFather"
+    )
+    assert telegram.webhook is None
+
+
+def test_a_listen_address_in_use_stops_it_with_one_line_before_registering(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        result = run_cli(webhook_env(bot_env, port), "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: WEBHOOK_LISTEN: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in result.stderr
+    assert telegram.webhook is None, "no webhook registered that nobody would serve"
