@@ -15,6 +15,7 @@ longer wants (it follows none of the digest's categories, or blocked the bot).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from storage.subscriptions import Subscriber
 
 logger = logging.getLogger(__name__)
 
+YIELD_EVERY = 100  # chats planned between two turns of the event loop: a reply never waits long
 PAGE = 1000  # subscribers read and planned per batch: bounds memory at any number of chats
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
@@ -273,7 +275,9 @@ async def plan_push(
             follows = await services.follows.of_chats(chat_ids)
             tapped = await services.feedback.versions(chat_ids)
             planned = []
-            for subscriber in page:
+            for index, subscriber in enumerate(page):
+                if index % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)  # replies go on while a page is planned
                 personal = follows_from(follows.get(subscriber.chat_id, ()))
                 plan = await _plan(
                     services,
