@@ -210,12 +210,13 @@ def _tidy(note: str) -> str | None:
     return text
 
 
-def with_generated(digest: Digest, texts: Mapping[str, Generated], first: int) -> Digest:
-    """The digest with generated summaries on its first `first` entries, where `texts` has them."""
+def with_generated(digest: Digest, texts: Mapping[str, Generated], first: int | None) -> Digest:
+    """The digest with generated text on its first `first` entries (None: all), where `texts` has it."""
     if not texts:
         return digest
+    reach = len(digest.entries) if first is None else first
     entries = tuple(
-        dataclasses.replace(entry, generated=texts.get(entry.paper.arxiv_id)) if index < first else entry
+        dataclasses.replace(entry, generated=texts.get(entry.paper.arxiv_id)) if index < reach else entry
         for index, entry in enumerate(digest.entries)
     )
     return dataclasses.replace(digest, entries=entries)

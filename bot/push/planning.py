@@ -26,16 +26,17 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.digest import Digest, build_digest, select_for_push, with_generated
 from bot.core.follows import Follow
-from bot.core.generated import Language
+from bot.core.i18n import Language, language_of
 from bot.core.keyboards import feedback_rows
 from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import FEATURED, digest_messages
+from bot.core.render import digest_messages
 from bot.curation import follows_from
+from bot.i18n import translation
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
-from bot.reading import enrichment_priority_of, latest_announcement
+from bot.reading import enrichment_priority_of, generated_reach, latest_announcement, with_generated_texts
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Generated, Listing, Paper
@@ -127,15 +128,16 @@ async def run_push(
     return PushOutcome(planned, delivered)
 
 
-def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages: featured entries carry feedback buttons (👍 👎 🔖), and the last one the
-    buttons `/today` shows too, into the categories it cut short."""
+def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
+    """The digest's messages in the chat's language: featured entries carry feedback buttons (👍 👎 🔖),
+    and the last one the buttons `/today` shows too, into the categories it cut short."""
     limit = digest_limit(size)
-    messages = digest_messages(digest, limit=limit)
+    words = translation(language).digest_words()
+    messages = digest_messages(digest, limit=limit, words=words)
     more = rows(
         [
             {"text": text, "callback_data": button.pack()}
-            for text, button in more_buttons(digest, select_for_push(digest, limit))
+            for text, button in more_buttons(digest, select_for_push(digest, limit), words)
         ]
     )
     parts = []
@@ -145,34 +147,48 @@ def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
     return parts
 
 
+def subscriber_language(subscriber: Subscriber) -> Language:
+    """The language the chat is answered in: its /lang choice, else the Telegram language last seen."""
+    return language_of(subscriber.language, None)
+
+
+def _with_texts(
+    digest: Digest, texts: Mapping[str, Generated], language: Language, size: int | None
+) -> Digest:
+    return with_generated(digest, texts, generated_reach(language, digest_limit(size)))
+
+
 class _Renderings:
-    """Digests by (categories, size): chats with the same choices and no personal signals share one."""
+    """Digests by (categories, size, language): chats with the same choices and no personal signals
+    share one."""
 
     def __init__(
         self,
         services: Services,
         rows: dict[str, list[tuple[Paper, Listing]]],
         announced: date,
-        texts: Mapping[str, Generated],
+        texts: Mapping[Language, Mapping[str, Generated]],
     ) -> None:
         self._services = services
         self._rows = rows
         self._announced = announced
         self._texts = texts
-        self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
+        self._parts: dict[tuple[tuple[str, ...], int | None, Language], list[PlannedPart] | None] = {}
 
     def digest(self, categories: Sequence[str]) -> Digest:
         rows = [row for name in categories for row in self._rows.get(name, ())]
         return build_digest(rows, categories, self._announced)
 
-    async def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
-        key = (tuple(categories), size)
+    async def parts(
+        self, categories: Sequence[str], size: int | None, language: Language
+    ) -> list[PlannedPart] | None:
+        key = (tuple(categories), size, language)
         if key not in self._parts:
             digest = self.digest(categories)
             if digest.entries:
                 digest = await self._services.curation.personalize(None, digest)
-            digest = with_generated(digest, self._texts, FEATURED)
-            self._parts[key] = push_parts(digest, size) if digest.entries else None
+            digest = _with_texts(digest, self._texts[language], language, size)
+            self._parts[key] = push_parts(digest, size, language) if digest.entries else None
         return self._parts[key]
 
     async def personal_parts(
@@ -186,7 +202,9 @@ class _Renderings:
         )
         if not digest.entries and not digest.picks:
             return None
-        return push_parts(with_generated(digest, self._texts, FEATURED), subscriber.digest_size)
+        language = subscriber_language(subscriber)
+        digest = _with_texts(digest, self._texts[language], language, subscriber.digest_size)
+        return push_parts(digest, subscriber.digest_size, language)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -234,7 +252,8 @@ async def plan_push(
     for row in await services.papers.listings(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
-    renderings = _Renderings(services, rows, announced, await services.texts.accepted(paper_ids, Language.EN))
+    texts = {language: await services.texts.accepted(paper_ids, language.value) for language in Language}
+    renderings = _Renderings(services, rows, announced, texts)
     messages = without_news = 0
 
     async def pages() -> AsyncIterator[list[Plan]]:
@@ -304,7 +323,9 @@ async def _plan(
     if follows or tapped:
         parts = await renderings.personal_parts(subscriber, subscriber.categories, follows)
     else:
-        parts = await renderings.parts(subscriber.categories, subscriber.digest_size)
+        parts = await renderings.parts(
+            subscriber.categories, subscriber.digest_size, subscriber_language(subscriber)
+        )
     if parts is None:
         return None
     return Plan(subscriber.chat_id, announced, parts, due=_due(services, subscriber, ingested))
@@ -335,13 +356,15 @@ async def replan_chat(services: Services, chat_id: int) -> None:
         if digest.entries:
             group = subscriber.chat_type in ("group", "supergroup")
             digest = await services.curation.personalize(chat_id, digest, group=group, wait=True)
-        featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
-        digest = with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
+        language = subscriber_language(subscriber)
+        digest = await with_generated_texts(
+            services.texts, digest, language, digest_limit(subscriber.digest_size)
+        )
         if not digest.entries:
             await services.ledger.drop(chat_id, announced, "dropped: the chat follows none of its categories")
         elif not unsent.started:  # a digest started is finished as planned, not redone halfway
             due = _due(services, subscriber, ingested)
-            parts = push_parts(digest, subscriber.digest_size)
+            parts = push_parts(digest, subscriber.digest_size, language)
             await services.ledger.replan(Plan(chat_id, announced, parts, due=due), services.clock())
             due_now = due_now or due <= services.clock()
     if due_now:
