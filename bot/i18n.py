@@ -90,7 +90,9 @@ class Translation:
             for item in dataclasses.fields(DigestWords)
             if item.type == "str"
         }
-        return DigestWords(**texts, date=self.date, category_title=self.category_title, legend=True)
+        return DigestWords(
+            **texts, date=self.date, category_title=self.category_title, gettext=self.gettext, legend=True
+        )
 
     def archive_name(self, archive: str, *, short: bool = False) -> str:
         if self.language is Language.ZH and archive in categories_zh.ARCHIVES:

@@ -125,6 +125,10 @@ def tag_labels(categories: Iterable[str]) -> dict[str, str]:
     return {name: label if taken.count(label.casefold()) == 1 else name for name, label in short.items()}
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
 def _english_title(name: str) -> str:
     return category(name).title
 
@@ -157,6 +161,7 @@ class DigestWords:
     no_news_in: str = N_("No new papers in {category} in this announcement.")
     date: Callable[[date], str] = format_date
     category_title: Callable[[str], str] = _english_title
+    gettext: Callable[[str], str] = _untranslated  # for the ranking's reasons (`bot.core.digest.Reason`)
     legend: bool = False  # the reference's "LG - 机器学习   CV - 计算机视觉" line under the header
 
 
@@ -249,7 +254,7 @@ def _entry_text(
     if generated is not None and generated.title and detail.title_chars is None and not summary:
         lines.append(f"<i>AI</i> · {_escape(generated.title)}" if html else f"AI · {generated.title}")
     if detail.reason and entry.reason:
-        lines.append(show(entry.reason))
+        lines.append(show(entry.reason.text(words.gettext)))
     if detail.authors:
         lines.append(show(author_line(paper.authors, detail.authors)))
     lines.append(show(affiliation_line(paper.authors, detail.affiliations)))
