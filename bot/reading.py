@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.core.digest import (
+    FEATURED,
     Digest,
     DigestEntry,
     EnrichmentPriority,
@@ -63,10 +64,18 @@ async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int |
     return dataclasses.replace(digest, entries=head + digest.entries[len(head) :])
 
 
+def generated_reach(language: Language, limit: int | None) -> int | None:
+    """How many entries of a digest showing `limit` (None: all) carry the model's text: in English
+    the featured ones (a summary), in Chinese every one shown (a title under the English one)."""
+    return FEATURED if language is Language.EN else limit
+
+
 async def with_generated_texts(
-    texts: GeneratedTextRepository, digest: Digest, language: Language, first: int
+    texts: GeneratedTextRepository, digest: Digest, language: Language, limit: int | None
 ) -> Digest:
-    """The digest with the model's accepted summaries on its first `first` entries."""
+    """The digest with the model's accepted text in `language` on the entries a chat reading it sees
+    (`generated_reach`) of a digest showing `limit`."""
+    first = generated_reach(language, limit)
     ids = [entry.paper.arxiv_id for entry in digest.entries[:first]]
     return with_generated(digest, await texts.accepted(ids, language.value), first)
 

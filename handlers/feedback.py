@@ -10,25 +10,27 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.bibtex import bibtex
 from bot.core.callbacks import Feedback, FeedbackAction, SavedPage
+from bot.core.i18n import N_
 from bot.core.keyboards import featured_on, refreshed
 from bot.core.rank import MIN_POSITIVES, PaperFeedback, training_labels
-from bot.core.render import format_date
 from bot.core.tex import readable_tex
+from bot.locales import ENGLISH, Translation
 from bot.services import BotContext, Services
 from handlers.access import refused
 from handlers.commands import command
 from handlers.editing import edit_in_place, edit_markup_in_place
+from handlers.i18n import translation_for
 
-STALE = "This button is out of date."
+STALE = N_("This button is out of date.")
 SAVED_PAGE = 8
 MAX_EXPORT = 2000
 _TOASTS = {
-    (FeedbackAction.LIKE, True): "👍 More like this",
-    (FeedbackAction.LIKE, False): "👍 removed",
-    (FeedbackAction.DISLIKE, True): "👎 Less like this",
-    (FeedbackAction.DISLIKE, False): "👎 removed",
-    (FeedbackAction.SAVE, True): "🔖 Saved: /saved lists your saved papers",
-    (FeedbackAction.SAVE, False): "🔖 removed from your saved papers",
+    (FeedbackAction.LIKE, True): N_("👍 More like this"),
+    (FeedbackAction.LIKE, False): N_("👍 removed"),
+    (FeedbackAction.DISLIKE, True): N_("👎 Less like this"),
+    (FeedbackAction.DISLIKE, False): N_("👎 removed"),
+    (FeedbackAction.SAVE, True): N_("🔖 Saved: /saved lists your saved papers"),
+    (FeedbackAction.SAVE, False): N_("🔖 removed from your saved papers"),
 }
 
 
@@ -43,87 +45,103 @@ async def tap(update: Update, context: BotContext) -> None:
     another chat's message), or names a paper no longer stored."""
     query = update.callback_query
     services = context.services
+    tr = await translation_for(update, context)
     button = Feedback.parse(query.data)
     message = query.message
     rows = message.reply_markup.to_dict()["inline_keyboard"] if message and message.reply_markup else []
     shown = featured_on(rows)
     if button is None or button.arxiv_id not in shown or await services.papers.paper(button.arxiv_id) is None:
-        await query.answer(STALE)
+        await query.answer(tr.gettext(STALE))
         return
     chat_id = update.effective_chat.id
     result = await services.feedback.tap(
         chat_id, member_of(update), button.arxiv_id, button.action, list(shown), services.clock()
     )
-    await query.answer(_TOASTS[(FeedbackAction(button.action), result.on)])
+    await query.answer(tr.gettext(_TOASTS[(FeedbackAction(button.action), result.on)]))
     keyboard = {"inline_keyboard": refreshed(rows, button.arxiv_id, result.tally)}
     await edit_markup_in_place(query, InlineKeyboardMarkup.de_json(keyboard, context.bot))
 
 
 async def _saved_page(
-    services: Services, chat_id: int, member: int, number: int
+    services: Services, chat_id: int, member: int, number: int, tr: Translation
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    _, total = await services.feedback.saved(chat_id, member, 0, 1)
+    _ = tr.gettext
+    _first, total = await services.feedback.saved(chat_id, member, 0, 1)
     if not total:
-        return "Nothing saved yet. Tap 🔖 under a featured paper of a digest or /today to save it.", None
+        return _("Nothing saved yet. Tap 🔖 under a featured paper of a digest or /today to save it."), None
     count = math.ceil(total / SAVED_PAGE)
     number = min(max(number, 1), count)
-    page, _ = await services.feedback.saved(chat_id, member, (number - 1) * SAVED_PAGE, SAVED_PAGE)
+    page, _total = await services.feedback.saved(chat_id, member, (number - 1) * SAVED_PAGE, SAVED_PAGE)
     papers = await services.papers.papers(item.arxiv_id for item in page)
-    lines = [f"<b>Saved papers</b> · {total} · page {number} of {count}, newest first"]
+    lines = [
+        _("<b>Saved papers</b> · {total} · page {number} of {count}, newest first").format(
+            total=total, number=number, count=count
+        )
+    ]
     for position, item in enumerate(page, start=(number - 1) * SAVED_PAGE + 1):
         paper = papers.get(item.arxiv_id)
         title = readable_tex(paper.title) if paper else item.arxiv_id
         lines.append(
             f'{position}. <a href="https://arxiv.org/abs/{escape(item.arxiv_id)}">{escape(title)}</a>'
-            f" · saved {format_date(item.saved_at.date())}"
+            " · " + _("saved {day}").format(day=tr.date(item.saved_at.date()))
         )
     row = []
     if number > 1:
-        row.append(InlineKeyboardButton("◀ Newer", callback_data=SavedPage(number - 1).pack()))
+        row.append(InlineKeyboardButton(_("◀ Newer"), callback_data=SavedPage(number - 1).pack()))
     if number < count:
-        row.append(InlineKeyboardButton("Older ▶", callback_data=SavedPage(number + 1).pack()))
-    export = [InlineKeyboardButton(f"BibTeX of all {total}", callback_data=SavedPage(0).pack())]
+        row.append(InlineKeyboardButton(_("Older ▶"), callback_data=SavedPage(number + 1).pack()))
+    everything = _("BibTeX of all {count}").format(count=total)
+    export = [InlineKeyboardButton(everything, callback_data=SavedPage(0).pack())]
     return "\n".join(lines), InlineKeyboardMarkup([row, export] if row else [export])
 
 
 async def saved(update: Update, context: BotContext) -> None:
-    text, markup = await _saved_page(context.services, update.effective_chat.id, member_of(update), 1)
+    tr = await translation_for(update, context)
+    text, markup = await _saved_page(context.services, update.effective_chat.id, member_of(update), 1, tr)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def saved_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     button = SavedPage.parse(query.data)
     if button is None or query.message is None:
-        await query.answer(STALE)
+        await query.answer(_(STALE))
         return
     chat_id, member = update.effective_chat.id, member_of(update)
     if button.page == 0:
-        await query.answer("BibTeX export")
-        await send_export(update, context, chat_id, member)
+        await query.answer(_("BibTeX export"))
+        await send_export(update, context, chat_id, member, tr)
         return
-    text, markup = await _saved_page(services, chat_id, member, button.page)
-    await query.answer(f"Page {button.page}")
+    text, markup = await _saved_page(services, chat_id, member, button.page, tr)
+    await query.answer(_("Page {number}").format(number=button.page))
     await edit_in_place(query, text, reply_markup=markup)
 
 
-async def send_export(update: Update, context: BotContext, chat_id: int, member: int) -> None:
+async def send_export(
+    update: Update, context: BotContext, chat_id: int, member: int, tr: Translation
+) -> None:
     services = context.services
     page, total = await services.feedback.saved(chat_id, member, 0, MAX_EXPORT)
     if not total:
-        await context.bot.send_message(chat_id, "Nothing saved yet, so nothing to export.")
+        await context.bot.send_message(chat_id, tr.gettext("Nothing saved yet, so nothing to export."))
         return
     papers = await services.papers.papers(item.arxiv_id for item in page)
     text = bibtex(papers[item.arxiv_id] for item in page if item.arxiv_id in papers)
     document = InputFile(text.encode(), filename="saved-papers.bib")
-    await context.bot.send_document(chat_id, document, caption=f"{len(papers)} saved papers as BibTeX")
+    caption = tr.ngettext("{count} saved paper as BibTeX", "{count} saved papers as BibTeX", len(papers))
+    caption = caption.format(count=len(papers))
+    await context.bot.send_document(chat_id, document, caption=caption)
 
 
 async def ranking(update: Update, context: BotContext) -> None:
     services = context.services
     message = update.effective_message
     chat_id = update.effective_chat.id
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     argument = " ".join(context.args or []).strip().casefold()
     if argument == "reset":
         if await refused(update, context):
@@ -131,18 +149,23 @@ async def ranking(update: Update, context: BotContext) -> None:
         await services.feedback.reset(chat_id, services.clock())
         services.curation.forget(chat_id)
         await message.reply_text(
-            "Ranking reset: this chat's model forgot what it learned from taps. "
-            "Follows and saved papers stay; new taps teach it again."
+            _(
+                "Ranking reset: this chat's model forgot what it learned from taps. "
+                "Follows and saved papers stay; new taps teach it again."
+            )
         )
         return
     if argument:
-        await message.reply_text("Send /ranking to see how this chat's digest is ordered, or /ranking reset.")
+        await message.reply_text(
+            _("Send /ranking to see how this chat's digest is ordered, or /ranking reset.")
+        )
         return
-    await message.reply_text(await describe(services, chat_id))
+    await message.reply_text(await describe(services, chat_id, tr))
 
 
-async def describe(services: Services, chat_id: int) -> str:
+async def describe(services: Services, chat_id: int, tr: Translation = ENGLISH) -> str:
     """How this chat's digest is ordered, for /ranking and /settings."""
+    _ = tr.gettext
     follows = len(await services.follows.of_chat(chat_id))
     feedback = await services.feedback.of_chat(chat_id)
     labels = training_labels(
@@ -150,16 +173,24 @@ async def describe(services: Services, chat_id: int) -> str:
     )
     positives = sum(labels.values())
     if positives >= MIN_POSITIVES:
-        model = f"on: learned from {positives} liked or saved and {len(labels) - positives} other papers"
+        model = _("on: learned from {liked} liked or saved and {other} other papers").format(
+            liked=positives, other=len(labels) - positives
+        )
     else:
-        model = f"off until {MIN_POSITIVES} papers are liked or saved ({positives} so far)"
-    return (
-        "<b>How this chat's digest is ordered</b>\n"
-        f"1. Papers matching what the chat follows (/follows: {follows}), marked ★\n"
-        f"2. Papers like the ones tapped 👍 or 🔖 — personal model {escape(model)}\n"
-        "3. Then: submitted to your categories before cross-lists, liked by other readers, "
-        "accepted at a venue, code available; ties in arXiv's order\n"
-        "👎 sends a paper down. /ranking reset forgets the model (follows and saved papers stay)."
+        model = _("off until {needed} papers are liked or saved ({liked} so far)").format(
+            needed=MIN_POSITIVES, liked=positives
+        )
+    return "\n".join(
+        (
+            _("<b>How this chat's digest is ordered</b>"),
+            _("1. Papers matching what the chat follows (/follows: {count}), marked ★").format(count=follows),
+            _("2. Papers like the ones tapped 👍 or 🔖 — personal model {model}").format(model=escape(model)),
+            _(
+                "3. Then: submitted to your categories before cross-lists, liked by other readers, "
+                "accepted at a venue, code available; ties in arXiv's order"
+            ),
+            _("👎 sends a paper down. /ranking reset forgets the model (follows and saved papers stay)."),
+        )
     )
 
 

@@ -9,17 +9,20 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import RemoveFollow
 from bot.core.follows import MAX_FOLLOWS, FollowError, parse_follows
+from bot.core.i18n import N_
 from bot.curation import follows_from
+from bot.locales import Translation
 from bot.services import BotContext, Services
 from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
+from handlers.i18n import translation_for
 
-EXAMPLES = (
+EXAMPLES = N_(
     'e.g. /follow "retrieval augmented generation", /follow RAG, /follow author:Leskovec, '
     '/follow inst:"Google DeepMind"'
 )
-STALE = "This button is out of date. Send /follows for a fresh list."
+STALE = N_("This button is out of date. Send /follows for a fresh list.")
 
 
 def _argument(update: Update) -> str:
@@ -27,13 +30,19 @@ def _argument(update: Update) -> str:
     return text.partition(" ")[2] if text.startswith("/") else ""
 
 
-async def listing(services: Services, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def listing(
+    services: Services, chat_id: int, tr: Translation
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    _ = tr.gettext
     follows = follows_from(await services.follows.of_chat(chat_id))
     if not follows:
-        return f"This chat follows no topic, author or institution yet: {escape(EXAMPLES)}.", None
-    lines = [f"<b>This chat follows</b> ({len(follows)} of at most {MAX_FOLLOWS})"]
+        return _("This chat follows no topic, author or institution yet: {examples}.").format(
+            examples=escape(_(EXAMPLES))
+        ), None
+    heading = _("<b>This chat follows</b> ({count} of at most {limit})")
+    lines = [heading.format(count=len(follows), limit=MAX_FOLLOWS)]
     lines += [f"★ {escape(follow.label)}" for follow in follows]
-    lines.append("\nFollowed papers come first in every digest. Tap one to stop following it.")
+    lines.append("\n" + _("Followed papers come first in every digest. Tap one to stop following it."))
     buttons = [
         InlineKeyboardButton(f"✖ {follow.label[:40]}", callback_data=RemoveFollow(follow.id or 0).pack())
         for follow in follows
@@ -45,8 +54,10 @@ async def follow(update: Update, context: BotContext) -> None:
     services = context.services
     message = update.effective_message
     argument = _argument(update)
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     if not argument.strip():
-        text, markup = await listing(services, update.effective_chat.id)
+        text, markup = await listing(services, update.effective_chat.id, tr)
         await message.reply_text(text, reply_markup=markup)
         return
     if await refused(update, context):
@@ -63,16 +74,22 @@ async def follow(update: Update, context: BotContext) -> None:
         limit=MAX_FOLLOWS,
     )
     labels = {item.text: item.label for item in follows}
+
+    def named(texts: list[str]) -> str:
+        return escape(", ".join(labels[text] for text in texts))
+
     lines = []
     if added:
-        lines.append("★ Following " + escape(", ".join(labels[text] for text in added)) + ".")
-        lines.append("Matching papers come first in your digests, marked with ★.")
+        lines.append(_("★ Following {names}.").format(names=named(added)))
+        lines.append(_("Matching papers come first in your digests, marked with ★."))
     if already:
-        lines.append("Already following " + escape(", ".join(labels[text] for text in already)) + ".")
+        lines.append(_("Already following {names}.").format(names=named(already)))
     if full:
         lines.append(
-            f"Not added: {escape(', '.join(labels[text] for text in full))}. A chat follows at most "
-            f"{MAX_FOLLOWS} topics, authors and institutions; /follows lists them with remove buttons."
+            _(
+                "Not added: {names}. A chat follows at most {limit} topics, authors and institutions; "
+                "/follows lists them with remove buttons."
+            ).format(names=named(full), limit=MAX_FOLLOWS)
         )
     await message.reply_text("\n".join(lines))
 
@@ -82,15 +99,23 @@ async def unfollow(update: Update, context: BotContext) -> None:
     message = update.effective_message
     chat_id = update.effective_chat.id
     argument = _argument(update).strip()
+    tr = await translation_for(update, context)
+    _ = tr.gettext
     if not argument:
-        text, markup = await listing(services, chat_id)
+        text, markup = await listing(services, chat_id, tr)
         await message.reply_text(text, reply_markup=markup)
         return
     if await refused(update, context):
         return
     if argument.casefold() == "all":
         removed = await services.follows.remove_all(chat_id)
-        await message.reply_text(f"Stopped following {removed} topics, authors and institutions.")
+        await message.reply_text(
+            tr.ngettext(
+                "Stopped following {count} topic, author or institution.",
+                "Stopped following {count} topics, authors and institutions.",
+                removed,
+            ).format(count=removed)
+        )
         return
     try:
         follows = parse_follows(argument)
@@ -101,32 +126,36 @@ async def unfollow(update: Update, context: BotContext) -> None:
         chat_id, [(item.kind.value, item.key) for item in follows]
     )
     if removed_texts:
-        await message.reply_text("Stopped following " + escape(", ".join(removed_texts)) + ".")
+        names = escape(", ".join(removed_texts))
+        await message.reply_text(_("Stopped following {names}.").format(names=names))
     else:
-        await message.reply_text("This chat did not follow that. /follows lists what it follows.")
+        await message.reply_text(_("This chat did not follow that. /follows lists what it follows."))
 
 
 async def show_follows(update: Update, context: BotContext) -> None:
-    text, markup = await listing(context.services, update.effective_chat.id)
+    tr = await translation_for(update, context)
+    text, markup = await listing(context.services, update.effective_chat.id, tr)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def remove(update: Update, context: BotContext) -> None:
     query = update.callback_query
     services = context.services
-    button = await pressed(update, RemoveFollow, STALE)
+    tr = await translation_for(update, context)
+    _ = tr.gettext
+    button = await pressed(update, RemoveFollow, _(STALE))
     if button is None:
         return
     if not await can_configure(update, context):
-        await query.answer(NOT_GROUP_ADMIN, show_alert=True)
+        await query.answer(_(NOT_GROUP_ADMIN), show_alert=True)
         return
     chat_id = update.effective_chat.id
     removed = await services.follows.remove(chat_id, button.follow_id)
     if removed is None:
-        await query.answer(STALE)
+        await query.answer(_(STALE))
     else:
-        await query.answer(f"Stopped following {removed.text[:60]}")
-    text, markup = await listing(services, chat_id)
+        await query.answer(_("Stopped following {name}").format(name=removed.text[:60]))
+    text, markup = await listing(services, chat_id, tr)
     await edit_in_place(query, text, reply_markup=markup)
 
 

@@ -46,7 +46,7 @@ async def describe(services: Services, chat_id: int, tr: Translation) -> str:
             _("Time zone: {zone} — change with /timezone Europe/Berlin").format(zone=escape(zone)),
             _("Digest: {shown} — change with /size 5 or /size all").format(shown=shown),
             "",
-            await ranking_description(services, chat_id),
+            await ranking_description(services, chat_id, tr),
         )
     )
 

@@ -21,10 +21,12 @@ class Subscriber:
     delivery_time: time | None
     timezone: str | None
     digest_size: int | None
+    language: str | None = None  # the /lang choice, else the last Telegram language code seen
 
 
 _SUBSCRIBERS = (
-    "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' ')"
+    "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' '),"
+    " coalesce(c.chosen_language, c.language)"
     " FROM chats c JOIN subscriptions s ON s.chat_id = c.id"
     " WHERE c.active = 1 AND {chats} AND s.created <= ? GROUP BY c.id"
 )
@@ -146,4 +148,5 @@ def _subscriber(row: aiosqlite.Row) -> Subscriber:
         delivery_time=time.fromisoformat(row[2]) if row[2] else None,
         timezone=row[3],
         digest_size=row[4],
+        language=row[6],
     )

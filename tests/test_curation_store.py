@@ -75,4 +75,4 @@ async def test_chats_without_personal_signals_share_one_ranking_and_a_follow_get
     assert one is two
     followed = await curation.personalize(3, digest)
     assert followed is not one
-    assert followed.entries[0].reason == "★ A Lovelace"
+    assert str(followed.entries[0].reason) == "★ A Lovelace"

@@ -7,6 +7,7 @@ import random
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -299,9 +300,17 @@ def test_damaged_pages_fail_the_integrity_row(
 ):
     database_path.unlink()
     asyncio.run(fill_with_chats(database_path, 2000))
+    with closing(sqlite3.connect(database_path)) as connection:
+        [(page_size,)] = connection.execute("PRAGMA page_size")
+    data = database_path.read_bytes()
+    table_leaf = 0x0D  # a b-tree page holding rows: damage there is what integrity_check reports
+    [page, *_] = (
+        start
+        for start in range(0, len(data), page_size)
+        if data[start] == table_leaf and b"Reading group 1000" in data[start : start + page_size]
+    )
     with database_path.open("r+b") as file:
-        # A leaf of the chats table, whose rows were written last: near the end of the file.
-        file.seek(database_path.stat().st_size - 3 * 4096 + 2048)
+        file.seek(page + page_size // 2)
         file.write(b"\xff" * 64)
     run = doctor(healthy_env)
     assert run.code == 1

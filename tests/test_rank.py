@@ -53,7 +53,7 @@ def test_a_followed_paper_comes_first_with_its_reason_and_bold_words():
     ranked = rank(day, {"2504.00009": Signals(matches=matches)})
     first = ranked.entries[0]
     assert first.paper.arxiv_id == "2504.00009"
-    assert first.reason == "★ retrieval augmented generation"
+    assert str(first.reason) == "★ retrieval augmented generation"
     assert first.highlights == ((0, 30),)
     assert ranked.entries[1].reason is None
 
@@ -65,7 +65,9 @@ def test_papers_beyond_the_chats_categories_are_marked():
     matches = match_follows(parse_follows("author:Lovelace"), paper_text(beyond))
     ranked = rank(day, {"2504.00002": Signals(matches=matches)}, outside=[outside])
     assert ids(ranked) == ["2504.00002", "2504.00001"]
-    assert ranked.entries[0].outside and ranked.entries[0].reason == "★ A Lovelace · beyond your categories"
+    assert (
+        ranked.entries[0].outside and str(ranked.entries[0].reason) == "★ A Lovelace · beyond your categories"
+    )
 
 
 def test_model_scores_count_by_how_far_they_stand_out():
@@ -75,7 +77,7 @@ def test_model_scores_count_by_how_far_they_stand_out():
     scores = {f"2504.0000{n}": 0.1 * n for n in range(1, 7)} | {"2504.00009": 5.0}
     ranked = rank(day, {}, similarity=scores)
     assert ids(ranked)[0] == "2504.00009"
-    assert ranked.entries[0].reason == "similar to papers you liked"
+    assert str(ranked.entries[0].reason) == "similar to papers you liked"
 
 
 def test_likes_dislikes_venue_and_code_nudge_the_order_and_explain_it():
@@ -89,7 +91,7 @@ def test_likes_dislikes_venue_and_code_nudge_the_order_and_explain_it():
         },
     )
     assert ids(ranked) == ["2504.00003", "2504.00004", "2504.00002", "2504.00001"]
-    assert [entry.reason for entry in ranked.entries[:2]] == ["liked by 3 readers", "code available"]
+    assert [str(entry.reason) for entry in ranked.entries[:2]] == ["liked by 3 readers", "code available"]
 
 
 def test_labels_learn_from_likes_saves_dislikes_and_untapped_impressions():

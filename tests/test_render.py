@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from bot.core.digest import MAX_PAGE_SIZE, Digest, DigestEntry, build_digest, category_page
+from bot.core.digest import MAX_PAGE_SIZE, Digest, DigestEntry, build_digest, category_page, with_generated
 from bot.core.names import compact_author
 from bot.core.render import (
     MESSAGE_LIMIT,
@@ -31,7 +31,8 @@ from bot.core.render import (
     utf16_length,
 )
 from bot.core.tex import readable_tex
-from storage.models import AnnounceType, Author, Listing, Paper
+from bot.locales import CHINESE
+from storage.models import AnnounceType, Author, Generated, Listing, Paper
 from tests.support import FIXTURES, TESTS
 
 GOLDEN = TESTS / "golden"
@@ -521,3 +522,64 @@ def test_any_arxiv_text_renders_to_valid_html(title, abstract, names, affiliatio
     digest = build_digest([(item, listing(item.arxiv_id, "cs.IR"))], ["cs.IR"], FEED_DAY)
     check_messages(render_digest(digest, featured=1))
     check_messages(render_digest(digest, featured=1, fmt=Format.TEXT), Format.TEXT)
+
+
+# --- the Chinese layout ----------------------------------------------------------------------------
+
+ZH_WORDS = CHINESE.digest_words()
+LONG_ZH_SUMMARY = ("本文提出了一种面向大规模检索的新方法&<b>，" * 25)[:400]  # the longest summary accepted
+LONG_ZH_TITLE = ("大规模检索<方法>&" * 10)[:60]
+
+
+def in_chinese(digest: Digest, summary: str = LONG_ZH_SUMMARY, title: str = LONG_ZH_TITLE) -> Digest:
+    texts = {entry.paper.arxiv_id: Generated(summary, title) for entry in digest.entries}
+    return with_generated(digest, texts, None)
+
+
+@pytest.mark.parametrize("limit", [None, 10])
+def test_a_chinese_digest_with_the_longest_summaries_fits_every_message(limit):
+    digest = in_chinese(
+        build_digest(big_rows(200), ["cs.IR", "cs.LG", "cs.CL", "cs.AI", "stat.ML"], FEED_DAY)
+    )
+    messages = render_digest(digest, featured=3, limit=limit, words=ZH_WORDS)
+    check_messages(messages)
+    numbers = [int(found) for found in re.findall(r"^(\d+)、\[", "\n".join(messages), re.MULTILINE)]
+    assert numbers == list(range(1, (limit or len(digest.entries)) + 1))
+    assert "".join(messages).count("<blockquote><i>AI</i> · ") == 3, "every featured entry keeps its summary"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    summary=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=400),
+    title=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60),
+    abstract=arxiv_text,
+    count=st.integers(min_value=1, max_value=30),
+)
+def test_any_chinese_digest_splits_between_entries_within_the_limit(summary, title, abstract, count):
+    rows = [
+        (
+            paper(f"2508.{10000 + n}", f"{n} {LONG_TITLE}", "cs.IR", abstract=abstract * 5),
+            listing(f"2508.{10000 + n}", "cs.IR"),
+        )
+        for n in range(count)
+    ]
+    digest = in_chinese(build_digest(rows, ["cs.IR"], FEED_DAY), summary, title)
+    messages = render_digest(digest, words=ZH_WORDS, limit=None)
+    check_messages(messages)
+    for n in range(count):
+        assert sum(f'"https://arxiv.org/abs/2508.{10000 + n}"' in message for message in messages) == 1
+
+
+def test_the_chinese_layout_of_a_digest_in_text():
+    digest = build_digest(SPECIAL_ROWS, SPECIAL_CATEGORIES, FEED_DAY)
+    first = digest.entries[0].paper.arxiv_id
+    digest = with_generated(digest, {first: Generated("一句中文概述。", "中文标题")}, None)
+    [message] = render_digest(digest, featured=1, fmt=Format.TEXT, words=ZH_WORDS)
+    lines = message.split("\n")
+    assert lines[0].startswith("arXiv 每日速递 · 2025年8月20日 周三 · ")
+    assert lines[1] == "IR - 信息检索   LG - 机器学习   AS - 音频与语音处理"
+    assert lines[2] == "摘要：中文标题"
+    assert "AI · 中文标题：一句中文概述。" in lines
+    assert "另外几篇值得关注的论文：" in lines and lines[
+        lines.index("另外几篇值得关注的论文：") + 1
+    ].startswith("2、[")

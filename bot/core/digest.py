@@ -22,14 +22,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
+from bot.core.i18n import N_
 from storage.models import AnnounceType, Generated, Listing, Paper
 
+BEYOND_CATEGORIES = N_("beyond your categories")
 FEATURED = 3  # the top entries of a digest, featured with the opening of their abstract
 PAGE_SIZE = 8
 MAX_PAGE_SIZE = 8  # the renderer proves a page of this many minimal entries fits one message
@@ -55,6 +57,30 @@ _ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,5}|[A-Za-z])\.$")
 _NEW_STYLE_ID = re.compile(r"^(\d{4})\.(\d{4,5})$")
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why the chat's ranking put an entry where it is (`bot.core.rank`): the follows it matches, or
+    one fixed phrase, English and marked for the catalogue so the renderer can show it translated."""
+
+    follows: tuple[str, ...] = ()
+    outside: bool = False  # from a category the chat does not follow
+    phrase: str | None = None  # with `{count}` where `count` is given
+    count: int | None = None
+
+    def text(self, gettext: Callable[[str], str] = _untranslated) -> str:
+        if self.follows:
+            line = " · ".join(f"★ {label}" for label in self.follows)
+            return f"{line} · {gettext(BEYOND_CATEGORIES)}" if self.outside else line
+        return gettext(self.phrase or "").format(count=self.count)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
     paper: Paper
@@ -62,7 +88,7 @@ class DigestEntry:
     new_in: tuple[str, ...]  # those of `tags` where it is a primary submission, not a cross-list
     venue: str | None  # see venue_note
     generated: Generated | None = None  # a model's summary, shown (marked) above the abstract
-    reason: str | None = None  # why the chat's ranking put it here (bot.core.rank)
+    reason: Reason | None = None  # why the chat's ranking put it here (bot.core.rank)
     highlights: tuple[tuple[int, int], ...] = ()  # followed words in the readable title, to show bold
     outside: bool = False  # from a category the chat does not follow, shown because it matched a follow
 
@@ -210,12 +236,13 @@ def _tidy(note: str) -> str | None:
     return text
 
 
-def with_generated(digest: Digest, texts: Mapping[str, Generated], first: int) -> Digest:
-    """The digest with generated summaries on its first `first` entries, where `texts` has them."""
+def with_generated(digest: Digest, texts: Mapping[str, Generated], first: int | None) -> Digest:
+    """The digest with generated text on its first `first` entries (None: all), where `texts` has it."""
     if not texts:
         return digest
+    reach = len(digest.entries) if first is None else first
     entries = tuple(
-        dataclasses.replace(entry, generated=texts.get(entry.paper.arxiv_id)) if index < first else entry
+        dataclasses.replace(entry, generated=texts.get(entry.paper.arxiv_id)) if index < reach else entry
         for index, entry in enumerate(digest.entries)
     )
     return dataclasses.replace(digest, entries=entries)

@@ -13,43 +13,51 @@ from typing import TypeVar
 
 from bot.core.callbacks import ButtonData, OpenCategory
 from bot.core.digest import Digest, Selection, cut_categories, first_unshown_page
-from bot.core.render import tag_label
+from bot.core.i18n import N_
+from bot.core.render import ENGLISH_WORDS, DigestWords, tag_label
 
 T = TypeVar("T")
 B = TypeVar("B", bound=ButtonData)
 
 JUMP = 5
 JUMPS_FROM = 6  # pages from which a category gets first/last and ±5 buttons
+PREVIOUS = N_("◀ Previous")
+NEXT = N_("Next ▶")
 
 
 def rows(buttons: Sequence[T], width: int = 2) -> list[list[T]]:
     return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
 
 
-def more_buttons(digest: Digest, selection: Selection) -> list[tuple[str, OpenCategory]]:
+def more_buttons(
+    digest: Digest, selection: Selection, words: DigestWords = ENGLISH_WORDS
+) -> list[tuple[str, OpenCategory]]:
     """One button per category the selection cut short: "All IR (41)", opening where it left off."""
     return [
         (
-            f"All {tag_label(name)} ({digest.entries_in(name)})",
+            words.all_button.format(label=tag_label(name), count=digest.entries_in(name)),
             OpenCategory(name, digest.announced, first_unshown_page(digest, selection, name)),
         )
         for name in cut_categories(digest, selection)
     ]
 
 
-def page_buttons(number: int, count: int, at: Callable[[int], B]) -> list[list[tuple[str, B]]]:
+def page_buttons(
+    number: int, count: int, at: Callable[[int], B], steps: tuple[str, str] = (PREVIOUS, NEXT)
+) -> list[list[tuple[str, B]]]:
     """Previous, "n / count" and next, each button made by `at(page)`; with jumps to the ends and
-    by five on long lists."""
+    by five on long lists. `steps` are the previous and next labels in the chat's language."""
+    previous, following = steps
     if count <= 1:
         return []
-    steps = []
+    moves = []
     if number > 1:
-        steps.append(("◀ Previous", at(number - 1)))
-    steps.append((f"{number} / {count}", at(number)))
+        moves.append((previous, at(number - 1)))
+    moves.append((f"{number} / {count}", at(number)))
     if number < count:
-        steps.append(("Next ▶", at(number + 1)))
+        moves.append((following, at(number + 1)))
     if count < JUMPS_FROM:
-        return [steps]
+        return [moves]
     jumps = []
     if number > 1:
         jumps.append(("« 1", at(1)))
@@ -59,4 +67,4 @@ def page_buttons(number: int, count: int, at: Callable[[int], B]) -> list[list[t
         jumps.append((f"+{JUMP}", at(number + JUMP)))
     if number < count:
         jumps.append((f"{count} »", at(count)))
-    return [steps, jumps]
+    return [moves, jumps]

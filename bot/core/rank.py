@@ -27,8 +27,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.core.digest import Digest, DigestEntry, arxiv_order
+from bot.core.digest import Digest, DigestEntry, Reason, arxiv_order
 from bot.core.follows import FollowMatch
+from bot.core.i18n import N_
 
 FOLLOW = 10.0
 FOLLOW_EXTRA = 0.5
@@ -138,20 +139,21 @@ def _annotated(entry: DigestEntry, signals: Signals, similar: float | None) -> D
     return dataclasses.replace(entry, reason=reason, highlights=tuple(sorted(set(spans))))
 
 
-def reason_for(entry: DigestEntry, signals: Signals, similar: float | None) -> str | None:
-    """One line saying why the paper is where it is, strongest reason first."""
+def reason_for(entry: DigestEntry, signals: Signals, similar: float | None) -> Reason | None:
+    """Why the paper is where it is, strongest reason first."""
     if signals.matches:
-        labels = dict.fromkeys(match.label for match in signals.matches)
-        line = " · ".join(f"★ {label}" for label in labels)
-        return f"{line} · beyond your categories" if entry.outside else line
+        labels = tuple(dict.fromkeys(match.label for match in signals.matches))
+        return Reason(follows=labels, outside=entry.outside)
     if similar is not None and similar >= SIMILAR_REASON:
-        return "similar to papers you liked"
+        return Reason(phrase=N_("similar to papers you liked"))
+    if signals.liked_by == 1:
+        return Reason(phrase=N_("liked by 1 reader"))
     if signals.liked_by:
-        return f"liked by {signals.liked_by} reader{'s' if signals.liked_by != 1 else ''}"
+        return Reason(phrase=N_("liked by {count} readers"), count=signals.liked_by)
     if entry.venue:
-        return "accepted at a venue"
+        return Reason(phrase=N_("accepted at a venue"))
     if signals.has_code:
-        return "code available"
+        return Reason(phrase=N_("code available"))
     return None
 
 

@@ -5,6 +5,12 @@ affiliations in brackets ("[Microsoft Research & Aalto University]"), the venue 
 names one, for featured entries the whole abstract (collapsed in Telegram), then the abstract and
 PDF links.
 
+A chat reading Chinese gets the reference's bilingual layout: a legend of the digest's categories
+in Chinese, an overview line of the featured papers' Chinese titles, under each English title the
+model's Chinese title (and, for featured entries, its summary, marked `AI`), the English abstract
+kept whole. The fixed words come in as `DigestWords`, translated at the edge (`bot.locales`); without
+generated text the same layout goes out without those lines.
+
 Everything from arXiv is escaped, and no message exceeds Telegram's 4096 characters. Telegram
 counts visible characters in UTF-16 code units; the raw HTML is always longer, so measuring that is
 safe. Digests are split between entries only; an entry too long for a message of its own is shown
@@ -16,7 +22,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -36,9 +42,10 @@ from bot.core.digest import (
     select_for_push,
     venue_note,
 )
+from bot.core.i18n import N_
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
-from storage.models import AffiliationSource, Author, Paper
+from storage.models import AffiliationSource, Author, Generated, Paper
 
 MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 MAX_AUTHORS = 6
@@ -66,6 +73,7 @@ class _Detail:
     title_chars: int | None = None
     tags: int | None = None
     reason: bool = False  # the ranking's one-line reason, for featured entries
+    summary: bool = False  # the model's summary, for featured entries
 
 
 _LEVELS = (
@@ -78,7 +86,11 @@ _LEVELS = (
     _Detail(abstract=False, authors=0, affiliations=0, venue=False, title_chars=40, tags=3),
 )
 _COMPACT_LEVEL = 1
-_FEATURED_LEVELS = tuple(replace(level, reason=True) for level in _LEVELS[:-1]) + _LEVELS[-1:]
+_FEATURED_LEVELS = (
+    tuple(replace(level, reason=True, summary=True) for level in _LEVELS[:2])
+    + tuple(replace(level, reason=True) for level in _LEVELS[1:-1])
+    + _LEVELS[-1:]
+)
 MAX_PICKS = 3
 
 
@@ -111,6 +123,49 @@ def tag_labels(categories: Iterable[str]) -> dict[str, str]:
     short = {name: tag_label(name) for name in names}
     taken = [label.casefold() for label in short.values()]
     return {name: label if taken.count(label.casefold()) == 1 else name for name, label in short.items()}
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _english_title(name: str) -> str:
+    return category(name).title
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWords:
+    """The fixed words of a digest in one language, and the layout choices that go with them.
+
+    The strings are English, marked for the catalogue; `bot.locales.digest_words` translates them and
+    brings the language's dates and category names, so this module stays free of catalogues.
+    """
+
+    title: str = N_("arXiv digest")
+    cross: str = N_("(+{count} cross)")
+    numbering: str = N_("{number}. ")
+    more_papers: str = N_("More papers")
+    group_picks: str = N_("Group picks")
+    no_news: str = N_("No new papers in your categories in this announcement.")
+    footer: str = N_("+{count} more: tap {buttons} below.")
+    all_button: str = N_("All {label} ({count})")
+    all_name: str = N_("“All {label}”")
+    either: str = N_("{first} or {last}")
+    cross_list_from: str = N_("cross-list from {category}")
+    overview: str = N_("Summary: ")
+    list_separator: str = N_(", ")
+    titled_summary: str = N_("{title}: {summary}")
+    page_header: str = N_("page {number} of {count}")
+    one_paper: str = N_("1 paper")
+    papers: str = N_("{count} papers")
+    no_news_in: str = N_("No new papers in {category} in this announcement.")
+    date: Callable[[date], str] = format_date
+    category_title: Callable[[str], str] = _english_title
+    gettext: Callable[[str], str] = _untranslated  # for the ranking's reasons (`bot.core.digest.Reason`)
+    legend: bool = False  # the reference's "LG - 机器学习   CV - 计算机视觉" line under the header
+
+
+ENGLISH_WORDS = DigestWords()
 
 
 # --- pieces of an entry --------------------------------------------------------------------------
@@ -169,7 +224,12 @@ def _link(url: str, text: str) -> str:
 
 
 def _entry_text(
-    entry: DigestEntry, number: int | None, fmt: Format, labels: Mapping[str, str], detail: _Detail
+    entry: DigestEntry,
+    number: int | None,
+    fmt: Format,
+    labels: Mapping[str, str],
+    detail: _Detail,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> str:
     paper = entry.paper
     html = fmt is Format.HTML
@@ -180,7 +240,7 @@ def _entry_text(
     title = readable_tex(paper.title)
     if detail.title_chars is not None:
         title = _clip(title, detail.title_chars)
-    head = f"{number}. " if number is not None else ""
+    head = words.numbering.format(number=number) if number is not None else ""
     head += f"[{show(', '.join(tags))}] " if tags else ""
     if not html:
         head += title
@@ -189,31 +249,43 @@ def _entry_text(
     else:
         head += f"<b>{_link(paper.abs_url, title)}</b>"
     lines = [head]
+    generated = entry.generated
+    summary = generated is not None and detail.summary
+    if generated is not None and generated.title and detail.title_chars is None and not summary:
+        lines.append(f"<i>AI</i> · {_escape(generated.title)}" if html else f"AI · {generated.title}")
     if detail.reason and entry.reason:
-        lines.append(show(entry.reason))
+        lines.append(show(entry.reason.text(words.gettext)))
     if detail.authors:
         lines.append(show(author_line(paper.authors, detail.authors)))
     lines.append(show(affiliation_line(paper.authors, detail.affiliations)))
     if detail.venue and entry.venue:
         lines.append(f"<i>{_escape(entry.venue)}</i>" if html else entry.venue)
-    if detail.abstract and entry.generated is not None:
-        summary = entry.generated.summary
-        lines.append(
-            f"<blockquote><i>AI</i> · {_escape(summary)}</blockquote>" if html else f"AI · {summary}"
-        )
+    if summary:
+        lines.append(_summary(generated, html, words))
     if detail.abstract:
         abstract = readable_tex(paper.abstract)
         lines.append(
             f"<blockquote expandable>{_escape(abstract)}</blockquote>" if html and abstract else abstract
         )
     origin = _cross_origin(entry)
-    origin_note = f" · cross-list from {show(origin)}" if origin else ""
+    origin_note = f" · {show(words.cross_list_from.format(category=origin))}" if origin else ""
     if html:
         abs_link = _link(paper.abs_url, "arXiv:" + paper.arxiv_id)
         lines.append(f"{abs_link} · {_link(paper.pdf_url, 'PDF')}{origin_note}")
     else:
         lines.append(f"{paper.abs_url} · PDF: {paper.pdf_url}{origin_note}")
     return "\n".join(line for line in lines if line)
+
+
+def _summary(generated: Generated, html: bool, words: DigestWords) -> str:
+    """The model's lines, marked `AI`: a title of its own (bold) before its summary, as the reference
+    writes Chinese ones, or the English one-sentence summary alone."""
+    show = _escape if html else str
+    text = show(generated.summary)
+    if generated.title:
+        title = f"<b>{_escape(generated.title)}</b>" if html else generated.title
+        text = words.titled_summary.format(title=title, summary=text)
+    return f"<blockquote><i>AI</i> · {text}</blockquote>" if html else f"AI · {text}"
 
 
 def _highlighted(title: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -244,14 +316,15 @@ def _fit_entry(
     *,
     featured: bool,
     budget: int,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> str:
     """The entry at the most detail that fits `budget` UTF-16 units, else at the least detail."""
     levels = _FEATURED_LEVELS if featured else _LEVELS[_COMPACT_LEVEL:]
     for detail in levels[:-1]:
-        text = _entry_text(entry, number, fmt, labels, detail)
+        text = _entry_text(entry, number, fmt, labels, detail, words)
         if utf16_length(text) <= budget:
             return text
-    return _entry_text(entry, number, fmt, labels, levels[-1])
+    return _entry_text(entry, number, fmt, labels, levels[-1], words)
 
 
 def render_entry(
@@ -279,44 +352,57 @@ class RenderedMessage:
 
 
 def render_digest(
-    digest: Digest, *, featured: int = FEATURED, limit: int | None = None, fmt: Format = Format.HTML
+    digest: Digest,
+    *,
+    featured: int = FEATURED,
+    limit: int | None = None,
+    fmt: Format = Format.HTML,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> list[str]:
     """The digest as messages of at most 4096 UTF-16 units, split between entries.
 
     The first `featured` entries show the whole abstract; `limit` caps the entries shown (see
     `select_for_push`), and a footer points to the buttons that open the rest.
     """
-    return [message.text for message in digest_messages(digest, featured=featured, limit=limit, fmt=fmt)]
+    messages = digest_messages(digest, featured=featured, limit=limit, fmt=fmt, words=words)
+    return [message.text for message in messages]
 
 
 def digest_messages(
-    digest: Digest, *, featured: int = FEATURED, limit: int | None = None, fmt: Format = Format.HTML
+    digest: Digest,
+    *,
+    featured: int = FEATURED,
+    limit: int | None = None,
+    fmt: Format = Format.HTML,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> list[RenderedMessage]:
     """`render_digest`, telling which featured entries each message holds."""
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
     selection = select_for_push(digest, limit)
-    blocks = [(_digest_header(digest, labels, fmt), None)]
+    blocks = [(_digest_header(digest, selection.shown[:featured], labels, fmt, words), None)]
     if digest.picks:
-        blocks.append((_picks(digest.picks[:MAX_PICKS], fmt), None))
+        blocks.append((_picks(digest.picks[:MAX_PICKS], fmt, words), None))
     if not digest.entries:
-        blocks.append(("No new papers in your categories in this announcement.", None))
-    heading = "<b>More papers</b>" if html else "More papers"
+        blocks.append((words.no_news, None))
+    heading = f"<b>{_escape(words.more_papers)}</b>" if html else words.more_papers
     for index, entry in enumerate(selection.shown):
         if index == featured and index > 0:
             budget = MESSAGE_LIMIT - utf16_length(heading) - 1
-            text = _fit_entry(entry, index + 1, fmt, labels, featured=False, budget=budget)
+            text = _fit_entry(entry, index + 1, fmt, labels, featured=False, budget=budget, words=words)
             blocks.append((f"{heading}\n{text}", None))
         else:
-            text = _fit_entry(entry, index + 1, fmt, labels, featured=index < featured, budget=MESSAGE_LIMIT)
+            text = _fit_entry(
+                entry, index + 1, fmt, labels, featured=index < featured, budget=MESSAGE_LIMIT, words=words
+            )
             blocks.append((text, (index + 1, entry.paper.arxiv_id) if index < featured else None))
     if selection.remaining:
-        blocks.append((_digest_footer(digest, selection, labels, fmt), None))
+        blocks.append((_digest_footer(digest, selection, labels, fmt, words), None))
     return _pack(blocks)
 
 
-def _picks(picks: Sequence[Pick], fmt: Format) -> str:
-    lines = ["<b>Group picks</b>" if fmt is Format.HTML else "Group picks"]
+def _picks(picks: Sequence[Pick], fmt: Format, words: DigestWords) -> str:
+    lines = [f"<b>{_escape(words.group_picks)}</b>" if fmt is Format.HTML else words.group_picks]
     for pick in picks:
         title = _clip(readable_tex(pick.paper.title), 120)
         shown = _link(pick.paper.abs_url, title) if fmt is Format.HTML else f"{title} {pick.paper.abs_url}"
@@ -324,21 +410,42 @@ def _picks(picks: Sequence[Pick], fmt: Format) -> str:
     return "\n".join(lines)
 
 
-def _digest_header(digest: Digest, labels: Mapping[str, str], fmt: Format) -> str:
-    title = f"arXiv digest · {format_date(digest.announced)}"
+def _digest_header(
+    digest: Digest,
+    featured: Sequence[DigestEntry],
+    labels: Mapping[str, str],
+    fmt: Format,
+    words: DigestWords,
+) -> str:
+    """The title line; in the reference's layout also the legend and the overview of the featured
+    papers in the model's titles (only when there are such titles)."""
+    html = fmt is Format.HTML
+    show = _escape if html else str
+    title = f"{words.title} · {words.date(digest.announced)}"
     counts = []
     for count in digest.counts:
-        cross = f" (+{count.cross} cross)" if count.cross else ""
+        cross = " " + words.cross.format(count=count.cross) if count.cross else ""
         counts.append(f"{labels[count.category]} {count.new}{cross}")
-    tail = "".join(f" · {_escape(part) if fmt is Format.HTML else part}" for part in counts)
-    return (f"<b>{title}</b>" if fmt is Format.HTML else title) + tail
+    lines = [(f"<b>{_escape(title)}</b>" if html else title) + "".join(f" · {show(part)}" for part in counts)]
+    if words.legend:
+        legend = (f"{labels[name]} - {words.category_title(name)}" for name in digest.categories)
+        lines.append(show("   ".join(legend)))
+    titles = [entry.generated.title for entry in featured if entry.generated and entry.generated.title]
+    if titles:
+        lines.append(show(words.overview + words.list_separator.join(titles)))
+    return "\n".join(lines)
 
 
-def _digest_footer(digest: Digest, selection: Selection, labels: Mapping[str, str], fmt: Format) -> str:
+def _digest_footer(
+    digest: Digest, selection: Selection, labels: Mapping[str, str], fmt: Format, words: DigestWords
+) -> str:
     """Points to the "All IR (41)" buttons below the message (`bot.core.navigation.more_buttons`)."""
-    buttons = [f"“All {labels[name]}”" for name in cut_categories(digest, selection)]
-    names = " or ".join([", ".join(buttons[:-1]), buttons[-1]] if len(buttons) > 1 else buttons)
-    return f"+{selection.remaining} more: tap {_escape(names) if fmt is Format.HTML else names} below."
+    buttons = [words.all_name.format(label=labels[name]) for name in cut_categories(digest, selection)]
+    names = buttons[0]
+    if len(buttons) > 1:
+        names = words.either.format(first=words.list_separator.join(buttons[:-1]), last=buttons[-1])
+    text = words.footer.format(count=selection.remaining, buttons=names)
+    return _escape(text) if fmt is Format.HTML else text
 
 
 def _pack(blocks: Sequence[tuple[str, tuple[int, str] | None]]) -> list[RenderedMessage]:
@@ -358,21 +465,23 @@ def _pack(blocks: Sequence[tuple[str, tuple[int, str] | None]]) -> list[Rendered
     return messages
 
 
-def render_page(page: Page, *, fmt: Format = Format.HTML, abstracts: bool = False) -> str:
+def render_page(
+    page: Page, *, fmt: Format = Format.HTML, abstracts: bool = False, words: DigestWords = ENGLISH_WORDS
+) -> str:
     """A `/cat` page as one message of at most 4096 UTF-16 units.
 
     Entries show the abstract when `abstracts` is set and everything fits; otherwise all entries of
     the page step down together to less detail.
     """
     html = fmt is Format.HTML
-    title = f"{page.category} · {format_date(page.announced)}"
-    papers = "1 paper" if page.total == 1 else f"{page.total} papers"
+    show = _escape if html else str
+    title = f"{page.category} · {words.date(page.announced)}"
+    papers = words.one_paper if page.total == 1 else words.papers.format(count=page.total)
     header = f"<b>{_escape(title)}</b>" if html else title
-    header += f" · page {page.number} of {page.count} · {papers}"
+    header += show(f" · {words.page_header.format(number=page.number, count=page.count)} · {papers}")
     if not page.entries:
-        name = _escape(page.category) if html else page.category
-        return f"{header}\n\nNo new papers in {name} in this announcement."
-    return _entries_message(header, page.entries, page.first_position, fmt, abstracts=abstracts)
+        return f"{header}\n\n{show(words.no_news_in.format(category=page.category))}"
+    return _entries_message(header, page.entries, page.first_position, fmt, abstracts=abstracts, words=words)
 
 
 def render_results(
@@ -388,7 +497,13 @@ def render_results(
 
 
 def _entries_message(
-    header: str, entries: Sequence[DigestEntry], first_position: int, fmt: Format, *, abstracts: bool
+    header: str,
+    entries: Sequence[DigestEntry],
+    first_position: int,
+    fmt: Format,
+    *,
+    abstracts: bool,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> str:
     """The header and numbered entries, all stepping down together until the message fits."""
     labels = tag_labels(name for entry in entries for name in entry.tags)
@@ -397,7 +512,7 @@ def _entries_message(
         text = "\n\n".join(
             [header]
             + [
-                _entry_text(entry, first_position + offset, fmt, labels, detail)
+                _entry_text(entry, first_position + offset, fmt, labels, detail, words)
                 for offset, entry in enumerate(entries)
             ]
         )

@@ -8,6 +8,7 @@ entries are left out, so a translation a translator has not confirmed shows in E
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gettext
 import io
@@ -22,6 +23,7 @@ from babel.messages.pofile import read_po
 from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, category
 from bot.core.i18n import Language
+from bot.core.render import ENGLISH_WORDS, DigestWords
 
 LOCALES = Path(__file__).resolve().parent  # the catalogues live beside this module
 DOMAIN = "messages"
@@ -77,6 +79,20 @@ class Translation:
         if self.language is Language.ZH and name in categories_zh.TITLES:
             return categories_zh.short_title(name, categories_zh.TITLES[name])
         return category(name).short_title
+
+    def digest_words(self) -> DigestWords:
+        """The digest's fixed words in this language, with its dates and category names; a language
+        other than arXiv's own gets the legend of category names under the header."""
+        if self.language is Language.EN:
+            return ENGLISH_WORDS
+        texts = {
+            item.name: self.gettext(getattr(ENGLISH_WORDS, item.name))
+            for item in dataclasses.fields(DigestWords)
+            if item.type == "str"
+        }
+        return DigestWords(
+            **texts, date=self.date, category_title=self.category_title, gettext=self.gettext, legend=True
+        )
 
     def archive_name(self, archive: str, *, short: bool = False) -> str:
         if self.language is Language.ZH and archive in categories_zh.ARCHIVES:

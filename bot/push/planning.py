@@ -25,18 +25,19 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.core.digest import Digest, build_digest, select_for_push, with_generated
+from bot.core.digest import FEATURED, Digest, build_digest, select_for_push, with_generated
 from bot.core.follows import Follow
-from bot.core.generated import Language
+from bot.core.i18n import Language, language_of
 from bot.core.keyboards import feedback_rows
 from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import FEATURED, digest_messages
+from bot.core.render import digest_messages
 from bot.curation import follows_from
+from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
-from bot.reading import enrichment_priority_of, latest_announcement
+from bot.reading import enrichment_priority_of, generated_reach, latest_announcement, with_generated_texts
 from bot.services import Services
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Generated, Listing, Paper
@@ -131,15 +132,16 @@ async def run_push(
     return PushOutcome(planned, delivered)
 
 
-def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
-    """The digest's messages: featured entries carry feedback buttons (👍 👎 🔖), and the last one the
-    buttons `/today` shows too, into the categories it cut short."""
+def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
+    """The digest's messages in the chat's language: featured entries carry feedback buttons (👍 👎 🔖),
+    and the last one the buttons `/today` shows too, into the categories it cut short."""
     limit = digest_limit(size)
-    messages = digest_messages(digest, limit=limit)
+    words = translation(language).digest_words()
+    messages = digest_messages(digest, limit=limit, words=words)
     more = rows(
         [
             {"text": text, "callback_data": button.pack()}
-            for text, button in more_buttons(digest, select_for_push(digest, limit))
+            for text, button in more_buttons(digest, select_for_push(digest, limit), words)
         ]
     )
     parts = []
@@ -149,22 +151,34 @@ def push_parts(digest: Digest, size: int | None) -> list[PlannedPart]:
     return parts
 
 
+def subscriber_language(subscriber: Subscriber) -> Language:
+    """The language the chat is answered in: its /lang choice, else the Telegram language last seen."""
+    return language_of(subscriber.language, None)
+
+
+def _with_texts(
+    digest: Digest, texts: Mapping[str, Generated], language: Language, size: int | None
+) -> Digest:
+    return with_generated(digest, texts, generated_reach(language, digest_limit(size)))
+
+
 class _Renderings:
-    """Digests by (categories, size): chats with the same choices and no personal signals share one."""
+    """Digests by (categories, size, language): chats with the same choices and no personal signals
+    share one."""
 
     def __init__(
         self,
         services: Services,
         rows: dict[str, list[tuple[Paper, Listing]]],
         announced: date,
-        texts: Mapping[str, Generated],
+        texts: Mapping[Language, Mapping[str, Generated]],
     ) -> None:
         self._services = services
         self._rows = rows
         self._announced = announced
         self._texts = texts
         self._shared: dict[tuple[str, ...], Digest] = {}
-        self._parts: dict[tuple[tuple[str, ...], int | None], list[PlannedPart] | None] = {}
+        self._parts: dict[tuple[tuple[str, ...], int | None, Language], list[PlannedPart] | None] = {}
         self.featured: set[str] = set()
         """The papers some digest of this push features: what it reports with affiliations."""
 
@@ -172,11 +186,14 @@ class _Renderings:
         rows = [row for name in categories for row in self._rows.get(name, ())]
         return build_digest(rows, categories, self._announced)
 
-    async def parts(self, categories: Sequence[str], size: int | None) -> list[PlannedPart] | None:
-        key = (tuple(categories), size)
+    async def parts(
+        self, categories: Sequence[str], size: int | None, language: Language
+    ) -> list[PlannedPart] | None:
+        key = (tuple(categories), size, language)
         if key not in self._parts:
             digest = await self._shared_digest(key[0])
-            self._parts[key] = push_parts(digest, size) if digest.entries else None
+            digest = _with_texts(digest, self._texts[language], language, size)
+            self._parts[key] = push_parts(digest, size, language) if digest.entries else None
         return self._parts[key]
 
     async def _shared_digest(self, categories: tuple[str, ...]) -> Digest:
@@ -191,7 +208,7 @@ class _Renderings:
 
     def _featuring(self, digest: Digest) -> Digest:
         self.featured.update(entry.paper.arxiv_id for entry in digest.entries[:FEATURED])
-        return with_generated(digest, self._texts, FEATURED)
+        return digest
 
     async def personal_parts(
         self, subscriber: Subscriber, categories: Sequence[str], follows: Sequence[Follow]
@@ -204,7 +221,9 @@ class _Renderings:
         )
         if not digest.entries and not digest.picks:
             return None
-        return push_parts(self._featuring(digest), subscriber.digest_size)
+        language = subscriber_language(subscriber)
+        digest = _with_texts(self._featuring(digest), self._texts[language], language, subscriber.digest_size)
+        return push_parts(digest, subscriber.digest_size, language)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -263,7 +282,8 @@ async def plan_push(
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
     present = await services.papers.announced_categories(announced)
-    renderings = _Renderings(services, rows, announced, await services.texts.accepted(paper_ids, Language.EN))
+    texts = {language: await services.texts.accepted(paper_ids, language.value) for language in Language}
+    renderings = _Renderings(services, rows, announced, texts)
     messages = without_news = 0
 
     async def pages() -> AsyncIterator[list[Plan]]:
@@ -342,7 +362,7 @@ async def _plan(
     if follows or tapped:
         parts = await renderings.personal_parts(subscriber, wanted, follows)
     else:
-        parts = await renderings.parts(wanted, subscriber.digest_size)
+        parts = await renderings.parts(wanted, subscriber.digest_size, subscriber_language(subscriber))
     if parts is None:
         return None
     return Plan(subscriber.chat_id, announced, parts, due=due_moment(services, subscriber, ingested))
@@ -364,8 +384,8 @@ async def chat_digest(
     if digest.entries:
         group = subscriber.chat_type in ("group", "supergroup")
         digest = await services.curation.personalize(subscriber.chat_id, digest, group=group, wait=True)
-    featured = [entry.paper.arxiv_id for entry in digest.entries[:FEATURED]]
-    return with_generated(digest, await services.texts.accepted(featured, Language.EN), FEATURED)
+    language = subscriber_language(subscriber)
+    return await with_generated_texts(services.texts, digest, language, digest_limit(subscriber.digest_size))
 
 
 async def replan_chat(services: Services, chat_id: int) -> None:
@@ -388,7 +408,7 @@ async def replan_chat(services: Services, chat_id: int) -> None:
             await services.ledger.drop(chat_id, announced, "dropped: the chat follows none of its categories")
         elif not unsent.started:  # a digest started is finished as planned, not redone halfway
             due = due_moment(services, subscriber, ingested)
-            parts = push_parts(digest, subscriber.digest_size)
+            parts = push_parts(digest, subscriber.digest_size, subscriber_language(subscriber))
             await services.ledger.replan(Plan(chat_id, announced, parts, due=due), services.clock())
             due_now = due_now or due <= services.clock()
     if due_now:
@@ -436,7 +456,8 @@ async def deliver_late_categories(services: Services) -> int:
             if not digest.entries:
                 continue
             due = due_moment(services, subscriber, ingested) if whole else None  # extra parts: at once
-            plan = Plan(chat_id, announced, push_parts(digest, subscriber.digest_size), due=due)
+            parts = push_parts(digest, subscriber.digest_size, subscriber_language(subscriber))
+            plan = Plan(chat_id, announced, parts, due=due)
             if whole:
                 reached += await services.ledger.plan_many([plan], services.clock())
             else:
