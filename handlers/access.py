@@ -39,6 +39,15 @@ async def refused(update: Update, context: BotContext) -> bool:
     return True
 
 
+async def refused_press(update: Update, context: BotContext) -> bool:
+    """`refused` for a pressed button: the answer is an alert on the press, not a message."""
+    if await can_configure(update, context):
+        return False
+    tr = await translation_for(update, context)
+    await update.callback_query.answer(tr.gettext(NOT_GROUP_ADMIN), show_alert=True)
+    return True
+
+
 async def ensure_chat(update: Update, services: Services) -> None:
     """Register the chat (or reactivate it) so its subscriptions and settings have an owner row."""
     chat = update.effective_chat

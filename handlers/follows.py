@@ -13,7 +13,7 @@ from bot.core.i18n import N_
 from bot.curation import follows_from
 from bot.locales import Translation
 from bot.services import BotContext, Services
-from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
+from handlers.access import refused, refused_press
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
 from handlers.i18n import translation_for
@@ -146,8 +146,7 @@ async def remove(update: Update, context: BotContext) -> None:
     button = await pressed(update, RemoveFollow, _(STALE))
     if button is None:
         return
-    if not await can_configure(update, context):
-        await query.answer(_(NOT_GROUP_ADMIN), show_alert=True)
+    if await refused_press(update, context):
         return
     chat_id = update.effective_chat.id
     removed = await services.follows.remove(chat_id, button.follow_id)

@@ -16,7 +16,7 @@ from bot.core.render import tag_label
 from bot.locales import ENGLISH, Translation
 from bot.push.planning import replan_chat
 from bot.services import BotContext, Services
-from handlers.access import NOT_GROUP_ADMIN, can_configure, refused
+from handlers.access import refused, refused_press
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
 from handlers.i18n import translation_for
@@ -239,8 +239,7 @@ async def toggle(update: Update, context: BotContext) -> None:
     button = await pressed(update, ToggleSubscription, _(STALE))
     if button is None:
         return
-    if not await can_configure(update, context):
-        await query.answer(_(NOT_GROUP_ADMIN), show_alert=True)
+    if await refused_press(update, context):
         return
     chat_id = update.effective_chat.id
     name = button.category
