@@ -50,7 +50,7 @@ from benchmarks.commands import (  # noqa: E402
     tap_like_a_reader,
 )
 from bot.config import load_settings  # noqa: E402
-from bot.jobs import request_push  # noqa: E402
+from bot.jobs import CATCH_UP_JOB, request_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
@@ -187,6 +187,18 @@ async def prepare_chat(harness: BotHarness, telegram: RemoteTelegram, chat_id: i
     await harness.services.curation.settled()
 
 
+async def background_work_finished(harness: BotHarness, timeout: float = 120.0) -> None:  # noqa: ASYNC109
+    """The catch-up reads and enrichment the measured chats' subscriptions started are over: the bot
+    is at rest."""
+    jobs = harness.application.job_queue
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not jobs.get_jobs_by_name(CATCH_UP_JOB) and not harness.services.enrich_lock.locked():
+            return
+        await asyncio.sleep(0.1)
+    raise SystemExit(f"the catch-up the measured chats started did not finish within {timeout:.0f} s")
+
+
 async def measure(database: Path, rest_runs: int, sending_seconds: float) -> tuple[list[Phase], int]:
     telegram = RemoteTelegram()
     try:
@@ -223,6 +235,7 @@ async def _phases(
     await start_up_poll_finished(harness)
     for chat_id in range(CHAT_ID, CHAT_ID + CHATS):
         await prepare_chat(harness, telegram, chat_id)
+    await background_work_finished(harness)
     services = harness.services
     announced = await latest_announcement(services.papers, await services.subscriptions.active_categories())
     if announced is None or await services.push_runs.get(announced) is None:
