@@ -6,6 +6,7 @@ only the entries a message shows are loaded in full, here.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
@@ -44,6 +45,7 @@ async def enrichment_priority_of(
         wanted = [name for name in categories if name in followed]
         if wanted:
             digests.append((build_digest(outlines, wanted, announced), digest_limit(size)))
+            await asyncio.sleep(0)  # hundreds of choices take seconds: replies go on between two
     return enrichment_priority(digests)
 
 

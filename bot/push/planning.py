@@ -45,8 +45,10 @@ from storage.subscriptions import Subscriber
 
 logger = logging.getLogger(__name__)
 
-YIELD_EVERY = 100  # chats planned between two turns of the event loop: a reply never waits long
-PAGE = 1000  # subscribers read and planned per batch: bounds memory at any number of chats
+YIELD_EVERY = 20  # chats planned between two turns of the event loop: a reply never waits long
+# Subscribers read and planned per batch, each in one write transaction: bounds memory at any number of
+# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end.
+PAGE = 100
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
 
