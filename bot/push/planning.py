@@ -47,8 +47,9 @@ logger = logging.getLogger(__name__)
 
 YIELD_EVERY = 20  # chats planned between two turns of the event loop: a reply never waits long
 # Subscribers read and planned per batch, each in one write transaction: bounds memory at any number of
-# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end.
-PAGE = 100
+# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end. 100
+# shortened that wait but cost the push a quarter more CPU per message (benchmarks/push.py).
+PAGE = 1000
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
 
