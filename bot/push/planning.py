@@ -47,9 +47,10 @@ logger = logging.getLogger(__name__)
 
 YIELD_EVERY = 20  # chats planned between two turns of the event loop: a reply never waits long
 # Subscribers read and planned per batch, each in one write transaction: bounds memory at any number of
-# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end. 100
-# shortened that wait but cost the push a quarter more CPU per message (benchmarks/push.py).
-PAGE = 1000
+# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end
+# (benchmarks/replies_during_push.py: /today p99 while planning 271 ms at 100, 484 ms at 300, 823 ms
+# at 1,000; the push's CPU per message did not measurably change).
+PAGE = 100
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
 
