@@ -42,7 +42,9 @@ def settings_secrets(settings: Settings) -> list[str]:
         settings.arxiv_feed_url,
         settings.arxiv_api_url,
         settings.arxiv_html_url,
+        settings.arxiv_listing_url,
         *([settings.llm_base_url] if settings.llm_base_url else []),
+        *([settings.webhook_url] if settings.webhook_url else []),
     ]
     return sorted(
         {

@@ -166,3 +166,18 @@ def test_cli_exits_2_on_a_malformed_setting(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ARXIV_REQUEST_DELAY", "fast")
     assert main(["run"]) == 2
     assert capsys.readouterr().err.startswith("error: ARXIV_REQUEST_DELAY: ")
+
+
+def test_passwords_in_the_listing_and_webhook_urls_are_redacted():
+    settings = load_settings(
+        {
+            **WEBHOOK,
+            "ARXIV_LISTING_URL": "https://reader:list-pass@mirror.example/list/",
+            "WEBHOOK_URL": "https://hook:hook-pass@bot.example/telegram",
+        },
+        env_file=None,
+    )
+    line = redact(
+        "fetched https://reader:list-pass@mirror.example/list/ for hook-pass", settings_secrets(settings)
+    )
+    assert "list-pass" not in line and "hook-pass" not in line
