@@ -7,7 +7,6 @@ so the gap arxiv.org sees between two pages is never shorter than the delay.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import httpx
@@ -17,13 +16,11 @@ from bot.arxiv.http import (
     ArxivPacer,
     ArxivRetry,
     ArxivUnavailableError,
-    PacedEndpoint,
     raise_for_refusal_or_outage,
     read_at_most,
     with_retries,
 )
-from bot.arxiv.site import SiteRobots
-from bot.core.clock import Sleep
+from bot.arxiv.site import SitePageEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -31,22 +28,9 @@ logger = logging.getLogger(__name__)
 MAX_BYTES = 512 * 1024
 
 
-class HtmlClient(PacedEndpoint):
+class HtmlClient(SitePageEndpoint):
     # A page is one of many and can wait for the next pass: fewer attempts than a feed gets.
     default_retry = ArxivRetry(attempts=2)
-
-    def __init__(
-        self,
-        base_url: str,
-        http: httpx.AsyncClient,
-        pacer: ArxivPacer,
-        *,
-        retry: ArxivRetry | None = None,
-        sleep: Sleep = asyncio.sleep,
-        robots: SiteRobots,
-    ) -> None:
-        super().__init__(base_url, http, pacer, retry=retry, sleep=sleep)
-        self.robots = robots
 
     @property
     def pacer(self) -> ArxivPacer:

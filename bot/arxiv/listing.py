@@ -20,25 +20,19 @@ half an announcement would make a digest silently incomplete.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
-import httpx
 from lxml import etree
 from lxml import html as lxml_html
 
 from bot.arxiv.feed import collapse_whitespace, split_authors, split_versioned_id
 from bot.arxiv.http import (
     ArxivError,
-    ArxivPacer,
-    ArxivRetry,
-    PacedEndpoint,
     with_retries,
 )
-from bot.arxiv.site import SiteRobots
-from bot.core.clock import Sleep
+from bot.arxiv.site import SitePageEndpoint
 from bot.core.names import readable_name
 from storage.models import AnnounceType, Author, Paper
 
@@ -302,22 +296,9 @@ def listing_url(base_url: str, category: str) -> str:
     return f"{base_url}{category}/new?skip=0&show={SHOW_ALL}"
 
 
-class ListingClient(PacedEndpoint):
+class ListingClient(SitePageEndpoint):
     """Reads one category's listing page per call, on arxiv.org's pacer and within its robots.txt,
     shared with the HTML pages: the host sees one crawler at its crawl delay."""
-
-    def __init__(
-        self,
-        base_url: str,
-        http: httpx.AsyncClient,
-        pacer: ArxivPacer,
-        *,
-        retry: ArxivRetry | None = None,
-        sleep: Sleep = asyncio.sleep,
-        robots: SiteRobots,
-    ) -> None:
-        super().__init__(base_url, http, pacer, retry=retry, sleep=sleep)
-        self.robots = robots
 
     def url(self, category: str) -> str:
         return listing_url(self._base_url, category)

@@ -8,6 +8,7 @@ read). Paths the file keeps crawlers out of are not fetched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -17,12 +18,14 @@ import httpx
 from bot.arxiv.http import (
     PRODUCT,
     ArxivPacer,
+    ArxivRetry,
     ArxivUnavailableError,
+    PacedEndpoint,
     raise_for_refusal_or_outage,
     read_at_most,
 )
 from bot.arxiv.robots import DEFAULT_CRAWL_DELAY, RobotsRules, parse_robots
-from bot.core.clock import Monotonic
+from bot.core.clock import Monotonic, Sleep
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +91,20 @@ class SiteRobots:
     def _set_crawl_delay(self, stated: float | None, valid_for: float) -> None:
         self._pacer.crawl_delay = DEFAULT_CRAWL_DELAY if stated is None else stated
         self._due = self._monotonic() + valid_for
+
+
+class SitePageEndpoint(PacedEndpoint):
+    """An endpoint for arxiv.org's pages (listings, HTML): its host's pacer, and its robots.txt."""
+
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        pacer: ArxivPacer,
+        *,
+        retry: ArxivRetry | None = None,
+        sleep: Sleep = asyncio.sleep,
+        robots: SiteRobots,
+    ) -> None:
+        super().__init__(base_url, http, pacer, retry=retry, sleep=sleep)
+        self.robots = robots
