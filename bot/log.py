@@ -19,7 +19,7 @@ from bot.core.clock import Monotonic
 if TYPE_CHECKING:
     from bot.config import Settings
 
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, TelegramError
 
 REDACTED = "[TOKEN]"
 
@@ -63,14 +63,26 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-class _OneLineForRejectedToken(logging.Filter):
-    """A rejected token ends the process with one line from the CLI; PTB's traceback of it adds nothing."""
+RETRY_LOOP = ("telegram.ext", "networkloop")
+"""PTB's retry loop (logger, module) logs with a traceback the error it gives up on, then raises it to
+its caller."""
+
+
+class _OneLineForTelegramFailures(logging.Filter):
+    """A rejected token, or a Telegram error PTB's retry loop gives up on (a webhook Telegram refuses),
+    ends the process with one line from the CLI; PTB's traceback of it adds nothing."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
-            record.msg = f"{record.getMessage()} (Telegram rejected the bot token)"
-            record.args = ()
-            record.exc_info = record.exc_text = None
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, InvalidToken):
+            told = "Telegram rejected the bot token"
+        elif isinstance(error, TelegramError) and (record.name, record.module) == RETRY_LOOP:
+            told = f"{type(error).__name__}: {error}"
+        else:
+            return True
+        record.msg = f"{record.getMessage()} ({told})"
+        record.args = ()
+        record.exc_info = record.exc_text = None
         return True
 
 
@@ -86,7 +98,7 @@ class RedactingFormatter(logging.Formatter):
 def configure_logging(level: str, secrets: Sequence[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_OneLineForRejectedToken())
+    handler.addFilter(_OneLineForTelegramFailures())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

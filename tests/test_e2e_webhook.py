@@ -165,3 +165,19 @@ def test_a_listen_address_in_use_stops_it_with_one_line_before_registering(
     assert last.startswith(f"error: WEBHOOK_LISTEN: cannot listen on 127.0.0.1:{port}: ")
     assert "Traceback" not in result.stderr
     assert telegram.webhook is None, "no webhook registered that nobody would serve"
+
+
+def test_a_webhook_url_telegram_refuses_stops_it_with_one_line(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    telegram.make_unresolvable("bot.example.test")
+    result = run_cli(webhook_env(bot_env, free_loopback_port()), "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [
+        "error: Telegram refused WEBHOOK_URL: Bad webhook: failed to resolve host: name or service not known"
+    ]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "database closed" in result.stderr
+    assert SECRET not in result.stderr
+    assert TEST_TOKEN.partition(":")[2] not in result.stderr
+    assert telegram.webhook is None

@@ -294,6 +294,16 @@ async def test_set_webhook_refuses_what_telegram_refuses(
     assert telegram.webhook is None
 
 
+async def test_set_webhook_refuses_a_host_telegram_cannot_resolve(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    telegram.make_unresolvable("gone.example.org")
+    with pytest.raises(BadRequest, match=r"(?i)^bad webhook: failed to resolve host"):
+        await telegram_bot.set_webhook("https://gone.example.org/hook")
+    assert telegram.webhook is None
+    assert await telegram_bot.set_webhook("https://bot.example.org/hook")
+
+
 async def test_delay_holds_the_answer(telegram_bot: Bot, telegram: FakeTelegram) -> None:
     telegram.set_delay("sendMessage", 0.5)
     with pytest.raises(TimedOut):

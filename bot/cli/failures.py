@@ -1,8 +1,9 @@
 """The known ways a command ends early, each told in one line with an exit code, never a traceback.
 
-Telegram rejecting the token is a configuration error (exit 2, like a bad setting: restarting would
-only repeat it); Telegram out of reach and a database that is locked, full, read-only or damaged are
-exit 1. The caller redacts the line: exception messages can quote the token (PTB's InvalidToken does).
+Telegram rejecting the token, or refusing WEBHOOK_URL at setWebhook, is a configuration error (exit
+2, like a bad setting: restarting would only repeat it); Telegram out of reach and a database that is
+locked, full, read-only or damaged are exit 1. The caller redacts the line: exception messages can
+quote the token (PTB's InvalidToken does).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from storage.db import StorageFault, StorageUnavailable, storage_fault
 
 CONFIGURATION = 2
 UNAVAILABLE = 1
+
+_WEBHOOK_REFUSED = "bad webhook"
+"""How Telegram begins its answer to a setWebhook whose URL it will not use (a host it cannot resolve,
+a reserved address)."""
 
 REJECTED_TOKEN = "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check it with @BotFather"
 
@@ -43,6 +48,8 @@ def explain(error: BaseException, telegram_url: str, database: Path) -> Failure 
     for cause in _causes(error):
         if isinstance(cause, InvalidToken):
             return Failure(REJECTED_TOKEN, CONFIGURATION)
+        if isinstance(cause, BadRequest) and cause.message.casefold().startswith(_WEBHOOK_REFUSED):
+            return Failure(f"Telegram refused WEBHOOK_URL: {cause.message}", CONFIGURATION)
         if isinstance(cause, NetworkError) and not isinstance(cause, BadRequest):
             return Failure(f"Telegram is unreachable at {telegram_url}: {cause.message}", UNAVAILABLE)
         fault = storage_fault(cause)

@@ -108,6 +108,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         self._last_update_id = 700_000_000
         self._allowed_updates: frozenset[str] | None = None
         self._webhook: Webhook | None = None
+        self._unresolvable: set[str] = set()
         self._poll_generation = 0
         self._waiting_polls = 0
         self._stopping = False

@@ -1,5 +1,6 @@
 """Webhooks as Telegram runs them: setWebhook, deleteWebhook and getWebhookInfo, getUpdates refused
 while a webhook is set, and the fake posting updates to the registered URL with its secret header.
+A host made unresolvable is refused by setWebhook, as Telegram refuses a host its resolver cannot find.
 
 `Webhooks` is mixed into `FakeTelegram`. Telegram posts to an https URL; in tests a reverse proxy
 terminating TLS is modelled by `via`, the loopback address the registered URL's path is posted to.
@@ -23,6 +24,7 @@ from tests.fakes.telegram.requests import ApiError, bad_request
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PORTS = (80, 88, 443, 8443)
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+UNRESOLVABLE = "bad webhook: Failed to resolve host: Name or service not known"
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
     "webhook first"
@@ -47,6 +49,7 @@ class Webhooks:
     _lock: threading.Lock
     _updates: deque[dict[str, Any]]
     _webhook: Webhook | None
+    _unresolvable: set[str]
     _assign_update_id: Callable[[dict[str, Any]], dict[str, Any]]
 
     def webhook_methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
@@ -61,6 +64,11 @@ class Webhooks:
         """The registered webhook, secret included (getWebhookInfo, like Telegram, never shows it)."""
         with self._lock:
             return self._webhook
+
+    def make_unresolvable(self, host: str) -> None:
+        """From now on setWebhook refuses URLs on `host`: Telegram's resolver does not find it."""
+        with self._lock:
+            self._unresolvable.add(host.casefold())
 
     def deliver_update(self, update: dict[str, Any], *, via: str, secret: Any = REGISTERED) -> int:
         """Post `update` (an update_id assigned unless it has one) to the webhook; the HTTP status."""
@@ -104,6 +112,10 @@ class Webhooks:
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         if (parts.port or 443) not in WEBHOOK_PORTS:
             raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        with self._lock:
+            unresolvable = parts.hostname in self._unresolvable
+        if unresolvable:
+            raise bad_request(UNRESOLVABLE)
         secret = params.get("secret_token")
         if secret is not None and not (isinstance(secret, str) and _SECRET_TOKEN.fullmatch(secret)):
             raise bad_request("secret token contains unallowed characters")
