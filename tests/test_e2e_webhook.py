@@ -167,6 +167,28 @@ def test_a_listen_address_in_use_stops_it_with_one_line_before_registering(
     assert telegram.webhook is None, "no webhook registered that nobody would serve"
 
 
+def test_a_listen_address_taken_while_the_webhook_is_registered_stops_it_with_one_line(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+):
+    """Another process binds WEBHOOK_LISTEN after the bot's check: the bind that fails is PTB's."""
+    port = free_loopback_port()
+    with (tmp_path / "bot.log").open("w+") as log, socket.socket() as occupant:
+        with telegram.holding("setWebhook") as registering:
+            process = start_cli(webhook_env(bot_env, port), "run", cwd=tmp_path, log=log)
+            assert registering.wait(timeout=30), "the bot never called setWebhook"
+            occupant.bind(("127.0.0.1", port))
+            occupant.listen()
+        code = process.wait(timeout=60)
+        output = (tmp_path / "bot.log").read_text()
+    assert code == 2
+    assert [line for line in output.splitlines() if line.startswith("error: ")] == [
+        f"error: WEBHOOK_LISTEN: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert "Traceback" not in output
+    assert "database closed" in output
+    assert telegram.webhook is not None, "registered, and left so as at every stop"
+
+
 def test_a_webhook_url_telegram_refuses_stops_it_with_one_line(
     bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
 ):

@@ -312,6 +312,17 @@ async def test_delay_holds_the_answer(telegram_bot: Bot, telegram: FakeTelegram)
     assert (await telegram_bot.send_message(42, "fast")).text == "fast"
 
 
+async def test_holding_keeps_a_method_unanswered_until_the_block_ends(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    with telegram.holding("setWebhook") as arrived:
+        setting = asyncio.create_task(telegram_bot.set_webhook("https://bot.example.org/hook"))
+        assert await asyncio.to_thread(arrived.wait, 10)
+        assert telegram.count("setWebhook") == 0 and not setting.done()
+    assert await setting
+    assert telegram.count("setWebhook") == 1
+
+
 async def test_edits_follow_telegram_rules(telegram_bot: Bot, telegram: FakeTelegram) -> None:
     sent = await telegram_bot.send_message(42, "page 1", reply_markup=keyboard("next"))
     edited = await telegram_bot.edit_message_text("<b>page 2</b>", 42, sent.message_id, parse_mode="HTML")

@@ -9,6 +9,7 @@ stranger probing the URL shows in the log without drowning it.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from bot.config import ConfigError, Settings
 
 UPDATER_LOGGER = "telegram.ext.Updater"
 """PTB's webhook server logs under the Updater's name."""
+_TAKEN = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL})
+"""What binding WEBHOOK_LISTEN fails with when another process took it after `check_listen_address`."""
 _HANDLER_FAILED = "Exception in TelegramHandler"
 """What PTB's webhook handler logs, at DEBUG with the exception, for every request it does not take."""
 
@@ -66,16 +69,21 @@ def run_webhook(application: Application, settings: Settings) -> None:
     updater_log.setLevel(logging.DEBUG)
     host, port = settings.webhook_listen
     check_listen_address(host, port)
-    application.run_webhook(
-        listen=host,
-        port=port,
-        url_path=urlsplit(settings.webhook_url).path,
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret,
-        allowed_updates=None,
-        drop_pending_updates=False,
-        stop_signals=None,
-    )
+    try:
+        application.run_webhook(
+            listen=host,
+            port=port,
+            url_path=urlsplit(settings.webhook_url).path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=None,
+            drop_pending_updates=False,
+            stop_signals=None,
+        )
+    except OSError as error:
+        if error.errno not in _TAKEN:
+            raise
+        raise _cannot_listen(host, port, error) from None
 
 
 def check_listen_address(host: str, port: int) -> None:
@@ -89,4 +97,8 @@ def check_listen_address(host: str, port: int) -> None:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webhook server does
                 probe.bind(address)
     except OSError as error:
-        raise ConfigError("WEBHOOK_LISTEN", f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise _cannot_listen(host, port, error) from None
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> ConfigError:
+    return ConfigError("WEBHOOK_LISTEN", f"cannot listen on {host}:{port}: {error.strerror}")

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from itertools import count
@@ -99,6 +99,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         self._migrated: dict[ChatId, int] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, tuple[threading.Event, threading.Event]] = {}
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._descriptions: dict[tuple[str, str], str] = {}
         self._open_callback_queries: set[str] = set()
@@ -247,6 +248,21 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
             else:
                 self._delays.pop(name, None)
 
+    @contextlib.contextmanager
+    def holding(self, method: str) -> Iterator[threading.Event]:
+        """Hold every request of `method` unanswered until the block ends, so a test can act at that
+        moment of the bot's work; the event yielded is set once such a request has arrived."""
+        name = self._canonical_names.get(method.lower(), method)
+        arrived, released = threading.Event(), threading.Event()
+        with self._lock:
+            self._holds[name] = (arrived, released)
+        try:
+            yield arrived
+        finally:
+            with self._lock:
+                del self._holds[name]
+            released.set()
+
     # -- updates ----------------------------------------------------------------------------------
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -361,6 +377,12 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         delay = self._delays.get(name)
         if delay:
             time.sleep(delay)
+        with self._lock:
+            hold = self._holds.get(name)
+        if hold is not None:
+            arrived, released = hold
+            arrived.set()
+            released.wait()
         error: ApiError | None = None
         try:
             self._raise_injected_fault(name, chat_id)
