@@ -8,6 +8,7 @@ InvalidToken quotes it). Redacting in the formatter covers every logger, level a
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 from telegram.error import InvalidToken, TelegramError
 
 REDACTED = "[TOKEN]"
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*):[^/\s@]+@")
+"""The password of a URL the settings do not name, e.g. the webhook another deployment registered."""
 
 
 def secrets_in(token: str | None, urls: Sequence[str] = ()) -> list[str]:
@@ -58,9 +61,10 @@ def settings_secrets(settings: Settings) -> list[str]:
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` without `secrets`, nor the password of any URL in it."""
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return text
+    return _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
 
 
 RETRY_LOOP = ("telegram.ext", "networkloop")

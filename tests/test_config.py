@@ -181,3 +181,11 @@ def test_passwords_in_the_listing_and_webhook_urls_are_redacted():
         "fetched https://reader:list-pass@mirror.example/list/ for hook-pass", settings_secrets(settings)
     )
     assert "list-pass" not in line and "hook-pass" not in line
+
+
+def test_the_password_of_any_url_is_redacted_and_the_rest_of_the_url_kept():
+    line = redact(
+        "posts to https://old:elsewhere-pass@old.example/hook, polls http://127.0.0.1:9/bot[TOKEN]/getMe",
+        [],
+    )
+    assert line == "posts to https://old:[TOKEN]@old.example/hook, polls http://127.0.0.1:9/bot[TOKEN]/getMe"
