@@ -41,6 +41,7 @@ from tests.fakes.telegram import (
     parse_html,
     utf16_length,
 )
+from tests.support import CLOSED_PORT
 
 
 @pytest.fixture
@@ -302,6 +303,30 @@ async def test_set_webhook_refuses_a_host_telegram_cannot_resolve(
         await telegram_bot.set_webhook("https://gone.example.org/hook")
     assert telegram.webhook is None
     assert await telegram_bot.set_webhook("https://bot.example.org/hook")
+
+
+async def test_get_webhook_info_reports_the_last_failed_delivery(
+    telegram_bot: Bot, telegram: FakeTelegram
+) -> None:
+    url = "https://bot.example.org/hook"
+    telegram.register_webhook(url, secret_token="s3cret")
+    assert (await telegram_bot.get_webhook_info()).last_error_date is None
+    update = telegram.message_update(42, "hi")
+    assert await asyncio.to_thread(telegram.deliver_update, update, via=CLOSED_PORT) == 0
+    info = await telegram_bot.get_webhook_info()
+    assert info.last_error_message == "Connection refused"
+    assert info.last_error_date is not None
+    earlier = dtm.datetime(2026, 11, 1, 8, 30, tzinfo=dtm.UTC)
+    telegram.webhook_delivery_failed("Wrong response from the webhook: 502 Bad Gateway", at=earlier)
+    info = await telegram_bot.get_webhook_info()
+    assert (info.last_error_date, info.last_error_message) == (
+        earlier,
+        "Wrong response from the webhook: 502 Bad Gateway",
+    )
+    await telegram_bot.set_webhook(url)
+    assert (await telegram_bot.get_webhook_info()).last_error_message is not None, "the same URL keeps it"
+    await telegram_bot.set_webhook("https://bot.example.org/elsewhere")
+    assert (await telegram_bot.get_webhook_info()).last_error_message is None
 
 
 async def test_delay_holds_the_answer(telegram_bot: Bot, telegram: FakeTelegram) -> None:

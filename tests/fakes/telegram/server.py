@@ -110,6 +110,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         self._allowed_updates: frozenset[str] | None = None
         self._webhook: Webhook | None = None
         self._unresolvable: set[str] = set()
+        self._webhook_error: tuple[int, str] | None = None
         self._poll_generation = 0
         self._waiting_polls = 0
         self._stopping = False
