@@ -9,16 +9,17 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rich.filesize import decimal
+from telegram import WebhookInfo
 
 from bot.__main__ import main
 from bot.cli.checks import Verdict
 from bot.cli.doctor import disk_space_check, schema_check, settings_check, write_verdict
-from bot.cli.remote_checks import PROBE_ID
+from bot.cli.remote_checks import PROBE_ID, webhook_verdict
 from bot.config import Settings, load_settings
 from storage import db as database
 from storage.models import AffiliationSource, AnnounceType, Author, Paper
@@ -52,6 +53,8 @@ CHECKS = [
     "arxiv html",
     "language model",
 ]
+WEBHOOK_URL = "https://bot.example.org/telegram/updates"
+WEBHOOK_SECRET = "doctor-webhook-Secret_0123"
 ARXIV_CHECKS = ["arxiv listing", "arxiv feed", "arxiv api", "arxiv html"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -411,3 +414,92 @@ def test_webhook_settings_show_the_listen_address_and_never_the_secret():
     assert "WEBHOOK_URL=https://bot.example.org/telegram/updates" in detail
     assert "WEBHOOK_LISTEN=127.0.0.1:9000, WEBHOOK_SECRET set" in detail
     assert "doctor-never-shows-this" not in detail
+
+
+@pytest.fixture
+def webhook_env(healthy_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **healthy_env,
+        "RUN_MODE": "webhook",
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+
+
+def test_webhook_mode_reports_where_telegram_posts_and_fails_while_it_cannot_deliver(
+    doctor: Callable[[dict[str, str]], DoctorRun], webhook_env: dict[str, str], telegram: FakeTelegram
+):
+    telegram.register_webhook(WEBHOOK_URL, secret_token=WEBHOOK_SECRET)
+    run = doctor(webhook_env)
+    assert run.code == 0
+    at = CHECKS.index("telegram") + 1
+    assert list(run.rows) == [*CHECKS[:at], "telegram webhook", *CHECKS[at:]]
+    assert run.rows["telegram webhook"] == Row(
+        Verdict.OK, f"Telegram posts updates to {WEBHOOK_URL}\n0 update(s) waiting"
+    )
+
+    telegram.push_update(telegram.message_update(42, "/start"))  # held while Telegram cannot deliver it
+    telegram.webhook_delivery_failed("Connection refused")
+    run = doctor(webhook_env)
+    assert run.code == 1
+    row = run.rows["telegram webhook"]
+    assert row.verdict == Verdict.FAIL
+    posts, waiting, error = row.detail.splitlines()
+    assert (posts, waiting) == (f"Telegram posts updates to {WEBHOOK_URL}", "1 update(s) waiting")
+    assert re.fullmatch(
+        r"last delivery error \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, \d+ s ago\): Connection refused", error
+    )
+    assert telegram.count("getWebhookInfo") == 2
+    assert WEBHOOK_SECRET not in run.out + run.err
+
+
+def test_a_webhook_registered_elsewhere_fails_and_its_password_is_not_shown(
+    doctor: Callable[[dict[str, str]], DoctorRun], webhook_env: dict[str, str], telegram: FakeTelegram
+):
+    telegram.register_webhook("https://old:pa55-word@old.example.org/hook")
+    run = doctor(webhook_env)
+    assert run.code == 1
+    row = run.rows["telegram webhook"]
+    assert row.verdict == Verdict.FAIL
+    assert row.detail.startswith(
+        "Telegram posts updates to https://old:[TOKEN]@old.example.org/hook, not to WEBHOOK_URL"
+    )
+    assert "pa55-word" not in run.out + run.err
+
+
+def test_no_webhook_registered_yet_is_a_warning(
+    doctor: Callable[[dict[str, str]], DoctorRun], webhook_env: dict[str, str]
+):
+    run = doctor(webhook_env)
+    assert run.code == 0
+    assert run.rows["telegram webhook"] == Row(
+        Verdict.WARN, "none registered: `run` registers WEBHOOK_URL when it starts; 0 update(s) waiting"
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "pending", "verdict", "ago"),
+    [
+        (timedelta(minutes=5), 3, Verdict.FAIL, "5 min"),
+        (timedelta(minutes=59), 0, Verdict.WARN, "59 min"),
+        (timedelta(hours=2), 3, Verdict.OK, "2 h"),
+        (timedelta(days=3), 0, Verdict.OK, "3 day(s)"),
+    ],
+)
+def test_a_delivery_error_counts_while_recent_and_fails_while_updates_wait(
+    age: timedelta, pending: int, verdict: Verdict, ago: str
+):
+    failed = NOW - age
+    info = WebhookInfo(
+        WEBHOOK_URL,
+        False,
+        pending,
+        last_error_date=failed,
+        last_error_message="Wrong response from the webhook: 502 Bad Gateway",
+    )
+    check = webhook_verdict(info, WEBHOOK_URL, NOW)
+    assert check.verdict == verdict
+    assert check.detail.splitlines()[-1] == (
+        f"last delivery error ({failed:%Y-%m-%d %H:%M} UTC, {ago} ago): "
+        "Wrong response from the webhook: 502 Bad Gateway"
+    )

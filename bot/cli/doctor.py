@@ -1,11 +1,11 @@
 """`python -m bot doctor`: is this deployment able to work? One table row per check, never a traceback.
 
 Checks the settings, the database (read-only but for a write probe rolled back: doctor never creates
-or migrates it), then, in `remote_checks`, Telegram (getMe through PTB, as the bot itself connects),
-arXiv (feed, export API, HTML pages, through httpx and paced like every arXiv request) and the
-optional language model. Each row is OK, WARN (works, but worth a look) or FAIL
-(the bot cannot do its job); the exit code is 1 when any row fails. Settings that do not load never
-get here: the CLI names the variable in one line and exits 2, like every other command.
+or migrates it), then, in `remote_checks`, Telegram (getMe through PTB, as the bot itself connects,
+and getWebhookInfo in webhook mode), arXiv (feed, export API, HTML pages, through httpx and paced
+like every arXiv request) and the optional language model. Each row is OK, WARN (works, but worth a
+look) or FAIL (the bot cannot do its job); the exit code is 1 when any row fails. Settings that do
+not load never get here: the CLI names the variable in one line and exits 2, like every other command.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rich.table import Table
 from bot.arxiv.http import user_agent
 from bot.cli import console
 from bot.cli.checks import Check, Verdict, redacted, summary, worst
-from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_check
+from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_checks
 from bot.config import Settings, load_settings
 from bot.log import settings_secrets
 from storage import db as database
@@ -43,12 +43,12 @@ ENV_FILE = Path(".env")
 
 async def diagnose(settings: Settings) -> list[Check]:
     """Every check, in a fixed order; the network checks run concurrently with the database ones."""
-    database_rows, telegram_row, arxiv_rows = await asyncio.gather(
+    database_rows, telegram_rows, arxiv_rows = await asyncio.gather(
         _guarded("database", database_checks(settings.database_path, settings.categories)),
-        _guarded("telegram", _single(telegram_check(settings))),
+        _guarded("telegram", telegram_checks(settings)),
         _guarded("arxiv", arxiv_checks(settings)),
     )
-    checks = [settings_check(settings), contact_check(settings), *database_rows, *telegram_row, *arxiv_rows]
+    checks = [settings_check(settings), contact_check(settings), *database_rows, *telegram_rows, *arxiv_rows]
     checks.append(await llm_check(settings))
     return [redacted(check, *settings_secrets(settings)) for check in checks]
 
@@ -297,10 +297,6 @@ async def _guarded(name: str, rows: Awaitable[list[Check]]) -> list[Check]:
         return await rows
     except Exception as error:
         return [Check(name, Verdict.FAIL, f"unexpected {type(error).__name__}: {error}")]
-
-
-async def _single(check: Awaitable[Check]) -> list[Check]:
-    return [await check]
 
 
 def report_table(checks: list[Check]) -> Table:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 import httpx
 from lxml import etree
-from telegram import Bot
+from telegram import Bot, WebhookInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
@@ -15,12 +16,15 @@ from bot.arxiv.http import REFUSAL_STATUSES, ArxivPacer, Pacers, is_transient_st
 from bot.arxiv.listing import ListingLayoutError, listing_url, parse_listing
 from bot.cli.checks import Check, Verdict
 from bot.config import Settings
+from bot.core.clock import Clock, utc_now
 from bot.llm.client import LlmClient, LlmError
 
 TELEGRAM_TIMEOUT = 5.0
 ARXIV_TIMEOUT = 10.0
 PROBE_ID = "2205.11728"
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+RECENT_DELIVERY_ERROR = timedelta(hours=1)
+"""Telegram keeps retrying an update it could not deliver, so an error this recent is still happening."""
 
 
 async def llm_check(settings: Settings) -> Check:
@@ -55,10 +59,11 @@ async def llm_check(settings: Settings) -> Check:
 # Telegram
 
 
-async def telegram_check(settings: Settings) -> Check:
-    """getMe through PTB with the bot's base URL; the answer names the bot the token belongs to."""
+async def telegram_checks(settings: Settings, clock: Clock = utc_now) -> list[Check]:
+    """getMe through PTB with the bot's base URL, whose answer names the bot the token belongs to; in
+    webhook mode also getWebhookInfo: where Telegram posts the updates, and whether it can."""
     if not settings.telegram_bot_token:
-        return Check("telegram", Verdict.FAIL, "TELEGRAM_BOT_TOKEN not set; `run` and `push` need it")
+        return [Check("telegram", Verdict.FAIL, "TELEGRAM_BOT_TOKEN not set; `run` and `push` need it")]
     request = HTTPXRequest(
         connection_pool_size=1,
         connect_timeout=TELEGRAM_TIMEOUT,
@@ -75,20 +80,67 @@ async def telegram_check(settings: Settings) -> Check:
     try:
         async with bot:
             me = bot.bot
+            elapsed = time.monotonic() - started
+            webhook = await _webhook_check(bot, settings, clock) if settings.run_mode == "webhook" else None
     except InvalidToken:
-        return Check("telegram", Verdict.FAIL, f"token rejected by {settings.telegram_api_base_url}")
+        return [Check("telegram", Verdict.FAIL, f"token rejected by {settings.telegram_api_base_url}")]
     except TimedOut:
-        return Check(
-            "telegram",
-            Verdict.FAIL,
-            f"no answer within {TELEGRAM_TIMEOUT:g} s from {settings.telegram_api_base_url}",
-        )
+        detail = f"no answer within {TELEGRAM_TIMEOUT:g} s from {settings.telegram_api_base_url}"
+        return [Check("telegram", Verdict.FAIL, detail)]
     except NetworkError as error:
-        return Check("telegram", Verdict.FAIL, f"unreachable: {error} ({settings.telegram_api_base_url})")
+        detail = f"unreachable: {error} ({settings.telegram_api_base_url})"
+        return [Check("telegram", Verdict.FAIL, detail)]
     except TelegramError as error:
-        return Check("telegram", Verdict.FAIL, f"getMe failed: {error}")
-    elapsed = time.monotonic() - started
-    return Check("telegram", Verdict.OK, f"@{me.username} (bot id {me.id}), getMe in {elapsed:.2f} s")
+        return [Check("telegram", Verdict.FAIL, f"getMe failed: {error}")]
+    row = Check("telegram", Verdict.OK, f"@{me.username} (bot id {me.id}), getMe in {elapsed:.2f} s")
+    return [row] if webhook is None else [row, webhook]
+
+
+async def _webhook_check(bot: Bot, settings: Settings, clock: Clock) -> Check:
+    assert settings.webhook_url is not None, "load_settings requires it in webhook mode"
+    try:
+        info = await bot.get_webhook_info()
+    except TelegramError as error:
+        return Check("telegram webhook", Verdict.FAIL, f"getWebhookInfo failed: {error}")
+    return webhook_verdict(info, settings.webhook_url, clock())
+
+
+def webhook_verdict(info: WebhookInfo, expected: str, now: datetime) -> Check:
+    """FAIL when Telegram posts elsewhere than WEBHOOK_URL, or cannot deliver now (a recent error
+    while updates wait); WARN when no webhook is registered yet, or after a recent error. A password
+    in the URL is redacted with the rest of doctor's table."""
+    waiting = f"{info.pending_update_count} update(s) waiting"
+    if not info.url:
+        return Check(
+            "telegram webhook",
+            Verdict.WARN,
+            f"none registered: `run` registers WEBHOOK_URL when it starts; {waiting}",
+        )
+    if info.url != expected:
+        verdict = Verdict.FAIL
+        lines = [
+            f"Telegram posts updates to {info.url}, not to WEBHOOK_URL: another deployment of this token "
+            "registered it, or WEBHOOK_URL changed since the bot started (restart it)"
+        ]
+    else:
+        verdict = Verdict.OK
+        lines = [f"Telegram posts updates to {info.url}"]
+    lines.append(waiting)
+    if info.last_error_date is not None:
+        age = now - info.last_error_date
+        when = f"{info.last_error_date:%Y-%m-%d %H:%M} UTC, {_ago(age)} ago"
+        lines.append(f"last delivery error ({when}): {info.last_error_message}")
+        if age <= RECENT_DELIVERY_ERROR and verdict is Verdict.OK:
+            verdict = Verdict.FAIL if info.pending_update_count else Verdict.WARN
+    return Check("telegram webhook", verdict, "\n".join(lines))
+
+
+def _ago(age: timedelta) -> str:
+    seconds = max(0, int(age.total_seconds()))
+    for unit, size in (("day(s)", 86_400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 # arXiv
