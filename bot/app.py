@@ -106,7 +106,7 @@ def build_application(
     )
     handlers.register(application)
     if background:
-        schedule_jobs(application)
+        schedule_jobs(application, settings)
     return application
 
 

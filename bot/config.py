@@ -65,6 +65,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
     webhook_secret: str | None = field(default=None, repr=False)
+    webhook_check_interval: float = 300.0  # seconds between the webhook bot's getWebhookInfo checks
 
     @property
     def llm_configured(self) -> bool:
@@ -142,11 +143,14 @@ def _rate(value: str) -> float:
     return rate
 
 
-def _lease(value: str) -> float:
-    seconds = _seconds_up_to(3600)(value)
-    if seconds < 1:
-        raise ValueError(f"expected at least 1 second, got {value!r}")
-    return seconds
+def _a_second_up_to(limit: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        seconds = _seconds_up_to(limit)(value)
+        if seconds < 1:
+            raise ValueError(f"expected at least 1 second, got {value!r}")
+        return seconds
+
+    return parse
 
 
 def _flag(value: str) -> bool:
@@ -290,7 +294,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         affiliation_wait=_read(merged, "AFFILIATION_WAIT", "600", _seconds_up_to(86_400)),
         broadcast_rate=_read(merged, "BROADCAST_RATE", "30", _rate),
         paid_broadcast=_read(merged, "PAID_BROADCAST", "false", _flag),
-        push_lease=_read(merged, "PUSH_LEASE", "30", _lease),
+        push_lease=_read(merged, "PUSH_LEASE", "30", _a_second_up_to(3600)),
         ledger_retention_days=_read(merged, "LEDGER_RETENTION_DAYS", "30", _retention_days),
         arxiv_page_delay=_read(merged, "ARXIV_PAGE_DELAY", "0", _seconds_up_to(3600)),
         arxiv_contact=_read(merged, "ARXIV_CONTACT", "", _contact),
@@ -305,6 +309,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         webhook_url=_read(merged, "WEBHOOK_URL", "", _webhook_url),
         webhook_listen=_read(merged, "WEBHOOK_LISTEN", "127.0.0.1:8443", _listen),
         webhook_secret=_read(merged, "WEBHOOK_SECRET", "", _webhook_secret),
+        webhook_check_interval=_read(merged, "WEBHOOK_CHECK_INTERVAL", "300", _a_second_up_to(3600)),
     )
     if bool(settings.llm_base_url) != bool(settings.llm_model):
         missing = "LLM_MODEL" if settings.llm_base_url else "LLM_BASE_URL"

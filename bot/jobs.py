@@ -16,12 +16,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, time, timedelta
 
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
+from bot.config import Settings
 from bot.core.generated import Language
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
@@ -44,6 +45,7 @@ PRUNE_JOB = "prune-ledger"
 PRUNE_AT = time(12, 0, tzinfo=UTC)  # 08:00 in New York: long after the last push of an announcement
 STORAGE_RETRY = timedelta(minutes=1)  # the next poll after the database refused its writes
 RUNNING_KEY = "running-work"
+WEBHOOK_CHECK_JOB = "webhook-check"
 # Each poll schedules the next: a poll that APScheduler dropped as too late (its default grace is one
 # second, and a busy event loop can be later than that) would end polling for good.
 LATE_IS_FINE = {"misfire_grace_time": None}
@@ -281,7 +283,35 @@ def catch_up(application: Application, categories: Sequence[str]) -> None:
     )
 
 
-def schedule_jobs(application: Application) -> None:
+class WebhookCheck:
+    """Webhook mode's getWebhookInfo every WEBHOOK_CHECK_INTERVAL seconds. Polling asks Telegram all
+    the time, so a revoked token stops it at once; a webhook bot asks nothing while no update comes and
+    would notice only at its next send. A 401 here stops the bot as one at a send does, and the error
+    Telegram last met delivering to the webhook is logged once each time it changes."""
+
+    def __init__(self) -> None:
+        self._reported: str | None = None
+
+    async def __call__(self, context: BotContext) -> None:
+        try:
+            info = await context.bot.get_webhook_info()
+        except InvalidToken:
+            context.stop_for_good(REJECTED_TOKEN)
+            return
+        except TelegramError as error:  # Telegram out of reach for now: the next check asks again
+            logger.warning("webhook check: getWebhookInfo failed (%s)", error)
+            return
+        message = info.last_error_message
+        if message and message != self._reported and info.last_error_date is not None:
+            self._reported = message
+            logger.warning(
+                "Telegram's last delivery to the webhook failed (%s UTC): %s",
+                f"{info.last_error_date.astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+                message,
+            )
+
+
+def schedule_jobs(application: Application, settings: Settings) -> None:
     application.job_queue.run_once(poll_arxiv, when=0, name=POLL_JOB, job_kwargs=LATE_IS_FINE)
     # Missed runs (a restart, a long push) collapse into one, so the bot catches up instead of skipping.
     application.job_queue.run_repeating(
@@ -292,3 +322,10 @@ def schedule_jobs(application: Application) -> None:
         job_kwargs={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
     application.job_queue.run_daily(prune_daily, time=PRUNE_AT, name=PRUNE_JOB, job_kwargs=LATE_IS_FINE)
+    if settings.run_mode == "webhook":
+        application.job_queue.run_repeating(
+            WebhookCheck(),
+            interval=settings.webhook_check_interval,
+            name=WEBHOOK_CHECK_JOB,
+            job_kwargs={"coalesce": True, "max_instances": 1},
+        )

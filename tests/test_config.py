@@ -31,6 +31,7 @@ def test_defaults_follow_the_documented_contract():
     assert settings.run_mode == "polling"
     assert settings.webhook_listen == ("127.0.0.1", 8443)
     assert (settings.webhook_url, settings.webhook_secret) == (None, None)
+    assert settings.webhook_check_interval == 300
 
 
 def test_paid_broadcast_lifts_the_rate_ceiling():
@@ -97,6 +98,8 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         ("WEBHOOK_LISTEN", "8443", "expected host:port"),
         ("WEBHOOK_LISTEN", "127.0.0.1:70000", "expected host:port"),
         ("WEBHOOK_SECRET", "x" * 257, "1 to 256 characters"),
+        ("WEBHOOK_CHECK_INTERVAL", "0.5", "expected at least 1 second"),
+        ("WEBHOOK_CHECK_INTERVAL", "7200", "expected seconds between 0 and 3600"),
     ],
 )
 def test_malformed_values_name_the_variable(variable, value, problem):

@@ -14,7 +14,7 @@ from typing import IO
 import pytest
 
 from tests.fakes.telegram import FakeTelegram
-from tests.support import TEST_TOKEN, run_cli, start_cli, wait_until_sync
+from tests.support import CLOSED_PORT, TEST_TOKEN, run_cli, start_cli, wait_until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -203,3 +203,56 @@ def test_a_webhook_url_telegram_refuses_stops_it_with_one_line(
     assert SECRET not in result.stderr
     assert TEST_TOKEN.partition(":")[2] not in result.stderr
     assert telegram.webhook is None
+
+
+def delivery_errors(log_path: Path) -> list[str]:
+    return [
+        line for line in log_path.read_text().splitlines() if "last delivery to the webhook failed" in line
+    ]
+
+
+def checked_again(telegram: FakeTelegram) -> None:
+    """Wait until a check that asked after this call has ended: the first call the fake counts from now
+    may have been answered before it, the second was not, and its check had ended when a third asks
+    (checks run one after the other)."""
+    seen = telegram.count("getWebhookInfo")
+    wait_until_sync(lambda: telegram.count("getWebhookInfo") >= seen + 3, "the bot stopped checking", 30)
+
+
+def test_each_new_delivery_error_telegram_reports_is_logged_once(
+    webhook_bot: StartBot, telegram: FakeTelegram
+):
+    bot = webhook_bot(WEBHOOK_CHECK_INTERVAL="1", LOG_LEVEL="INFO")
+    update = telegram.message_update(USER, "/start", user_id=USER)
+    assert telegram.deliver_update(update, via=CLOSED_PORT) == 0  # the proxy is down: Telegram notes it
+    wait_until_sync(lambda: delivery_errors(bot.log_path), "the delivery error was not logged", 30)
+    assert telegram.deliver_update(update, via=CLOSED_PORT) == 0  # the same error again, later
+    checked_again(telegram)
+    [refused] = delivery_errors(bot.log_path)
+    assert " WARNING " in refused and refused.endswith(" UTC): Connection refused")
+
+    assert telegram.deliver_update(update, via=bot.via, secret="not-the-secret") == 403  # another error
+    wait_until_sync(lambda: len(delivery_errors(bot.log_path)) == 2, "the new error was not logged", 30)
+    assert delivery_errors(bot.log_path)[1].endswith(
+        " UTC): Wrong response from the webhook: 403 Request had the wrong secret token"
+    )
+    code, log = stop(bot)
+    assert code == 0
+    assert "Traceback" not in log
+
+
+def test_a_token_revoked_while_running_stops_webhook_mode_with_one_line(
+    webhook_bot: StartBot, telegram: FakeTelegram
+):
+    """No update comes and nothing is sent: the periodic check is what notices."""
+    bot = webhook_bot(WEBHOOK_CHECK_INTERVAL="1")
+    telegram.revoke_token()
+    code = bot.wait(timeout=30)
+    log = bot.log_path.read_text()
+    assert code == 1
+    assert [line for line in log.splitlines() if line.startswith("error: ")] == [
+        "error: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized): check it with @BotFather"
+    ]
+    assert "Traceback" not in log
+    assert "database closed" in log
+    assert TEST_TOKEN.partition(":")[2] not in log

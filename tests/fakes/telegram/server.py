@@ -114,6 +114,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         self._poll_generation = 0
         self._waiting_polls = 0
         self._stopping = False
+        self._revoked = False
         self._connections: set[socket.socket] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -193,6 +194,11 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
             members.update(dict.fromkeys(admin_ids, "administrator"))
             if creator_id is not None:
                 members[creator_id] = "creator"
+
+    def revoke_token(self) -> None:
+        """The owner revoked the token with @BotFather: from now on every request with it answers 401."""
+        with self._lock:
+            self._revoked = True
 
     def block_chat(self, chat_id: ChatId, description: str | None = None) -> None:
         """Every request about this chat answers 403 (blocked by the user, kicked from the group...)."""
@@ -362,7 +368,9 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
         None drops a long poll whose client hung up while it waited, unrecorded, as Telegram drops it:
         PTB hangs up on its poll at every shutdown, and a 409 nobody saw would only mislead tests.
         """
-        if token != self.token:
+        with self._lock:
+            revoked = self._revoked
+        if token != self.token or revoked:
             rejection = (
                 ApiError(401, "Unauthorized")
                 if WELL_FORMED_TOKEN.fullmatch(token)
