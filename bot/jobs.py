@@ -5,7 +5,8 @@ bot polls every few minutes from the announcement, 20:00 US Eastern, until it ha
 between), then enriches the new papers with affiliations in priority order: the papers the next push
 features first, then the rest of its first messages, then the remainder. At arxiv.org's crawl delay a
 day's remainder takes hours, which holds up neither the next poll nor the push job. A category
-followed for the first time is read at once (`catch_up`), not with the next announcement.
+followed for the first time is read at once (`catch_up`), not with the next announcement. In webhook
+mode the bot also asks Telegram every few minutes how the webhook fares (`WebhookCheck`).
 """
 
 from __future__ import annotations
