@@ -66,6 +66,12 @@ class Settings:
     webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_check_interval: float = 300.0  # seconds between the webhook bot's getWebhookInfo checks
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL instead of DATABASE_PATH
+
+    @property
+    def database(self) -> Path | str:
+        """Where the data lives: the PostgreSQL URL when one is set, otherwise the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def llm_configured(self) -> bool:
@@ -244,6 +250,14 @@ def _listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _database_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("expected a postgresql://user:password@host:port/database URL (unset: SQLite)")
+    return value
+
+
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -282,6 +296,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         telegram_bot_token=_read(merged, "TELEGRAM_BOT_TOKEN", "", _token),
         telegram_api_base_url=_read(merged, "TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot", _url),
         database_path=_read(merged, "DATABASE_PATH", "data/bot.sqlite3", Path),
+        database_url=_read(merged, "DATABASE_URL", "", _database_url),
         arxiv_feed_url=_read(merged, "ARXIV_FEED_URL", "https://rss.arxiv.org/atom/", _url),
         arxiv_api_url=_read(merged, "ARXIV_API_URL", "https://export.arxiv.org/api/query", _url),
         arxiv_html_url=_read(merged, "ARXIV_HTML_URL", "https://arxiv.org/html/", _url),

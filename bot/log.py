@@ -48,6 +48,7 @@ def settings_secrets(settings: Settings) -> list[str]:
         settings.arxiv_listing_url,
         *([settings.llm_base_url] if settings.llm_base_url else []),
         *([settings.webhook_url] if settings.webhook_url else []),
+        *([settings.database_url] if settings.database_url else []),
     ]
     return sorted(
         {

@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.config import Settings
 from bot.core.clock import Clock, utc_now
 from bot.curation import Curation
@@ -42,7 +40,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
-    db: aiosqlite.Connection
+    db: database.Connection
     chats: ChatRepository
     subscriptions: SubscriptionRepository
     papers: PaperRepository
@@ -89,7 +87,7 @@ class Services:
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock = utc_now) -> Services:
-        db = await database.connect(settings.database_path, settings.database_busy_timeout, verify=True)
+        db = await database.connect(settings.database, settings.database_busy_timeout, verify=True)
         papers = PaperRepository(db, clock=clock)
         follows = FollowRepository(db)
         feedback = FeedbackRepository(db)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +28,7 @@ class Chat:
 
 
 class ChatRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def register(

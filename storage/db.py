@@ -1,8 +1,13 @@
-"""One aiosqlite connection per process, configured for a long-running bot beside CLI commands.
+"""One database connection per process: SQLite through aiosqlite (the default), or PostgreSQL.
 
-WAL lets `push` or `fetch` run while `run` holds the database; `busy_timeout` makes writers wait
-for each other instead of failing. Migrations are the numbered `migrations/NNNN_*.sql` files, each
-applied once in its own transaction; `PRAGMA user_version` records the last one applied.
+SQLite: WAL lets `push` or `fetch` run while `run` holds the database; `busy_timeout` makes writers
+wait for each other instead of failing. Migrations are the numbered `migrations/NNNN_*.sql` files,
+each applied once in its own transaction; `PRAGMA user_version` records the last one applied.
+
+PostgreSQL (`DATABASE_URL`): the same repositories through `storage.postgres`. Its schema starts at
+`migrations/postgres/`'s first file (the SQLite schema up to that number, written once for
+PostgreSQL); each later migration ships in both dialects under one number. The version applied is a
+row of `schema_version`, and instances migrating at once wait for each other on an advisory lock.
 """
 
 from __future__ import annotations
@@ -20,22 +25,46 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+import psycopg
+
+from storage.postgres import PostgresConnection
 
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_MIGRATION_LOCK = 0x70617065  # the advisory lock instances take while migrating a PostgreSQL database
+
+Connection = aiosqlite.Connection | PostgresConnection
+"""What every repository is handed: the process's one connection, to either engine."""
 
 
-def migrations() -> list[tuple[int, str]]:
-    """(version, SQL) for every migration shipped with the package, in order."""
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(_POSTGRES_SCHEMES)
+
+
+def is_postgres(db: Connection) -> bool:
+    return isinstance(db, PostgresConnection)
+
+
+def migrations(dialect: str = "sqlite") -> list[tuple[int, str]]:
+    """(version, SQL) for every migration of `dialect` shipped with the package, in order.
+
+    SQLite's run from 1; PostgreSQL's from its schema file's number. Neither may have gaps, and
+    PostgreSQL's must end where SQLite's do, so both engines always have the same schema version.
+    """
+    package = "storage.migrations" if dialect == "sqlite" else "storage.migrations.postgres"
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    first = versions[0] if versions and dialect != "sqlite" else 1
+    if versions != list(range(first, first + len(found))):
+        raise RuntimeError(f"{dialect} migrations must be numbered without gaps, found {versions}")
+    if dialect != "sqlite" and versions[-1] != migrations()[-1][0]:
+        raise RuntimeError(f"{dialect} migrations end at {versions[-1]}, SQLite's at {migrations()[-1][0]}")
     return found
 
 
@@ -47,6 +76,7 @@ class StorageFault(StrEnum):
     READ_ONLY = "read-only"
     IO = "on a failing disk (I/O error)"
     CORRUPT = "damaged"
+    UNREACHABLE = "unreachable (the PostgreSQL server refused, dropped or limits connections)"
 
     @property
     def passes(self) -> bool:
@@ -77,10 +107,31 @@ class StorageUnavailable(Exception):
         self.consequence = consequence
 
 
+_FAULTS_BY_SQLSTATE = {
+    "53100": StorageFault.FULL,  # disk_full
+    "25006": StorageFault.READ_ONLY,  # read_only_sql_transaction (a standby after a failover)
+    "55P03": StorageFault.BUSY,  # lock_not_available
+    "40P01": StorageFault.BUSY,  # deadlock_detected
+    "40001": StorageFault.BUSY,  # serialization_failure
+    "53300": StorageFault.UNREACHABLE,  # too_many_connections
+    "57P01": StorageFault.UNREACHABLE,  # admin_shutdown
+    "57P02": StorageFault.UNREACHABLE,  # crash_shutdown
+    "57P03": StorageFault.UNREACHABLE,  # cannot_connect_now (starting up, in recovery)
+    "58030": StorageFault.IO,  # io_error
+    "XX001": StorageFault.CORRUPT,  # data_corrupted
+    "XX002": StorageFault.CORRUPT,  # index_corrupted
+}
+
+
 def storage_fault(error: BaseException) -> StorageFault | None:
     """The kind of database trouble `error` is, or None when it is something else (a bug)."""
     if isinstance(error, StorageUnavailable):
         return error.fault
+    if isinstance(error, psycopg.Error):
+        fault = _FAULTS_BY_SQLSTATE.get(error.sqlstate or "")
+        if fault is None and isinstance(error, psycopg.OperationalError):
+            return StorageFault.UNREACHABLE
+        return fault
     if isinstance(error, sqlite3.Error):
         code = getattr(error, "sqlite_errorname", None) or ""
         primary = next((name for name in _FAULTS_BY_CODE if f"{code}_".startswith(f"{name}_")), None)
@@ -91,17 +142,26 @@ def storage_fault(error: BaseException) -> StorageFault | None:
 
 
 async def connect(
-    path: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000, *, verify: bool = False
-) -> aiosqlite.Connection:
+    target: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000, *, verify: bool = False
+) -> Connection:
     """Open the database (creating its folder), set pragmas and bring the schema up to date.
 
-    `busy_timeout`: seconds a write waits for another process's lock before failing with SQLITE_BUSY.
+    `target` is a SQLite file's path or a `postgresql://` URL. `busy_timeout`: seconds a write waits
+    for another process's lock before failing with SQLITE_BUSY (on PostgreSQL, for the connection).
     `verify` runs SQLite's quick_check first (about a second per 500 MB), so a damaged or truncated
     file stops a command at its start, in one line, rather than in the middle of its work.
     """
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path, isolation_level=None)
+    if is_postgres_url(target):
+        postgres = await PostgresConnection.open(str(target), connect_timeout=busy_timeout)
+        try:
+            await migrate(postgres)
+        except BaseException:
+            await postgres.close()
+            raise
+        return postgres
+    if str(target) != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(target, isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row
         await db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
@@ -123,11 +183,11 @@ async def _quick_check(db: aiosqlite.Connection) -> None:
         raise StorageUnavailable(StorageFault.CORRUPT, f"quick_check says {'; '.join(problems)}")
 
 
-_write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
+_write_locks: weakref.WeakKeyDictionary[Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
-async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
+async def transaction(db: Connection) -> AsyncIterator[None]:
     """A write transaction on the process's shared connection.
 
     Coroutines share one connection, so without this lock one coroutine's statements could land
@@ -136,6 +196,10 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     """
     lock = _write_locks.setdefault(db, asyncio.Lock())
     async with lock:
+        if isinstance(db, PostgresConnection):
+            async with db.transaction():
+                yield
+            return
         await db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -154,7 +218,10 @@ class DatabaseSize:
     free: int  # bytes
 
 
-async def database_size(db: aiosqlite.Connection) -> DatabaseSize:
+async def database_size(db: Connection) -> DatabaseSize:
+    if isinstance(db, PostgresConnection):
+        rows = await db.execute_fetchall("SELECT pg_database_size(current_database())")
+        return DatabaseSize(total=rows[0][0], free=0)
     rows = await db.execute_fetchall(
         "SELECT * FROM pragma_page_count, pragma_freelist_count, pragma_page_size"
     )
@@ -162,14 +229,22 @@ async def database_size(db: aiosqlite.Connection) -> DatabaseSize:
     return DatabaseSize(total=pages * page_size, free=free * page_size)
 
 
-async def schema_version(db: aiosqlite.Connection) -> int:
+async def schema_version(db: Connection) -> int:
+    if isinstance(db, PostgresConnection):
+        exists = await db.execute_fetchall("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not exists[0][0]:
+            return 0
+        rows = await db.execute_fetchall("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(rows[0][0])
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0])
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
+async def migrate(db: Connection) -> int:
     """Apply pending migrations; a concurrent process applying the same ones is waited for."""
+    if isinstance(db, PostgresConnection):
+        return await _migrate_postgres(db)
     for version, sql in migrations():
         async with transaction(db):
             if await schema_version(db) < version:
@@ -177,6 +252,21 @@ async def migrate(db: aiosqlite.Connection) -> int:
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {version}")
     return await schema_version(db)
+
+
+async def _migrate_postgres(db: PostgresConnection) -> int:
+    pending = migrations("postgres")
+    async with transaction(db):
+        await db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = await schema_version(db)
+        for version, sql in pending:
+            if current < version:
+                await db.execute(sql)
+                current = version
+        await db.execute("DELETE FROM schema_version")
+        await db.execute("INSERT INTO schema_version (version) VALUES (?)", (current,))
+    return current
 
 
 def _statements(sql: str) -> list[str]:

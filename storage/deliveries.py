@@ -22,117 +22,26 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from itertools import groupby, islice
 from typing import Any
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import Dialect, dialect_of
 from storage.feedback import move_feedback
 from storage.follows import move_follows
 
 _PART_COLUMNS = "id, chat_id, announced, broadcast_id, part, content_id, attempts"
 
-_PLAN_CHUNK = 500  # plans per INSERT statement: bounds the JSON handed to SQLite at once
-
-# A chat is claimable when one of its unsent parts is due (pending and not held back, or claimed under
-# a lease that ran out) and nobody holds a live claim on it. The NOT EXISTS is one seek into
-# deliveries_unsent, which holds only unsent parts (SQLite uses a partial index only when the query
-# repeats its condition, hence the redundant IN).
-_CLAIMABLE = """
-    d.status IN ('pending', 'claimed') AND d.due <= :now
-    AND NOT EXISTS (
-        SELECT 1 FROM deliveries AS e INDEXED BY deliveries_unsent
-        WHERE e.chat_id = d.chat_id AND e.status IN ('pending', 'claimed') AND e.status = 'claimed'
-          AND e.due > :now)
-"""
-
-# Without statistics SQLite would read every unsent part to match a few chat ids: the chats' parts
-# are fetched through deliveries_unsent explicitly. A claim takes every part of the chat that is due.
-_CLAIM = f"""
-    UPDATE deliveries INDEXED BY deliveries_unsent
-    SET status = 'claimed', claimed_by = :owner, claimed_at = :now, due = :until
-    WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
-        SELECT DISTINCT d.chat_id FROM deliveries AS d INDEXED BY deliveries_queue WHERE {_CLAIMABLE}
-        LIMIT :limit)
-    RETURNING {_PART_COLUMNS}
-"""
+_CLAIM_LOCK = 0x636C61696D  # the advisory lock PostgreSQL pushers take while claiming
+_PLAN_CHUNK = 500  # plans per INSERT statement: bounds the JSON handed to the database at once
 
 # Pages in chat id order, so each page walks deliveries_unsent from where the last one ended.
 _RENUMBERING = 1_000_000
-# Announcements both chats have a digest of: each side's contents in part order, and the new one's last part.
-_SHARED_ANNOUNCEMENTS = """
-SELECT old.announced,
-       (SELECT group_concat(content_id, ',') FROM (
-            SELECT content_id FROM deliveries
-            WHERE chat_id = :old AND announced = old.announced ORDER BY part)),
-       (SELECT group_concat(content_id, ',') FROM (
-            SELECT content_id FROM deliveries
-            WHERE chat_id = :new AND announced = old.announced ORDER BY part)),
-       (SELECT max(part) FROM deliveries WHERE chat_id = :new AND announced = old.announced)
-FROM (SELECT DISTINCT announced FROM deliveries WHERE chat_id = :old) AS old
-WHERE EXISTS (SELECT 1 FROM deliveries WHERE chat_id = :new AND announced = old.announced)
-"""
-_PEEK = f"""
-    SELECT {_PART_COLUMNS} FROM deliveries INDEXED BY deliveries_unsent
-    WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
-        SELECT DISTINCT d.chat_id FROM deliveries AS d INDEXED BY deliveries_unsent
-        WHERE d.chat_id > :after AND {_CLAIMABLE} ORDER BY d.chat_id LIMIT :limit)
-"""
-
-_BACKLOG = f"""
-    SELECT COUNT(DISTINCT d.chat_id), COUNT(*) FROM deliveries AS d INDEXED BY deliveries_queue
-    WHERE {_CLAIMABLE}
-"""
-
-# "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
-_ADD_CONTENTS = """
-    INSERT INTO delivery_contents (sha256, text, markup)
-    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-    FROM json_each(:contents) WHERE true
-    ON CONFLICT (sha256) DO NOTHING
-"""
-
-_PLAN = """
-    INSERT INTO deliveries (chat_id, announced, part, content_id, due)
-    SELECT json_extract(plan.value, '$[0]'), json_extract(plan.value, '$[1]'), piece.key + 1,
-           (SELECT id FROM delivery_contents WHERE sha256 = piece.value), json_extract(plan.value, '$[3]')
-    FROM json_each(:plans) AS plan, json_each(plan.value, '$[2]') AS piece
-    WHERE NOT EXISTS (
-        SELECT 1 FROM deliveries AS d
-        WHERE d.chat_id = json_extract(plan.value, '$[0]') AND d.announced = json_extract(plan.value, '$[1]')
-          AND d.broadcast_id IS NULL)
-    RETURNING part
-"""
-
-# One row lookup per part. "+status" keeps SQLite from walking every claimed row through
-# deliveries_queue instead (and scanning the batch for each): that cost more than the sends.
-_MARK_SENT = """
-    UPDATE deliveries SET status = 'sent', message_id = json_extract(value, '$[1]'),
-                          sent_at = json_extract(value, '$[2]')
-    FROM json_each(:sent)
-    WHERE deliveries.id = json_extract(value, '$[0]') AND +status = 'claimed' AND claimed_by = :owner
-    RETURNING deliveries.id
-"""
 
 PRUNE_BATCH = 5_000
 """Rows deleted per transaction when pruning: each holds the write lock for a few milliseconds."""
 
-# Parts of announcements before :before that are done with: sent or given up, their whole digest
-# finished (a digest half sent keeps its sent parts, which mark it as started), a broadcast only
-# once its operator was told the outcome.
-_PRUNE_PARTS = """
-    DELETE FROM deliveries WHERE id IN (
-        SELECT d.id FROM deliveries AS d INDEXED BY deliveries_by_date
-        WHERE d.announced < :before AND d.status IN ('sent', 'failed')
-          AND NOT EXISTS (
-              SELECT 1 FROM deliveries AS u INDEXED BY deliveries_unsent
-              WHERE u.chat_id = d.chat_id AND u.status IN ('pending', 'claimed')
-                AND u.announced = d.announced)
-          AND (d.broadcast_id IS NULL
-               OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE reported IS NOT NULL))
-        LIMIT :batch)
-"""
 _PRUNE_BROADCASTS = """
     DELETE FROM broadcasts WHERE reported IS NOT NULL AND created < :before
       AND NOT EXISTS (SELECT 1 FROM deliveries WHERE broadcast_id = broadcasts.id)
@@ -146,16 +55,196 @@ _PRUNE_CONTENTS = """
           AND NOT EXISTS (SELECT 1 FROM broadcasts WHERE content_id = c.id))
 """
 
-_IN_IDS = "FROM delivery_contents WHERE id IN (SELECT value FROM json_each(?))"
-_CONTENT_HASHES = f"SELECT id, sha256 {_IN_IDS}"
-_CONTENTS = f"SELECT id, sha256, text, markup {_IN_IDS}"
-
 # A chat's digests that are not fully sent, and whether any part of each went out (or failed) already.
 _UNSENT_DIGESTS = """
-    SELECT announced, COALESCE(SUM(status IN ('sent', 'failed')), 0) FROM deliveries
+    SELECT announced, COUNT(*) FILTER (WHERE status IN ('sent', 'failed')) FROM deliveries
     WHERE chat_id = ? AND broadcast_id IS NULL GROUP BY announced
-    HAVING SUM(status IN ('pending', 'claimed')) > 0 ORDER BY announced
+    HAVING COUNT(*) FILTER (WHERE status IN ('pending', 'claimed')) > 0 ORDER BY announced
 """
+
+# PostgreSQL reads the JSON arrays of the bulk statements below with its own functions.
+_POSTGRES_ADD_CONTENTS = """
+    INSERT INTO delivery_contents (sha256, text, markup)
+    SELECT item->>0, item->>1, item->>2 FROM jsonb_array_elements(CAST(:contents AS jsonb)) AS item
+    ON CONFLICT (sha256) DO NOTHING
+"""
+_POSTGRES_PLAN = """
+    INSERT INTO deliveries (chat_id, announced, part, content_id, due)
+    SELECT CAST(plan->>0 AS bigint), plan->>1, piece.position,
+           (SELECT id FROM delivery_contents WHERE sha256 = piece.sha256), plan->>3
+    FROM jsonb_array_elements(CAST(:plans AS jsonb)) AS plan,
+         jsonb_array_elements_text(plan->2) WITH ORDINALITY AS piece (sha256, position)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM deliveries AS d
+        WHERE d.chat_id = CAST(plan->>0 AS bigint) AND d.announced = plan->>1 AND d.broadcast_id IS NULL)
+    RETURNING part
+"""
+_POSTGRES_MARK_SENT = """
+    UPDATE deliveries SET status = 'sent', message_id = CAST(item->>1 AS bigint), sent_at = item->>2
+    FROM jsonb_array_elements(CAST(:sent AS jsonb)) AS item
+    WHERE deliveries.id = CAST(item->>0 AS bigint) AND status = 'claimed' AND claimed_by = :owner
+    RETURNING deliveries.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _LedgerSql:
+    """The ledger's statements that depend on the engine (index hints, JSON, aggregation)."""
+
+    claim: str
+    peek: str
+    backlog: str
+    holders: str
+    add_contents: str
+    plan: str
+    mark_sent: str
+    prune_parts: str
+    shared_announcements: str
+    contents_by_id: str
+    hashes_by_id: str
+    # Pushers in several processes on one PostgreSQL server claim one at a time, so each sees the
+    # claims the one before it committed (SQLite's write lock does this on its own).
+    claim_lock: str | None
+
+
+@cache
+def _ledger_sql(dialect: Dialect) -> _LedgerSql:
+    unsent = dialect.indexed_by("deliveries_unsent")
+    queue = dialect.indexed_by("deliveries_queue")
+    # A chat is claimable when one of its unsent parts is due (pending and not held back, or claimed
+    # under a lease that ran out) and nobody holds a live claim on it. The NOT EXISTS is one seek
+    # into deliveries_unsent, which holds only unsent parts (SQLite uses a partial index only when
+    # the query repeats its condition, hence the redundant IN).
+    claimable = f"""
+        d.status IN ('pending', 'claimed') AND d.due <= :now
+        AND NOT EXISTS (
+            SELECT 1 FROM deliveries AS e {unsent}
+            WHERE e.chat_id = d.chat_id AND e.status IN ('pending', 'claimed') AND e.status = 'claimed'
+              AND e.due > :now)
+    """
+    content_ids = f"FROM delivery_contents WHERE id IN ({dialect.ids_in})"
+    same_digest = "FROM deliveries WHERE chat_id = {chat} AND announced = old.announced"
+    if dialect.name == "postgres":
+        add_contents, plan, mark_sent = _POSTGRES_ADD_CONTENTS, _POSTGRES_PLAN, _POSTGRES_MARK_SENT
+        ordered = "string_agg(CAST(content_id AS text), ',' ORDER BY part)"
+        old_contents = f"(SELECT {ordered} {same_digest.format(chat=':old')})"
+        new_contents = f"(SELECT {ordered} {same_digest.format(chat=':new')})"
+    else:
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+        add_contents = """
+            INSERT INTO delivery_contents (sha256, text, markup)
+            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+            FROM json_each(:contents) WHERE true
+            ON CONFLICT (sha256) DO NOTHING
+        """
+        plan = """
+            INSERT INTO deliveries (chat_id, announced, part, content_id, due)
+            SELECT json_extract(plan.value, '$[0]'), json_extract(plan.value, '$[1]'), piece.key + 1,
+                   (SELECT id FROM delivery_contents WHERE sha256 = piece.value),
+                   json_extract(plan.value, '$[3]')
+            FROM json_each(:plans) AS plan, json_each(plan.value, '$[2]') AS piece
+            WHERE NOT EXISTS (
+                SELECT 1 FROM deliveries AS d
+                WHERE d.chat_id = json_extract(plan.value, '$[0]')
+                  AND d.announced = json_extract(plan.value, '$[1]') AND d.broadcast_id IS NULL)
+            RETURNING part
+        """
+        # One row lookup per part. "+status" keeps SQLite from walking every claimed row through
+        # deliveries_queue instead (and scanning the batch for each): that cost more than the sends.
+        mark_sent = """
+            UPDATE deliveries SET status = 'sent', message_id = json_extract(value, '$[1]'),
+                                  sent_at = json_extract(value, '$[2]')
+            FROM json_each(:sent)
+            WHERE deliveries.id = json_extract(value, '$[0]') AND +status = 'claimed' AND claimed_by = :owner
+            RETURNING deliveries.id
+        """
+        concat = dialect.concat("content_id", "','")
+        old_contents = (
+            f"(SELECT {concat} FROM (SELECT content_id {same_digest.format(chat=':old')} ORDER BY part))"
+        )
+        new_contents = (
+            f"(SELECT {concat} FROM (SELECT content_id {same_digest.format(chat=':new')} ORDER BY part))"
+        )
+    # The chats to take are chosen once: PostgreSQL would otherwise run an IN (... LIMIT) subquery
+    # again for every row it looks at (MATERIALIZED keeps it from folding the CTE back in).
+    if dialect.name == "postgres":
+        claim = f"""
+            WITH chosen AS MATERIALIZED (
+                SELECT DISTINCT d.chat_id FROM deliveries AS d WHERE {claimable} LIMIT :limit)
+            UPDATE deliveries SET status = 'claimed', claimed_by = :owner, claimed_at = :now, due = :until
+            FROM chosen
+            WHERE deliveries.chat_id = chosen.chat_id AND status IN ('pending', 'claimed') AND due <= :now
+            RETURNING {", ".join(f"deliveries.{column}" for column in _PART_COLUMNS.split(", "))}
+        """
+        peek = f"""
+            WITH chosen AS MATERIALIZED (
+                SELECT DISTINCT d.chat_id FROM deliveries AS d
+                WHERE d.chat_id > :after AND {claimable} ORDER BY d.chat_id LIMIT :limit)
+            SELECT {_PART_COLUMNS} FROM deliveries
+            WHERE status IN ('pending', 'claimed') AND due <= :now
+              AND chat_id IN (SELECT chat_id FROM chosen)
+        """
+    else:
+        # Without statistics SQLite would read every unsent part to match a few chat ids: the
+        # chats' parts are fetched through deliveries_unsent explicitly. A claim takes every part
+        # of the chat that is due.
+        claim = f"""
+            UPDATE deliveries {unsent}
+            SET status = 'claimed', claimed_by = :owner, claimed_at = :now, due = :until
+            WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
+                SELECT DISTINCT d.chat_id FROM deliveries AS d {queue} WHERE {claimable}
+                LIMIT :limit)
+            RETURNING {_PART_COLUMNS}
+        """
+        peek = f"""
+            SELECT {_PART_COLUMNS} FROM deliveries {unsent}
+            WHERE status IN ('pending', 'claimed') AND due <= :now AND chat_id IN (
+                SELECT DISTINCT d.chat_id FROM deliveries AS d {unsent}
+                WHERE d.chat_id > :after AND {claimable} ORDER BY d.chat_id LIMIT :limit)
+        """
+    if dialect.name == "postgres":
+        prune_head, prune_tail = (
+            "WITH doomed AS MATERIALIZED (",
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed)",
+        )
+    else:
+        prune_head, prune_tail = "DELETE FROM deliveries WHERE id IN (", ""
+    return _LedgerSql(
+        claim=claim,
+        peek=peek,
+        backlog=f"SELECT COUNT(DISTINCT d.chat_id), COUNT(*) FROM deliveries AS d {queue} WHERE {claimable}",
+        holders=f"SELECT DISTINCT claimed_by FROM deliveries {queue} WHERE status = 'claimed' AND due > ?",
+        add_contents=add_contents,
+        plan=plan,
+        mark_sent=mark_sent,
+        # Parts of announcements before :before that are done with: sent or given up, their whole
+        # digest finished (a digest half sent keeps its sent parts, which mark it as started), a
+        # broadcast only once its operator was told the outcome.
+        prune_parts=f"""
+            {prune_head}
+                SELECT d.id FROM deliveries AS d {dialect.indexed_by("deliveries_by_date")}
+                WHERE d.announced < :before AND d.status IN ('sent', 'failed')
+                  AND NOT EXISTS (
+                      SELECT 1 FROM deliveries AS u {unsent}
+                      WHERE u.chat_id = d.chat_id AND u.status IN ('pending', 'claimed')
+                        AND u.announced = d.announced)
+                  AND (d.broadcast_id IS NULL
+                       OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE reported IS NOT NULL))
+                LIMIT :batch)
+            {prune_tail}
+        """,
+        # Announcements both chats have a digest of: each side's contents in part order, and the new
+        # one's last part.
+        shared_announcements=f"""
+            SELECT old.announced, {old_contents}, {new_contents},
+                   (SELECT max(part) FROM deliveries WHERE chat_id = :new AND announced = old.announced)
+            FROM (SELECT DISTINCT announced FROM deliveries WHERE chat_id = :old) AS old
+            WHERE EXISTS (SELECT 1 FROM deliveries WHERE chat_id = :new AND announced = old.announced)
+        """,
+        contents_by_id=f"SELECT id, sha256, text, markup {content_ids}",
+        hashes_by_id=f"SELECT id, sha256 {content_ids}",
+        claim_lock=f"SELECT pg_advisory_xact_lock({_CLAIM_LOCK})" if dialect.name == "postgres" else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +342,9 @@ class UnsentDigest:
 class DeliveryLedger:
     """The deliveries table and the message contents it points to."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._sql = _ledger_sql(dialect_of(db))
         # Texts in the hands of senders, by hash: a text is loaded once however many claims send it,
         # and forgotten once no claimed part refers to it. A hash, unlike an id, is never reused.
         self._loaded: weakref.WeakValueDictionary[str, Content] = weakref.WeakValueDictionary()
@@ -295,8 +385,9 @@ class DeliveryLedger:
                 hashes = [_add_content(contents, part) for part in plan.parts]
                 due = _stamp(plan.due or now)
                 rows[(plan.chat_id, plan.announced)] = [plan.chat_id, plan.announced.isoformat(), hashes, due]
-            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
-            inserted = await self._db.execute_fetchall(_PLAN, {"plans": json.dumps(list(rows.values()))})
+            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
+            plans = {"plans": json.dumps(list(rows.values()))}
+            inserted = await self._db.execute_fetchall(self._sql.plan, plans)
             planned += sum(1 for row in inserted if row[0] == 1)
         return planned
 
@@ -317,9 +408,9 @@ class DeliveryLedger:
             return False
         key = {"chat": plan.chat_id, "announced": plan.announced.isoformat()}
         async with transaction(self._db):
-            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
+            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
             rows = await self._db.execute_fetchall(
-                "SELECT max(d.part), max(c.sha256 = :first) FROM deliveries AS d"
+                "SELECT max(d.part), COUNT(*) FILTER (WHERE c.sha256 = :first) FROM deliveries AS d"
                 " JOIN delivery_contents AS c ON c.id = d.content_id"
                 " WHERE d.chat_id = :chat AND d.announced = :announced AND d.broadcast_id IS NULL",
                 {**key, "first": hashes[0]},
@@ -361,8 +452,8 @@ class DeliveryLedger:
             )
             if cursor.rowcount == 0:
                 return False
-            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
-            await self._db.execute_fetchall(_PLAN, {"plans": json.dumps([row])})
+            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
+            await self._db.execute_fetchall(self._sql.plan, {"plans": json.dumps([row])})
         return True
 
     async def drop(self, chat_id: int, announced: date, reason: str) -> int:
@@ -382,13 +473,13 @@ class DeliveryLedger:
         contents: dict[str, list[str | None]] = {}
         sha256 = _add_content(contents, PlannedPart(text))
         async with transaction(self._db):
-            await self._db.execute(_ADD_CONTENTS, {"contents": json.dumps(list(contents.values()))})
-            cursor = await self._db.execute(
+            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
+            inserted = await self._db.execute_fetchall(
                 "INSERT INTO broadcasts (content_id, requested_by, report_to, created)"
-                " SELECT id, ?, ?, ? FROM delivery_contents WHERE sha256 = ?",
+                " SELECT id, ?, ?, ? FROM delivery_contents WHERE sha256 = ? RETURNING id",
                 (requested_by, report_to, _stamp(now), sha256),
             )
-            broadcast_id = cursor.lastrowid
+            broadcast_id = inserted[0][0]
             cursor = await self._db.execute(
                 "INSERT INTO deliveries (chat_id, announced, broadcast_id, part, content_id, due)"
                 " SELECT chats.id, :day, b.id, 1, b.content_id, :now FROM chats, broadcasts AS b"
@@ -404,13 +495,13 @@ class DeliveryLedger:
     async def finished_broadcasts(self) -> list[BroadcastOutcome]:
         """Broadcasts whose every message was sent or given up on, and whose operator is not told yet."""
         rows = await self._db.execute_fetchall(
-            "SELECT b.id, b.report_to, COALESCE(SUM(d.status = 'sent'), 0),"
-            " COALESCE(SUM(d.status = 'failed' AND c.active = 1), 0),"
-            " COALESCE(SUM(d.status = 'failed' AND c.active IS NOT 1), 0)"
+            "SELECT b.id, b.report_to, COUNT(*) FILTER (WHERE d.status = 'sent'),"
+            " COUNT(*) FILTER (WHERE d.status = 'failed' AND c.active = 1),"
+            " COUNT(*) FILTER (WHERE d.status = 'failed' AND (c.active IS NULL OR c.active <> 1))"
             " FROM broadcasts AS b LEFT JOIN deliveries AS d ON d.broadcast_id = b.id"
             " LEFT JOIN chats AS c ON c.id = d.chat_id"
-            " WHERE b.reported IS NULL GROUP BY b.id"
-            " HAVING COALESCE(SUM(d.status IN ('pending', 'claimed')), 0) = 0 ORDER BY b.id"
+            " WHERE b.reported IS NULL GROUP BY b.id, b.report_to"
+            " HAVING COUNT(*) FILTER (WHERE d.status IN ('pending', 'claimed')) = 0 ORDER BY b.id"
         )
         return [BroadcastOutcome(*row) for row in rows]
 
@@ -423,8 +514,10 @@ class DeliveryLedger:
     async def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[ChatBacklog]:
         """Take up to `limit` chats with a part due, with all their parts due, until now + lease."""
         async with transaction(self._db):
+            if self._sql.claim_lock:
+                await self._db.execute(self._sql.claim_lock)
             rows = await self._db.execute_fetchall(
-                _CLAIM,
+                self._sql.claim,
                 {"owner": owner, "now": _stamp(now), "until": _stamp(now + lease), "limit": limit},
             )
             return await self._backlogs(rows)
@@ -440,11 +533,7 @@ class DeliveryLedger:
 
     async def holders(self, now: datetime) -> list[str]:
         """Who holds live claims now."""
-        rows = await self._db.execute_fetchall(
-            "SELECT DISTINCT claimed_by FROM deliveries INDEXED BY deliveries_queue"
-            " WHERE status = 'claimed' AND due > ?",
-            (_stamp(now),),
-        )
+        rows = await self._db.execute_fetchall(self._sql.holders, (_stamp(now),))
         return [row[0] for row in rows]
 
     async def mark_sent(self, owner: str, sent: Sequence[SentPart]) -> set[int]:
@@ -457,7 +546,7 @@ class DeliveryLedger:
             return set()
         async with transaction(self._db):
             rows = await self._db.execute_fetchall(
-                _MARK_SENT,
+                self._sql.mark_sent,
                 {"sent": json.dumps([[s.id, s.message_id, _stamp(s.sent_at)] for s in sent]), "owner": owner},
             )
         return {row[0] for row in rows}
@@ -493,9 +582,10 @@ class DeliveryLedger:
                 """
                 UPDATE deliveries SET
                     status = 'pending', due = :retry_at,
-                    attempts = attempts + (:error IS NOT NULL AND id = head.first_id),
-                    last_error = CASE WHEN :error IS NOT NULL AND id = head.first_id
-                                      THEN :error ELSE last_error END
+                    attempts = attempts + CASE WHEN CAST(:error AS TEXT) IS NOT NULL
+                                               AND id = head.first_id THEN 1 ELSE 0 END,
+                    last_error = CASE WHEN CAST(:error AS TEXT) IS NOT NULL AND id = head.first_id
+                                      THEN CAST(:error AS TEXT) ELSE last_error END
                 FROM (SELECT id AS first_id FROM deliveries
                       WHERE chat_id = :chat AND status = 'claimed' AND claimed_by = :owner
                       ORDER BY announced, broadcast_id IS NOT NULL, broadcast_id, part LIMIT 1) AS head
@@ -554,12 +644,15 @@ class DeliveryLedger:
                 )
                 return
             await self._db.execute(
-                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                "UPDATE subscriptions SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS ("
+                " SELECT 1 FROM subscriptions AS kept WHERE kept.chat_id = :new"
+                " AND kept.category = subscriptions.category)",
+                {"new": new_id, "old": old_id},
             )
             await move_follows(self._db, old_id, new_id)
             await move_feedback(self._db, old_id, new_id)
             for announced, old_contents, new_contents, new_last in await self._db.execute_fetchall(
-                _SHARED_ANNOUNCEMENTS, {"old": old_id, "new": new_id}
+                self._sql.shared_announcements, {"old": old_id, "new": new_id}
             ):
                 if old_contents == new_contents:
                     await self._db.execute(
@@ -587,7 +680,7 @@ class DeliveryLedger:
         parts = 0
         while True:
             async with transaction(self._db):
-                cursor = await self._db.execute(_PRUNE_PARTS, {"before": day, "batch": batch})
+                cursor = await self._db.execute(self._sql.prune_parts, {"before": day, "batch": batch})
             parts += cursor.rowcount
             await asyncio.sleep(0)
             if cursor.rowcount < batch:
@@ -607,13 +700,14 @@ class DeliveryLedger:
     async def peek(self, now: datetime, after: int | None, limit: int) -> list[ChatBacklog]:
         """What `claim` would take, without taking it: chats by id after `after`, for a dry run."""
         rows = await self._db.execute_fetchall(
-            _PEEK, {"now": _stamp(now), "after": after if after is not None else -(2**63), "limit": limit}
+            self._sql.peek,
+            {"now": _stamp(now), "after": after if after is not None else -(2**63), "limit": limit},
         )
         return await self._backlogs(rows)
 
     async def backlog(self, now: datetime) -> Backlog:
         """Chats with a part due now and nobody holding them, and those parts: a push's work now."""
-        rows = await self._db.execute_fetchall(_BACKLOG, {"now": _stamp(now)})
+        rows = await self._db.execute_fetchall(self._sql.backlog, {"now": _stamp(now)})
         return Backlog(chats=rows[0][0], parts=rows[0][1])
 
     async def pending_count(self) -> int:
@@ -625,9 +719,9 @@ class DeliveryLedger:
 
     async def summary(self, announced: date) -> DateSummary:
         rows = await self._db.execute_fetchall(
-            "SELECT COUNT(DISTINCT chat_id), COALESCE(SUM(status = 'pending'), 0), "
-            "COALESCE(SUM(status = 'claimed'), 0), COALESCE(SUM(status = 'sent'), 0), "
-            "COALESCE(SUM(status = 'failed'), 0) FROM deliveries "
+            "SELECT COUNT(DISTINCT chat_id), COUNT(*) FILTER (WHERE status = 'pending'), "
+            "COUNT(*) FILTER (WHERE status = 'claimed'), COUNT(*) FILTER (WHERE status = 'sent'), "
+            "COUNT(*) FILTER (WHERE status = 'failed') FROM deliveries "
             "WHERE announced = ? AND broadcast_id IS NULL",
             (announced.isoformat(),),
         )
@@ -637,14 +731,14 @@ class DeliveryLedger:
     async def delivered(self, chat_id: int, announced: date) -> bool:
         """True once every part planned for the chat and announcement was sent."""
         rows = await self._db.execute_fetchall(
-            "SELECT COUNT(*), COALESCE(SUM(status = 'sent'), 0) FROM deliveries "
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'sent') FROM deliveries "
             "WHERE chat_id = ? AND announced = ? AND broadcast_id IS NULL",
             (chat_id, announced.isoformat()),
         )
         planned, sent = rows[0]
         return planned > 0 and planned == sent
 
-    async def _backlogs(self, rows: Iterable[aiosqlite.Row]) -> list[ChatBacklog]:
+    async def _backlogs(self, rows: Iterable[Sequence[Any]]) -> list[ChatBacklog]:
         """Group part rows (`_PART_COLUMNS`) by chat, in sending order.
 
         Each distinct content is read and parsed once while senders hold it, and shared by every
@@ -654,14 +748,14 @@ class DeliveryLedger:
         hashes = {
             content_id: sha256
             for content_id, sha256 in await self._db.execute_fetchall(
-                _CONTENT_HASHES, (json.dumps(sorted({row[5] for row in ordered})),)
+                self._sql.hashes_by_id, (json.dumps(sorted({row[5] for row in ordered})),)
             )
         }
         contents = {content_id: self._loaded.get(sha256) for content_id, sha256 in hashes.items()}
         missing = sorted(content_id for content_id, content in contents.items() if content is None)
         if missing:
             for content_id, sha256, text, markup in await self._db.execute_fetchall(
-                _CONTENTS, (json.dumps(missing),)
+                self._sql.contents_by_id, (json.dumps(missing),)
             ):
                 content = Content(text, json.loads(markup) if markup is not None else None)
                 self._loaded[sha256] = content

@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import Dialect, dialect_of
 
 LIKE, DISLIKE, SAVE = "up", "down", "save"
 
@@ -37,9 +36,10 @@ class SavedPaper:
     saved_at: datetime
 
 
-# A member who tapped the same paper in both chats: the later non-zero vote wins (an undo never
-# erases the other chat's vote), and the paper stays saved if it was saved in either.
-_MERGE_TAPS = """
+def _merge_taps(dialect: Dialect) -> str:
+    """A member who tapped the same paper in both chats: the later non-zero vote wins (an undo never
+    erases the other chat's vote), and the paper stays saved if it was saved in either."""
+    return f"""
     UPDATE feedback AS kept SET
         vote = CASE
             WHEN moved.vote = 0 THEN kept.vote
@@ -48,16 +48,18 @@ _MERGE_TAPS = """
         saved_at = CASE
             WHEN kept.saved_at IS NULL THEN moved.saved_at
             WHEN moved.saved_at IS NULL THEN kept.saved_at
-            ELSE max(kept.saved_at, moved.saved_at) END,
-        updated = max(kept.updated, moved.updated)
+            ELSE {dialect.greatest("kept.saved_at", "moved.saved_at")} END,
+        updated = {dialect.greatest("kept.updated", "moved.updated")}
     FROM feedback AS moved
     WHERE kept.chat_id = :new AND moved.chat_id = :old
       AND moved.user_id = kept.user_id AND moved.arxiv_id = kept.arxiv_id
 """
 
-# Any cached model of either chat is out of date (the version grows past both), and a /ranking
-# reset asked for in either chat stays in force.
-_MERGE_RANKING_STATE = """
+
+def _merge_ranking_state(dialect: Dialect) -> str:
+    """Any cached model of either chat is out of date (the version grows past both), and a /ranking
+    reset asked for in either chat stays in force."""
+    return f"""
     INSERT INTO ranking_state (chat_id, version, reset_at)
     SELECT :new, version + 1, reset_at FROM ranking_state WHERE chat_id = :old
     ON CONFLICT (chat_id) DO UPDATE SET
@@ -65,19 +67,30 @@ _MERGE_RANKING_STATE = """
         reset_at = CASE
             WHEN ranking_state.reset_at IS NULL THEN excluded.reset_at
             WHEN excluded.reset_at IS NULL THEN ranking_state.reset_at
-            ELSE max(ranking_state.reset_at, excluded.reset_at) END
+            ELSE {dialect.greatest("ranking_state.reset_at", "excluded.reset_at")} END
 """
 
 
-async def move_feedback(db: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+async def move_feedback(db: Connection, old_id: int, new_id: int) -> None:
     """A group became a supergroup the bot knew: the group's taps, saved papers, impressions and
     model state join the supergroup's (inside the caller's transaction), so nothing a member did is
     lost. Rows left behind are the duplicates, deleted with the group's chat row."""
     ids = {"old": old_id, "new": new_id}
-    await db.execute(_MERGE_TAPS, ids)
-    await db.execute("UPDATE OR IGNORE feedback SET chat_id = :new WHERE chat_id = :old", ids)
-    await db.execute("UPDATE OR IGNORE impressions SET chat_id = :new WHERE chat_id = :old", ids)
-    await db.execute(_MERGE_RANKING_STATE, ids)
+    dialect = dialect_of(db)
+    await db.execute(_merge_taps(dialect), ids)
+    await db.execute(
+        "UPDATE feedback SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS ("
+        " SELECT 1 FROM feedback AS kept WHERE kept.chat_id = :new"
+        " AND kept.user_id = feedback.user_id AND kept.arxiv_id = feedback.arxiv_id)",
+        ids,
+    )
+    await db.execute(
+        "UPDATE impressions SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS ("
+        " SELECT 1 FROM impressions AS kept WHERE kept.chat_id = :new"
+        " AND kept.arxiv_id = impressions.arxiv_id)",
+        ids,
+    )
+    await db.execute(_merge_ranking_state(dialect), ids)
 
 
 def _stamp(moment: datetime) -> str:
@@ -85,8 +98,9 @@ def _stamp(moment: datetime) -> str:
 
 
 class FeedbackRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._dialect = dialect_of(db)
         self.generation = 0
         """Grows with every tap and reset through this repository: counts of likes are cached by it."""
 
@@ -119,13 +133,14 @@ class FeedbackRepository:
                 (chat_id, user_id, arxiv_id, vote, saved_at, stamp),
             )
             await self._db.executemany(
-                "INSERT OR IGNORE INTO impressions (chat_id, arxiv_id, shown)"
-                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM papers WHERE arxiv_id = ?)",
+                "INSERT INTO impressions (chat_id, arxiv_id, shown)"
+                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM papers WHERE arxiv_id = ?)"
+                " ON CONFLICT DO NOTHING",
                 [(chat_id, shown_id, stamp, shown_id) for shown_id in dict.fromkeys(shown)],
             )
             await self._db.execute(
                 "INSERT INTO ranking_state (chat_id, version) VALUES (?, 1)"
-                " ON CONFLICT (chat_id) DO UPDATE SET version = version + 1",
+                " ON CONFLICT (chat_id) DO UPDATE SET version = ranking_state.version + 1",
                 (chat_id,),
             )
             tally = (await self._tallies(chat_id, [arxiv_id])).get(arxiv_id, (0, 0, 0))
@@ -137,8 +152,9 @@ class FeedbackRepository:
 
     async def _tallies(self, chat_id: int, arxiv_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
         rows = await self._db.execute_fetchall(
-            "SELECT arxiv_id, SUM(vote = 1), SUM(vote = -1), SUM(saved_at IS NOT NULL) FROM feedback"
-            " WHERE chat_id = ? AND arxiv_id IN (SELECT value FROM json_each(?)) GROUP BY arxiv_id",
+            "SELECT arxiv_id, COUNT(*) FILTER (WHERE vote = 1), COUNT(*) FILTER (WHERE vote = -1),"
+            f" COUNT(saved_at) FROM feedback WHERE chat_id = ? AND arxiv_id IN ({self._dialect.texts_in})"
+            " GROUP BY arxiv_id",
             (chat_id, _json(arxiv_ids)),
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows if any(row[1:])}
@@ -153,7 +169,7 @@ class FeedbackRepository:
         version, reset_at = state[0]
         since = reset_at or ""
         papers = await self._db.execute_fetchall(
-            "SELECT arxiv_id, SUM(vote), SUM(saved_at IS NOT NULL) FROM feedback"
+            "SELECT arxiv_id, SUM(vote), COUNT(saved_at) FROM feedback"
             " WHERE chat_id = ? AND updated > ? GROUP BY arxiv_id ORDER BY arxiv_id",
             (chat_id, since),
         )
@@ -168,7 +184,7 @@ class FeedbackRepository:
     async def versions(self, chat_ids: Sequence[int]) -> dict[int, int]:
         """Model versions of chats that ever tapped; the others are absent."""
         rows = await self._db.execute_fetchall(
-            "SELECT chat_id, version FROM ranking_state WHERE chat_id IN (SELECT value FROM json_each(?))",
+            f"SELECT chat_id, version FROM ranking_state WHERE chat_id IN ({self._dialect.ids_in})",
             (_json(chat_ids),),
         )
         return {row[0]: row[1] for row in rows}
@@ -179,7 +195,8 @@ class FeedbackRepository:
         async with transaction(self._db):
             await self._db.execute(
                 "INSERT INTO ranking_state (chat_id, version, reset_at) VALUES (?, 1, ?)"
-                " ON CONFLICT (chat_id) DO UPDATE SET version = version + 1, reset_at = excluded.reset_at",
+                " ON CONFLICT (chat_id) DO UPDATE SET version = ranking_state.version + 1,"
+                " reset_at = excluded.reset_at",
                 (chat_id, _stamp(now)),
             )
 
@@ -187,7 +204,7 @@ class FeedbackRepository:
         """Readers who liked or saved each paper, in every chat; papers nobody liked are absent."""
         rows = await self._db.execute_fetchall(
             "SELECT arxiv_id, COUNT(*) FROM feedback"
-            " WHERE arxiv_id IN (SELECT value FROM json_each(?)) AND (vote = 1 OR saved_at IS NOT NULL)"
+            f" WHERE arxiv_id IN ({self._dialect.texts_in}) AND (vote = 1 OR saved_at IS NOT NULL)"
             " GROUP BY arxiv_id",
             (_json(list(arxiv_ids)),),
         )

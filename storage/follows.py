@@ -6,9 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import dialect_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +22,21 @@ class StoredFollow:
 _COLUMNS = "id, chat_id, kind, text, key"
 
 
-async def move_follows(db: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+async def move_follows(db: Connection, old_id: int, new_id: int) -> None:
     """A group became a supergroup the bot knew: its follows join the supergroup's (inside the caller's
     transaction). A follow both chats have stays once, under the supergroup's id and button."""
-    await db.execute("UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+    await db.execute(
+        "UPDATE follows SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS ("
+        " SELECT 1 FROM follows AS kept WHERE kept.chat_id = :new"
+        " AND kept.kind = follows.kind AND kept.key = follows.key)",
+        {"new": new_id, "old": old_id},
+    )
 
 
 class FollowRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._dialect = dialect_of(db)
 
     async def of_chat(self, chat_id: int) -> list[StoredFollow]:
         """The chat's follows in the order they were added."""
@@ -46,7 +51,7 @@ class FollowRepository:
         if not chat_ids:
             return found
         rows = await self._db.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM follows WHERE chat_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            f"SELECT {_COLUMNS} FROM follows WHERE chat_id IN ({self._dialect.ids_in}) ORDER BY id",
             (_json_ids(chat_ids),),
         )
         for row in rows:

@@ -6,15 +6,15 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import dialect_of
 from storage.models import Generated
 
 
 class GeneratedTextRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._dialect = dialect_of(db)
 
     async def accepted(self, arxiv_ids: Iterable[str], language: str) -> dict[str, Generated]:
         """The accepted texts among `arxiv_ids` in `language`."""
@@ -23,7 +23,7 @@ class GeneratedTextRepository:
             return {}
         rows = await self._db.execute_fetchall(
             "SELECT arxiv_id, summary, title FROM generated_texts"
-            " WHERE status = 'ok' AND language = ? AND arxiv_id IN (SELECT value FROM json_each(?))",
+            f" WHERE status = 'ok' AND language = ? AND arxiv_id IN ({self._dialect.texts_in})",
             (language, json.dumps(ids)),
         )
         return {row[0]: Generated(row[1], row[2]) for row in rows}
@@ -35,7 +35,7 @@ class GeneratedTextRepository:
             return []
         rows = await self._db.execute_fetchall(
             "SELECT arxiv_id FROM generated_texts"
-            " WHERE language = ? AND arxiv_id IN (SELECT value FROM json_each(?))",
+            f" WHERE language = ? AND arxiv_id IN ({self._dialect.texts_in})",
             (language, json.dumps(ids)),
         )
         asked = {row[0] for row in rows}
@@ -79,7 +79,8 @@ class GeneratedTextRepository:
         async with transaction(self._db):
             cursor = await self._db.execute(
                 "INSERT INTO llm_usage (day, requests) VALUES (?, 1)"
-                " ON CONFLICT (day) DO UPDATE SET requests = requests + 1 WHERE requests < ?",
+                " ON CONFLICT (day) DO UPDATE SET requests = llm_usage.requests + 1"
+                " WHERE llm_usage.requests < ?",
                 (day.isoformat(), budget),
             )
             return cursor.rowcount == 1

@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import dialect_of
 from storage.models import AffiliationSource, AnnounceType, Author, Listing, Paper
 
 _CHUNK = 500  # ids per `IN (...)`, far below SQLite's limit on bound variables
@@ -45,15 +45,16 @@ def _utc_now() -> datetime:
 
 
 class PaperRepository:
-    def __init__(self, db: aiosqlite.Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, db: Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._db = db
+        self._dialect = dialect_of(db)
         self._clock = clock
         self._writes = 0
 
     async def generation(self) -> tuple[int, int]:
         """Changes when papers or listings may have changed: a write through this repository, or a
-        commit by another process (SQLite's data_version). Caches of digests compare it."""
-        rows = await self._db.execute_fetchall("PRAGMA data_version")
+        commit by another process. Caches of digests compare it."""
+        rows = await self._db.execute_fetchall(self._dialect.generation)
         return self._writes, rows[0][0]
 
     async def store_announcement(
@@ -97,8 +98,8 @@ class PaperRepository:
             )
             await self._write_authors(added, replace=newer)
             async with self._db.executemany(
-                "INSERT OR IGNORE INTO listings (category, announced, arxiv_id, announce_type)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO listings (category, announced, arxiv_id, announce_type)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (category, announced.isoformat(), arxiv_id, announce_type.value)
                     for arxiv_id, (_, announce_type) in news.items()
@@ -106,8 +107,8 @@ class PaperRepository:
             ) as cursor:
                 listings_added = max(cursor.rowcount, 0)
             async with self._db.execute(
-                "INSERT OR IGNORE INTO announcements (category, announced, entries, ingested_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO announcements (category, announced, entries, ingested_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (category, announced.isoformat(), len(entries), now),
             ) as cursor:
                 announcement_added = cursor.rowcount == 1
@@ -206,7 +207,7 @@ class PaperRepository:
         """How many papers have at least one affiliation from each source ('' where not recorded)."""
         rows = await self._db.execute_fetchall(
             "SELECT coalesce(s.value, ''), COUNT(DISTINCT a.arxiv_id) FROM authors a"
-            " LEFT JOIN json_each(a.affiliation_sources) s"
+            f" {self._dialect.left_join_each('a.affiliation_sources', 's')}"
             " WHERE a.affiliations != '[]' GROUP BY coalesce(s.value, '')"
         )
         return {row[0]: int(row[1]) for row in rows}
@@ -239,7 +240,7 @@ class PaperRepository:
         async with transaction(self._db):
             await self._db.execute(
                 "UPDATE announcements SET delivered_late = ?"
-                " WHERE announced = ? AND category IN (SELECT value FROM json_each(?))",
+                f" WHERE announced = ? AND category IN ({self._dialect.texts_in})",
                 (self._timestamp(), announced.isoformat(), json.dumps(list(categories))),
             )
 
@@ -365,7 +366,7 @@ class PaperRepository:
     async def papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
         """Stored papers by id, with authors; unknown ids are absent."""
         ids = list(dict.fromkeys(arxiv_ids))
-        rows: list[aiosqlite.Row] = []
+        rows: list[Sequence[Any]] = []
         authors: dict[str, list[Author]] = {}
         for chunk in _chunks(ids):
             async with self._db.execute(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class PushRun:
 
 
 class PushRunRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def get(self, announced: date) -> PushRun | None:
@@ -60,5 +60,5 @@ class PushRunRepository:
 _COLUMNS = "announced, planned_at, chats, messages, featured, featured_with_affiliations"
 
 
-def _run(row: aiosqlite.Row) -> PushRun:
+def _run(row: Sequence[Any]) -> PushRun:
     return PushRun(date.fromisoformat(row[0]), datetime.fromisoformat(row[1]), row[2], row[3], row[4], row[5])

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
 
 KEPT_FOR = timedelta(days=30)  # a result message older than this gets a "search again" answer
 
 
 class SearchRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def save(self, chat_id: int, query: str, now: datetime) -> int:
@@ -21,11 +19,11 @@ class SearchRepository:
             await self._db.execute(
                 "DELETE FROM searches WHERE created < ?", ((now - KEPT_FOR).astimezone(UTC).isoformat(),)
             )
-            async with self._db.execute(
-                "INSERT INTO searches (chat_id, query, created) VALUES (?, ?, ?)",
+            rows = await self._db.execute_fetchall(
+                "INSERT INTO searches (chat_id, query, created) VALUES (?, ?, ?) RETURNING id",
                 (chat_id, query, now.astimezone(UTC).isoformat()),
-            ) as cursor:
-                return int(cursor.lastrowid)
+            )
+            return int(rows[0][0])
 
     async def get(self, search_id: int, chat_id: int) -> str | None:
         """The query, if it exists and belongs to this chat (a forged button gets nothing)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from typing import Any
 
-import aiosqlite
-
-from storage.db import transaction
+from storage.db import Connection, transaction
+from storage.dialect import dialect_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Subscriber:
 
 
 _SUBSCRIBERS = (
-    "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, group_concat(s.category, ' '),"
+    "SELECT c.id, c.type, c.delivery_time, c.timezone, c.digest_size, {categories},"
     " coalesce(c.chosen_language, c.language)"
     " FROM chats c JOIN subscriptions s ON s.chat_id = c.id"
     " WHERE c.active = 1 AND {chats} AND s.created <= ? GROUP BY c.id"
@@ -33,8 +33,9 @@ _SUBSCRIBERS = (
 
 
 class SubscriptionRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._categories = dialect_of(db).concat("s.category", "' '")
 
     async def of_chat(self, chat_id: int) -> list[str]:
         async with self._db.execute(
@@ -89,7 +90,7 @@ class SubscriptionRepository:
     async def subscribers(self, subscribed_by: datetime, after: int | None, limit: int) -> list[Subscriber]:
         """Active chats by id after `after`, with the subscriptions they had at `subscribed_by`."""
         rows = await self._db.execute_fetchall(
-            _SUBSCRIBERS.format(chats="c.id > ?") + " ORDER BY c.id LIMIT ?",
+            _SUBSCRIBERS.format(categories=self._categories, chats="c.id > ?") + " ORDER BY c.id LIMIT ?",
             (after if after is not None else -(2**63), _stamp(subscribed_by), limit),
         )
         return [_subscriber(row) for row in rows]
@@ -97,7 +98,8 @@ class SubscriptionRepository:
     async def subscriber(self, chat_id: int, subscribed_by: datetime) -> Subscriber | None:
         """The chat, if it is active and followed something at `subscribed_by` that it still follows."""
         rows = await self._db.execute_fetchall(
-            _SUBSCRIBERS.format(chats="c.id = ?"), (chat_id, _stamp(subscribed_by))
+            _SUBSCRIBERS.format(categories=self._categories, chats="c.id = ?"),
+            (chat_id, _stamp(subscribed_by)),
         )
         return _subscriber(rows[0]) if rows else None
 
@@ -113,7 +115,7 @@ class SubscriptionRepository:
     async def digest_choices(self) -> list[tuple[tuple[str, ...], int | None]]:
         """The distinct (categories, digest size) that active chats follow: one digest each."""
         rows = await self._db.execute_fetchall(
-            "SELECT c.digest_size, group_concat(s.category, ' ') FROM chats c"
+            f"SELECT c.digest_size, {self._categories} FROM chats c"
             " JOIN subscriptions s ON s.chat_id = c.id WHERE c.active = 1 GROUP BY c.id"
         )
         return sorted(
@@ -140,7 +142,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _subscriber(row: aiosqlite.Row) -> Subscriber:
+def _subscriber(row: Sequence[Any]) -> Subscriber:
     return Subscriber(
         chat_id=row[0],
         chat_type=row[1],
