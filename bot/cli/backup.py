@@ -152,6 +152,15 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 
 def backup_command(settings: Settings, target: str | os.PathLike[str], *, force: bool) -> int:
     """The CLI edge: a progress bar on stderr, one summary line; exit 1 when the copy failed."""
+    if settings.database_url:
+        console.errors.print(
+            "error: the database is PostgreSQL (DATABASE_URL); back it up with its own tool, e.g."
+            " pg_dump --format=custom --file=PATH DATABASE_URL (see docs/operations.md)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
     with Progress(
         TextColumn("backup"),
         BarColumn(),

@@ -18,9 +18,11 @@ from collections.abc import Awaitable
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiosqlite
+import psycopg
 from rich.filesize import decimal
 from rich.markup import escape
 from rich.table import Table
@@ -34,6 +36,7 @@ from bot.log import settings_secrets
 from storage import db as database
 from storage.models import AffiliationSource
 from storage.papers import PaperRepository
+from storage.postgres import PostgresConnection
 
 LOCK_PROBE_SECONDS = 2.0
 MIN_FREE_BYTES = 50 * 10**6
@@ -44,7 +47,12 @@ ENV_FILE = Path(".env")
 async def diagnose(settings: Settings) -> list[Check]:
     """Every check, in a fixed order; the network checks run concurrently with the database ones."""
     database_rows, telegram_rows, arxiv_rows = await asyncio.gather(
-        _guarded("database", database_checks(settings.database_path, settings.categories)),
+        _guarded(
+            "database",
+            postgres_checks(settings.database_url, settings.categories)
+            if settings.database_url
+            else database_checks(settings.database_path, settings.categories),
+        ),
         _guarded("telegram", telegram_checks(settings)),
         _guarded("arxiv", arxiv_checks(settings)),
     )
@@ -127,6 +135,65 @@ async def database_checks(path: Path, categories: tuple[str, ...]) -> list[Check
     finally:
         await db.close()
     return rows
+
+
+async def postgres_checks(url: str, categories: tuple[str, ...]) -> list[Check]:
+    """The PostgreSQL database: reachable, its schema, writable (not a standby), room for connections.
+
+    Opened without migrating, like the SQLite file, so the doctor changes nothing.
+    """
+    place = _postgres_place(url)
+    try:
+        db = await PostgresConnection.open(url, connect_timeout=LOCK_PROBE_SECONDS)
+    except psycopg.Error as error:
+        return [Check("database server", Verdict.FAIL, f"cannot connect to {place}: {_first_line(error)}")]
+    try:
+        server = (await db.execute_fetchall("SELECT current_setting('server_version')"))[0][0]
+        rows = [Check("database server", Verdict.OK, f"PostgreSQL {server} at {place}")]
+        rows.append(schema_check(await database.schema_version(db), database.migrations()[-1][0]))
+        rows.append(await _postgres_writes(db))
+        rows.append(await _postgres_connections(db))
+        rows.extend(await _contents(db, categories))
+    except psycopg.Error as error:
+        rows.append(Check("database read", Verdict.FAIL, f"reading failed: {_first_line(error)}"))
+    finally:
+        await db.close()
+    return rows
+
+
+def _postgres_place(url: str) -> str:
+    """host:port/database of the URL, never its user or password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+async def _postgres_writes(db: PostgresConnection) -> Check:
+    rows = await db.execute_fetchall(
+        "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')"
+    )
+    standby, read_only = rows[0]
+    if standby:
+        return Check(
+            "database writes", Verdict.FAIL, "a standby (in recovery): point DATABASE_URL at the primary"
+        )
+    if read_only == "on":
+        return Check("database writes", Verdict.FAIL, "read-only: default_transaction_read_only is on")
+    return Check("database writes", Verdict.OK, "the primary, accepting writes")
+
+
+async def _postgres_connections(db: PostgresConnection) -> Check:
+    rows = await db.execute_fetchall(
+        "SELECT (SELECT COUNT(*) FROM pg_stat_activity), CAST(current_setting('max_connections') AS integer)"
+    )
+    used, limit = rows[0]
+    shown = f"{used} of {limit} in use"
+    if used >= limit * 0.9:
+        return Check("connections", Verdict.WARN, f"{shown}: another instance may be refused")
+    return Check("connections", Verdict.OK, shown)
 
 
 def database_file(path: Path) -> tuple[Check, str | None]:
@@ -234,7 +301,7 @@ async def _journal_mode(db: aiosqlite.Connection) -> Check:
     return Check("journal mode", Verdict.WARN, f"{mode}: the bot switches it to wal when it starts")
 
 
-async def _contents(db: aiosqlite.Connection, categories: tuple[str, ...]) -> list[Check]:
+async def _contents(db: database.Connection, categories: tuple[str, ...]) -> list[Check]:
     try:
         async with db.execute(
             "SELECT (SELECT COUNT(*) FROM chats), (SELECT COALESCE(SUM(active), 0) FROM chats),"
@@ -242,8 +309,8 @@ async def _contents(db: aiosqlite.Connection, categories: tuple[str, ...]) -> li
         ) as cursor:
             chats, active, subscriptions, papers = await cursor.fetchone()
         latest = await PaperRepository(db).latest_announcements(categories)
-    except sqlite3.OperationalError as error:
-        return [Check("contents", Verdict.WARN, f"not readable with this schema: {error}")]
+    except (sqlite3.OperationalError, psycopg.errors.UndefinedTable) as error:
+        return [Check("contents", Verdict.WARN, f"not readable with this schema: {_first_line(error)}")]
     size = await database.database_size(db)
     counts = (
         f"chats: {chats} ({active} active), subscriptions: {subscriptions}, papers: {papers};"
@@ -256,10 +323,10 @@ async def _contents(db: aiosqlite.Connection, categories: tuple[str, ...]) -> li
     ]
 
 
-async def _affiliations(db: aiosqlite.Connection) -> Check:
+async def _affiliations(db: database.Connection) -> Check:
     try:
         by_source = await PaperRepository(db).papers_with_affiliations_by_source()
-    except sqlite3.OperationalError:
+    except (sqlite3.OperationalError, psycopg.errors.UndefinedColumn):
         return Check("affiliations", Verdict.WARN, "sources not recorded by this schema yet")
     return affiliations_check(by_source)
 

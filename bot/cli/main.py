@@ -1,4 +1,5 @@
-"""Command line: `python -m bot COMMAND` (console, run, fetch, digest, push, prune, doctor, backup)."""
+"""Command line: `python -m bot COMMAND` (console, run, fetch, digest, push, prune, doctor, backup,
+migrate-to-postgres)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,12 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
     return backup_command(settings, args.path, force=args.force)
 
 
+def migrate_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.migrate import migrate_command
+
+    return migrate_command(settings)
+
+
 def push(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Bot
 
@@ -271,6 +278,11 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("path", metavar="PATH", help="file to write the copy to (folders are created)")
     command.add_argument("--force", action="store_true", help="replace PATH if it exists")
     command.set_defaults(handler=backup)
+    command = commands.add_parser(
+        "migrate-to-postgres",
+        help="copy the SQLite database (DATABASE_PATH) into an empty PostgreSQL one (DATABASE_URL), verified",
+    )
+    command.set_defaults(handler=migrate_to_postgres)
     return root
 
 
