@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: console run test lint bench clean messages
+.PHONY: console run test test-sqlite test-postgres lint bench clean messages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ console: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python -m bot run
 
-test: $(STAMP)
+# The whole suite on SQLite, then again on a throwaway PostgreSQL server (needs PostgreSQL's
+# binaries: Debian's `postgresql` package; .ci/run installs it when missing).
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	TEST_DATABASE=postgres $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,30 @@ from tests.clock import VirtualClock
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotHarness, StartBot, make_harness
+from tests.postgres_server import BACKEND, database_target, start_server, stop_server
 from tests.support import CLOSED_PORT, TEST_TOKEN, open_database
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each run leaves out the other engine's own tests: on PostgreSQL those of SQLite's file
+    (backups, a damaged or full file), on SQLite those that need the PostgreSQL server."""
+    other = "sqlite_only" if BACKEND == "postgres" else "postgres_only"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_server() -> Iterator[None]:
+    """The run's PostgreSQL server, when the suite runs on PostgreSQL."""
+    if BACKEND != "postgres":
+        yield
+        return
+    start_server()
+    try:
+        yield
+    finally:
+        stop_server()
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +73,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
         "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        **({"DATABASE_URL": str(database_target(tmp_path / "bot.sqlite3"))} if BACKEND == "postgres" else {}),
         "ARXIV_REQUEST_DELAY": "0",
         "LOG_LEVEL": "DEBUG",
     }

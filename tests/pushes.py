@@ -9,10 +9,8 @@ sent by the fake having answered it before the second process started.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from storage.subscriptions import SubscriptionRepository
 from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
+from tests.postgres_server import copy_database, database_env, database_target, query
 from tests.support import CLOSED_PORT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,15 +61,13 @@ class Ledger:
 
     @classmethod
     def read(cls, path: Path) -> Ledger:
-        with contextlib.closing(sqlite3.connect(path)) as connection:
-            rows = connection.execute(
-                "SELECT d.chat_id, c.text, d.status, d.message_id FROM deliveries AS d"
-                " JOIN delivery_contents AS c ON c.id = d.content_id ORDER BY d.chat_id, d.announced, d.part"
-            ).fetchall()
-            (lease_ends,) = connection.execute(
-                "SELECT max(due) FROM deliveries WHERE status = 'claimed'"
-            ).fetchone()
-            (plans,) = connection.execute("SELECT COUNT(*) FROM push_runs").fetchone()
+        rows = query(
+            path,
+            "SELECT d.chat_id, c.text, d.status, d.message_id FROM deliveries AS d"
+            " JOIN delivery_contents AS c ON c.id = d.content_id ORDER BY d.chat_id, d.announced, d.part",
+        )
+        ((lease_ends,),) = query(path, "SELECT max(due) FROM deliveries WHERE status = 'claimed'")
+        ((plans,),) = query(path, "SELECT COUNT(*) FROM push_runs")
         parts: dict[int, list[Planned]] = {}
         for chat_id, text, status, message_id in rows:
             parts.setdefault(chat_id, []).append(Planned(text, status, message_id))
@@ -84,7 +81,7 @@ class Ledger:
 
 
 async def subscribe(path: Path) -> None:
-    connection = await database.connect(path)
+    connection = await database.connect(database_target(path))
     try:
         chats, subscriptions = ChatRepository(connection), SubscriptionRepository(connection)
         for index, chat_id in enumerate(CHATS):
@@ -101,7 +98,7 @@ def announced_database(folder: Path) -> Path:
     path = folder / "bot.sqlite3"
     with FakeArxiv() as arxiv:
         seed_day(arxiv)
-        env = {**os.environ, "PYTHONPATH": str(REPO), **arxiv.env(), "DATABASE_PATH": str(path), **PUSH_ENV}
+        env = {**os.environ, "PYTHONPATH": str(REPO), **arxiv.env(), **database_env(path), **PUSH_ENV}
         env["ARXIV_REQUEST_DELAY"] = "0"
         fetched = subprocess.run(
             [sys.executable, "-m", "bot", "fetch"],
@@ -119,17 +116,13 @@ def announced_database(folder: Path) -> Path:
 def push_environment(tmp_path: Path, announced_database: Path, telegram: FakeTelegram) -> dict[str, str]:
     """Settings for `python -m bot push` on a copy of the announced database, talking to the fake."""
     path = tmp_path / "bot.sqlite3"
-    with (
-        contextlib.closing(sqlite3.connect(announced_database)) as source,
-        contextlib.closing(sqlite3.connect(path)) as copy,
-    ):
-        source.backup(copy)
+    copy_database(announced_database, path)
     return {
         **os.environ,
         "PYTHONPATH": str(REPO),
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_PATH": str(path),
+        **database_env(path),
         "ARXIV_FEED_URL": f"{CLOSED_PORT}/atom/",
         "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
         "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",

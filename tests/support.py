@@ -21,6 +21,7 @@ from storage import db as database
 from storage.chats import ChatRepository
 from storage.subscriptions import SubscriptionRepository
 from tests.announcement import DAY
+from tests.postgres_server import database_target
 
 if TYPE_CHECKING:
     from tests.harness import BotHarness
@@ -143,8 +144,8 @@ def start_cli(env: dict[str, str], *args: str, cwd: Path, log: IO) -> subprocess
 
 @contextlib.asynccontextmanager
 async def open_database(path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """The bot's database at `path` (migrated), closed on the way out."""
-    connection = await database.connect(path)
+    """The bot's database at `path` (migrated, on the backend under test), closed on the way out."""
+    connection = await database.connect(database_target(path))
     try:
         yield connection
     finally:

@@ -21,6 +21,8 @@ from storage import db as database
 from storage.subscriptions import SubscriptionRepository
 from tests.support import open_database
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's own file: locks, a full or failing disk, backups
+
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEEDED = 50
 WRITES = 200

@@ -320,6 +320,7 @@ async def test_backlog_and_peek_show_what_a_push_would_take_without_taking_it(db
     assert (await ledger.backlog(NOW)).chats == 0
 
 
+@pytest.mark.sqlite_only
 async def test_claiming_reads_only_what_it_takes_however_long_the_backlog(db, ledger):
     """Counted in SQLite VM steps, not time: a table scan would grow with the backlog."""
     steps = 0

@@ -31,6 +31,7 @@ from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
 from storage.subscriptions import SubscriptionRepository
 from tests.clock import SteppingClock, VirtualTime
 from tests.fakes.telegram import FakeTelegram
+from tests.postgres_server import database_target
 
 NOW = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)
 DAY = date(2026, 1, 5)
@@ -272,8 +273,8 @@ async def test_timeouts_are_retried_then_left_for_the_next_push(telegram, db, le
 
 async def test_two_pushers_on_one_ledger_never_send_a_part_twice(telegram, tmp_path: Path):
     path = tmp_path / "shared.sqlite3"
-    first_db = await database.connect(path)
-    second_db = await database.connect(path)
+    first_db = await database.connect(database_target(path))
+    second_db = await database.connect(database_target(path))
     try:
         first_ledger, second_ledger = DeliveryLedger(first_db), DeliveryLedger(second_db)
         chat_ids = range(1, 21)

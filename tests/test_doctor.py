@@ -167,6 +167,7 @@ def test_a_missing_arxiv_contact_is_a_warning(doctor, healthy_env):
     assert "ARXIV_CONTACT not set" in run.rows["arxiv contact"].detail
 
 
+@pytest.mark.sqlite_only
 def test_a_healthy_deployment_passes_every_check(
     doctor: Callable[[dict[str, str]], DoctorRun],
     healthy_env: dict[str, str],
@@ -298,6 +299,7 @@ def test_a_file_that_is_not_a_database_fails_the_database_row(
     assert database_path.read_bytes() == garbage
 
 
+@pytest.mark.sqlite_only
 def test_damaged_pages_fail_the_integrity_row(
     doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
 ):
@@ -378,6 +380,7 @@ def test_a_write_lock_held_by_another_process_fails_the_writes_row(
     assert run.rows["integrity"].verdict == Verdict.OK
 
 
+@pytest.mark.sqlite_only
 def test_a_read_only_database_fails_the_writes_row(database_path: Path, healthy_env: dict[str, str]):
     """SQLite's own answer when the bot may read but not write (here: opened read-only)."""
     connection = sqlite3.connect(f"{database_path.resolve().as_uri()}?mode=ro", uri=True)

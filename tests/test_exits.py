@@ -173,6 +173,7 @@ def test_fetch_with_arxiv_unreachable_keeps_the_secrets(env, arxiv: FakeArxiv, t
     assert_no_secret(ended.stdout + ended.stderr, env)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("command", ["run", "push", "fetch"])
 def test_a_database_locked_by_another_process_at_start_is_one_line(fetched, tmp_path: Path, command: str):
     env = {**fetched, "DATABASE_BUSY_TIMEOUT": "0.5"}
@@ -186,6 +187,7 @@ def test_a_database_locked_by_another_process_at_start_is_one_line(fetched, tmp_
     assert_one_line_and_no_secret(ended, env, line)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("command", ["run", "push", "fetch"])
 def test_a_truncated_database_is_one_line_pointing_at_doctor_and_the_restore(
     fetched, tmp_path: Path, command: str
@@ -202,6 +204,7 @@ def test_a_truncated_database_is_one_line_pointing_at_doctor_and_the_restore(
     assert "Verdict: FAIL" in doctor.stdout.decode()
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_no_database_is_one_line(env, tmp_path: Path):
     Path(env["DATABASE_PATH"]).write_bytes(b"these are not the pages of a SQLite database " * 100)
     ended = bot(env, "push", cwd=tmp_path)
@@ -213,6 +216,7 @@ def test_a_file_that_is_no_database_is_one_line(env, tmp_path: Path):
     )
 
 
+@pytest.mark.sqlite_only
 def test_backup_refusals_keep_the_secrets(fetched, tmp_path: Path):
     target = tmp_path / "copy.sqlite3"
     target.write_bytes(b"an older copy")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.announcement import seed_day
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
+from tests.postgres_server import query
 from tests.support import run_cli, start_cli, subscribe_chats
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +23,7 @@ CHATS = range(1, 121)
 
 
 def ledger(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as db:
-        return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
+    return dict(query(path, "SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
 
 
 def test_sigterm_mid_push_loses_nothing_and_the_next_push_finishes(

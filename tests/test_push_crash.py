@@ -12,10 +12,8 @@ first message and later sends their second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ import pytest
 from storage import db as database
 from storage.chats import ChatRepository
 from tests.fakes.telegram import FakeTelegram
+from tests.postgres_server import database_target, query
 from tests.pushes import (
     CHATS,
     PARTS,
@@ -97,7 +96,7 @@ REACHED = range(2001, 2101)
 
 
 async def register(path: Path) -> None:
-    db = await database.connect(path)
+    db = await database.connect(database_target(path))
     try:
         for chat_id in REACHED:
             await ChatRepository(db).register(chat_id, "private", None, None, SUBSCRIBED)
@@ -117,8 +116,7 @@ def bot_process(env: dict[str, str], folder: Path, name: str) -> subprocess.Pope
 
 
 def broadcast_rows(path: Path) -> dict[int, str]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        return dict(db.execute("SELECT chat_id, status FROM deliveries WHERE broadcast_id IS NOT NULL"))
+    return dict(query(path, "SELECT chat_id, status FROM deliveries WHERE broadcast_id IS NOT NULL"))
 
 
 def test_a_broadcast_cut_by_sigkill_is_finished_by_the_restarted_bot_and_reported_once(

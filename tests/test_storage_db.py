@@ -1,9 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from storage import db as database
 from storage.chats import ChatRepository
 
 
+@pytest.mark.sqlite_only
 async def test_connect_applies_every_migration_and_pragmas(db):
     assert await database.schema_version(db) == len(database.migrations())
     async with db.execute("PRAGMA journal_mode") as cursor:

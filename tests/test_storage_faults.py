@@ -49,6 +49,8 @@ from tests.pushes import (
 )
 from tests.rivals import locked
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's own file: locks, a full or failing disk
+
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 USER = 11
 LOCK_HELD = 20.0
