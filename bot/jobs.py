@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 POLL_JOB = "poll-arxiv"
 ENRICH_CHUNK = 20  # pages between two looks at what matters most: 5 minutes at arxiv.org's pace
 CATCH_UP_JOB = "catch-up"
+ENRICH_JOB = "enrich-affiliations"  # a lease only: the enrichment runs after each poll
 PUSH_JOB = "push-due"
 PUSH_EVERY = 60
 PUSH_FIRST = 2  # seconds after start: a restarted bot resumes an interrupted push at once
@@ -145,7 +146,9 @@ async def enrich_until_done(services: Services) -> None:
     already at it makes this one a no-op."""
     if services.enrich_lock.locked():
         return
-    async with services.enrich_lock:
+    async with services.enrich_lock, services.exclusive(ENRICH_JOB) as ours:
+        if not ours:  # another instance is at it
+            return
         tried: set[str] = set()
         while True:
             report = await enrich_in_priority_order(services, limit=ENRICH_CHUNK, skip=frozenset(tried))
@@ -191,15 +194,19 @@ async def _ingest_and_plan_next_poll(context: BotContext) -> IngestReport | None
     categories: list[str] = []
     report: IngestReport | None = None
     refused = False  # the database refused the poll's work: try again soon
+    polled_elsewhere = False
     try:
         categories = await polled_categories(services)
-        report = await run_ingest(services, categories, enrich=False)
+        async with services.exclusive(POLL_JOB) as ours:
+            if ours:
+                report = await run_ingest(services, categories, enrich=False)
+            polled_elsewhere = not ours
     except Exception as error:
         if not services.storage_trouble("arXiv poll", error):
             raise
         refused = True
     finally:
-        incomplete = report is None or bool(report.errors)
+        incomplete = not polled_elsewhere and (report is None or bool(report.errors))
         now = services.clock()
         if refused:
             when = now + STORAGE_RETRY

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -19,8 +20,10 @@ from bot.core.clock import Clock, utc_now
 from bot.curation import Curation
 from bot.llm.client import LlmClient
 from bot.log import Throttle
+from bot.push.claims import default_owner, owner_is_gone
 from storage import db as database
 from storage.chats import ChatRepository
+from storage.coordination import LeaseRepository
 from storage.db import storage_fault
 from storage.deliveries import DeliveryLedger
 from storage.feedback import FeedbackRepository
@@ -35,6 +38,9 @@ if TYPE_CHECKING:
     from bot.arxiv.clients import ArxivClients
 
 logger = logging.getLogger(__name__)
+
+JOB_LEASE = timedelta(minutes=2)
+"""How long a job's holder may go silent before another process takes the job over."""
 
 
 @dataclass
@@ -65,6 +71,8 @@ class Services:
     unread_categories: set[str] = field(default_factory=set)
     """Followed categories whose listing page and feed both failed in the latest poll: the push waits
     for them (at most AFFILIATION_WAIT), and what they bring later is delivered late."""
+    instance: str = field(default_factory=default_owner)
+    """This process among those sharing the database: the holder of its job leases."""
     _arxiv: ArxivClients | None = field(default=None, repr=False)
 
     @property
@@ -108,6 +116,45 @@ class Services:
             feedback=feedback,
             curation=Curation(papers, follows, feedback, subscriptions.active_categories, clock),
         )
+
+    @asynccontextmanager
+    async def exclusive(self, job: str, lease: timedelta = JOB_LEASE) -> AsyncIterator[bool]:
+        """Whether this process does `job` now: True while it holds the job's lease (renewed as it
+        works), False when another process sharing the database holds it (then it does not).
+
+        So polling arXiv, planning a push and looking for affiliations run once however many
+        instances run.
+        """
+        leases = LeaseRepository(self.db)
+        if not await leases.acquire(job, self.instance, self.clock(), lease):
+            holder = await leases.holder(job, self.clock())
+            # A process of this host that died holding the lease (killed, crashed) is not waited for.
+            if (
+                holder is None
+                or not owner_is_gone(holder)
+                or not await leases.take_over(job, holder, self.instance, self.clock(), lease)
+            ):
+                logger.debug("%s: %s does it", job, holder)
+                yield False
+                return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(lease.total_seconds() / 3)
+                if not await leases.acquire(job, self.instance, self.clock(), lease):
+                    logger.warning("%s: the lease went to another process while this one worked", job)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            try:
+                await leases.release(job, self.instance)
+            except Exception as error:  # the lease runs out by itself
+                if storage_fault(error) is None:
+                    raise
 
     def storage_trouble(self, work: str, error: BaseException) -> bool:
         """Log a database fault that `work` ran into, in one line and at most once a minute.

@@ -33,6 +33,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 
 from bot.core.clock import Clock, Monotonic, Sleep, utc_now
 from bot.log import redact, secrets_in
+from bot.push.budget import SharedSendBudget
 from bot.push.claims import Slots, default_owner, owner_is_gone
 from bot.push.limits import (
     FREE_RATE,
@@ -49,6 +50,7 @@ from bot.push.recording import SentLog
 from bot.push.report import ClaimsRanOut, OnPushProgress, PushReport, PushStopped, SendGaveUp, StorageGaveUp
 from bot.push.transport import CONNECTIONS
 from storage.chats import ChatRepository
+from storage.coordination import SendBudget
 from storage.db import StorageFault, storage_fault
 from storage.deliveries import ChatBacklog, DeliveryLedger, LedgerPart, SentPart
 
@@ -95,6 +97,7 @@ class Broadcaster:
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         send_rate: SendRate | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         ceiling = PAID_RATE if paid else FREE_RATE
         if not 0 < rate <= ceiling:
@@ -115,6 +118,8 @@ class Broadcaster:
         self.sleep = sleep
         # Shared with the application's limiter when given: replies and the push share one budget.
         self.send_rate = send_rate or SendRate(rate * RATE_MARGIN, monotonic, sleep)
+        # Several processes sending for the bot share its rate through the database.
+        self.shared = SharedSendBudget(budget, rate * RATE_MARGIN) if budget else None
         self.requests = Slots(connections)
         self.unrecorded = UNRECORDED_PER_CONNECTION * connections
         # Enough chats in hand to keep the overall rate busy while each waits out its own interval,
@@ -344,6 +349,8 @@ class _Push:
             await log.caught_up()
             await self.writable.wait()
             await self.broadcaster.send_rate.acquire()
+            if self.broadcaster.shared:
+                await self.broadcaster.shared.take()
             if self._clear(claimed_at, log):
                 return
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -39,10 +40,13 @@ from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
 from bot.reading import enrichment_priority_of, generated_reach, latest_announcement, with_generated_texts
 from bot.services import Services
+from storage.coordination import SendBudget
 from storage.deliveries import Plan, PlannedPart
 from storage.models import Generated, Listing, Paper
 from storage.subscriptions import Subscriber
 
+PLAN_JOB = "plan-push"
+REPORT_JOB = "report-broadcasts"
 logger = logging.getLogger(__name__)
 
 YIELD_EVERY = 20  # chats planned between two turns of the event loop: a reply never waits long
@@ -89,6 +93,7 @@ def broadcaster_for(services: Services, bot: Bot, send_rate: SendRate | None = N
         lease=timedelta(seconds=settings.push_lease),
         clock=services.clock,
         send_rate=send_rate,
+        budget=SendBudget(services.db),
     )
 
 
@@ -113,15 +118,19 @@ async def run_push(
     ledger's claims, so running both is safe.
     """
     async with services.push_lock:
-        announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
-        planned = (
-            await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan) if announced else None
-        )
-        if not dry_run:
-            await deliver_late_categories(services)
+        planned = None
+        async with _planning(services, dry_run) as ours:
+            if ours:
+                announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
+                if announced:
+                    planned = await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan)
+                if not dry_run:
+                    await deliver_late_categories(services)
         delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
         if not dry_run:
-            await report_broadcasts(services, broadcaster)
+            async with services.exclusive(REPORT_JOB) as ours:
+                if ours:
+                    await report_broadcasts(services, broadcaster)
     if not dry_run and (delivered.chats_due or planned):
         logger.info(
             "push: %d chats due, %d sent, %d skipped, %d deactivated, %d failed, %d left for later, %.1f s",
@@ -134,6 +143,12 @@ async def run_push(
             delivered.elapsed,
         )
     return PushOutcome(planned, delivered)
+
+
+def _planning(services: Services, dry_run: bool) -> AbstractAsyncContextManager[bool]:
+    """Whether this process plans now: one process plans each push however many run (the others
+    only help send); a dry run writes nothing and always plans for itself."""
+    return nullcontext(True) if dry_run else services.exclusive(PLAN_JOB)
 
 
 def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
