@@ -173,6 +173,11 @@ class PostgresConnection:
             self._open_transaction = False
 
     @property
+    def raw(self) -> psycopg.AsyncConnection[Any]:
+        """The psycopg connection itself, for what only it can do (COPY)."""
+        return self._connection
+
+    @property
     def in_transaction(self) -> bool:
         return self._connection.info.transaction_status != TransactionStatus.IDLE
 

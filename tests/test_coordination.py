@@ -64,9 +64,8 @@ async def test_send_grants_never_put_more_than_the_rate_into_any_second(db):
 
 async def test_of_two_instances_one_does_a_job_and_a_dead_holder_is_not_waited_for(settings):
     async with Services.open(settings) as first, Services.open(settings) as second:
-        async with first.exclusive("plan-push") as first_does:
-            async with second.exclusive("plan-push") as second_does:
-                assert (first_does, second_does) == (True, False)
+        async with first.exclusive("plan-push") as first_does, second.exclusive("plan-push") as second_does:
+            assert (first_does, second_does) == (True, False)
         async with second.exclusive("plan-push") as second_does:
             assert second_does, "released when the first was done"
 

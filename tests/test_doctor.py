@@ -26,6 +26,7 @@ from storage.models import AffiliationSource, AnnounceType, Author, Paper
 from storage.papers import PaperRepository
 from tests.fakes.arxiv_server import API, FEED, HTML, LISTING, FakeArxiv
 from tests.fakes.telegram import DEFAULT_BOT_USERNAME, FakeTelegram
+from tests.postgres_server import BACKEND
 from tests.support import CLOSED_PORT, TEST_TOKEN, open_database, subscribe_chat
 
 SECRET = TEST_TOKEN.partition(":")[2]
@@ -34,15 +35,21 @@ ANNOUNCED = date(2026, 11, 24)
 CATEGORY = "cs.IR"
 OTHER_TOKEN = "987654321:OTHER-token-abcdefghijklmnopqrstu"
 SETTING_VARIABLES = [field.name.upper() for field in fields(Settings)]
+DATABASE_CHECKS = {
+    "sqlite": [
+        "database file",
+        "database schema",
+        "database writes",
+        "disk space",
+        "integrity",
+        "journal mode",
+    ],
+    "postgres": ["database server", "database schema", "database writes", "connections"],
+}
 CHECKS = [
     "settings",
     "arxiv contact",
-    "database file",
-    "database schema",
-    "database writes",
-    "disk space",
-    "integrity",
-    "journal mode",
+    *DATABASE_CHECKS[BACKEND],
     "contents",
     "announcements",
     "affiliations",
@@ -286,6 +293,7 @@ def test_a_listing_page_in_an_unknown_layout_warns(
     assert run.rows["arxiv listing"].detail.startswith("layout not understood, so digests wait for the feeds")
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_fails_the_database_row(
     doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
 ):
@@ -324,6 +332,7 @@ def test_damaged_pages_fail_the_integrity_row(
     assert run.rows["integrity"].detail.startswith("integrity_check: ")
 
 
+@pytest.mark.sqlite_only
 def test_a_missing_database_is_a_warning_and_is_not_created(
     doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], tmp_path: Path
 ):
@@ -364,6 +373,7 @@ def test_schema_versions_behind_are_warnings_and_ahead_are_failures(version, ava
 # --- storage faults: a held lock, a read-only database, a full disk -------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_write_lock_held_by_another_process_fails_the_writes_row(
     doctor: Callable[[dict[str, str]], DoctorRun], healthy_env: dict[str, str], database_path: Path
 ):
