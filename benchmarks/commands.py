@@ -15,8 +15,12 @@ The measured chats take turns: the bot's gateway admits at most 30 updates a min
 so `CHATS` chats with the same categories, follows and taps share the runs, each well under its
 budget.
 
+With `--database postgres` the same database is moved with `migrate-to-postgres`'s own code into a
+throwaway PostgreSQL server on a loopback port (the one the tests start), and the bot runs on it.
+
 Run from the repository root: `.venv/bin/python benchmarks/commands.py [--papers N --chats N
---iterations N --fresh]`. The seeded database is cached in the temp folder; --fresh rebuilds it.
+--iterations N --fresh --database sqlite|postgres]`. The seeded database is cached in the temp
+folder; --fresh rebuilds it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ContextTypes, TypeHandler  # noqa: E402
 
 from benchmarks._seed import SeedReport, cached_database, copy_database  # noqa: E402
+from bot.cli.migrate import migrate_to_postgres  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.curation import Curation  # noqa: E402
 from bot.jobs import POLL_JOB  # noqa: E402
@@ -49,6 +54,7 @@ from storage.feedback import DISLIKE, LIKE  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, SentMessage  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
+from tests.postgres_server import PostgresServer  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
 CHAT_ID = 42  # below the seeded chat ids
@@ -219,13 +225,14 @@ async def scoring_figures(harness: BotHarness, runs: int) -> tuple[list[float], 
     return timings, preparation, len(digest.entries)
 
 
-async def measure(database: Path, runs: int) -> dict[str, tuple[list[float], str]]:
+async def measure(database: Path, runs: int, url: str | None = None) -> dict[str, tuple[list[float], str]]:
     with FakeTelegram(token=TOKEN) as telegram, FakeArxiv() as arxiv:
         env = {
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": telegram.base_url,
             **arxiv.env(),
             "DATABASE_PATH": str(database),
+            **({"DATABASE_URL": url} if url else {}),
             "ARXIV_REQUEST_DELAY": "0",
         }
         harness = make_harness(telegram, load_settings(env, env_file=None))
@@ -304,8 +311,20 @@ async def run(arguments: argparse.Namespace) -> None:
         database = Path(folder) / "bench.sqlite3"
         copy_database(source, database)
         size = database.stat().st_size
-        load_before = os.getloadavg()[0]
-        results = await measure(database, arguments.iterations)
+        server = PostgresServer().start() if arguments.database == "postgres" else None
+        try:
+            url = None
+            if server is not None:
+                url = server.empty_database()
+                started = time.perf_counter()
+                await migrate_to_postgres(database, url)
+                print(f"moved to PostgreSQL in {time.perf_counter() - started:.0f} s")
+            load_before = os.getloadavg()[0]
+            results = await measure(database, arguments.iterations, url)
+        finally:
+            if server is not None:
+                server.stop()
+    print(f"on {'PostgreSQL' if url else 'SQLite'}")
     report(seeded, cached, size, results)
     load_after = os.getloadavg()[0]
     print(
@@ -320,6 +339,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100_000, help="chats, each following 1-4 categories")
     parser.add_argument("--iterations", type=int, default=300, help="measured runs of each command")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached database")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     asyncio.run(run(parser.parse_args()))
 
 

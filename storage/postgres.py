@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.adapt import Dumper, Loader
@@ -23,6 +24,12 @@ from psycopg.pq import TransactionStatus
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|(?<![\w:]):([A-Za-z_]\w*)|%")
 
 Params = Sequence[Any] | Mapping[str, Any]
+
+
+def place(url: str) -> str:
+    """host:port/database of a PostgreSQL URL, never its user or password: how messages name it."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
 @lru_cache(maxsize=1024)

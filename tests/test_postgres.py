@@ -15,9 +15,12 @@ import psycopg
 import pytest
 
 from bot.cli.main import main
+from bot.push.broadcaster import Broadcaster
+from bot.push.limits import ChatLimits
+from bot.push.transport import push_bot
 from storage import db as database
 from storage.chats import ChatRepository
-from storage.deliveries import DeliveryLedger, PlannedPart
+from storage.deliveries import DeliveryLedger, Plan, PlannedPart
 from storage.feedback import LIKE, SAVE, FeedbackRepository
 from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
@@ -29,6 +32,7 @@ from storage.searches import SearchRepository
 from storage.subscriptions import SubscriptionRepository
 from tests.announcement import DAY
 from tests.postgres_server import start_server
+from tests.support import CLOSED_PORT, TEST_TOKEN, run_cli
 
 NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 
@@ -196,3 +200,50 @@ def test_backup_on_postgres_points_to_pg_dump(monkeypatch, capsys, tmp_path):
     assert main(["backup", str(tmp_path / "copy")]) == 1
     err = capsys.readouterr().err
     assert "pg_dump" in err and "pw@" not in err
+
+
+@postgres
+async def test_a_push_through_dropped_connections_sends_every_part_once(telegram):
+    """The server drops the push's connection twice while it sends (a restart, a failover): sending
+    pauses, the connection is opened again, and every chat gets its message once."""
+    url = start_server().empty_database()
+    db = await database.connect(url)
+    try:
+        chat_ids = range(1, 61)
+        for chat_id in chat_ids:
+            await ChatRepository(db).register(chat_id, "private", None, None, NOW)
+        ledger = DeliveryLedger(db)
+        await ledger.plan_many(
+            [Plan(chat_id, DAY, [PlannedPart(f"for {chat_id}")]) for chat_id in chat_ids], NOW
+        )
+        async with push_bot(telegram.token, telegram.base_url, 8) as bot:
+            pusher = Broadcaster(
+                bot, ledger, ChatRepository(db), rate=20, batch=5, chat_limits=ChatLimits(interval=0.0)
+            )
+            push = asyncio.create_task(pusher.run("pusher"))
+            for sent in (15, 35):
+                await telegram.wait_for("sendMessage", count=sent, timeout=30)
+                await _terminate_other_connections(url)
+            report = await push
+        assert sorted(message.chat_id for message in telegram.sent_messages()) == list(chat_ids)
+        assert report.sent == len(chat_ids)
+        assert (await ledger.summary(DAY)).sent == len(chat_ids)
+    finally:
+        await db.close()
+
+
+def test_an_unreachable_postgresql_at_start_is_one_line_without_the_password(tmp_path):
+    env = {
+        "DATABASE_URL": "postgresql://bot:s3cretpassw0rd@127.0.0.1:9/bot",
+        "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_BASE_URL": f"{CLOSED_PORT}/bot",
+    }
+    result = run_cli(env, "push", cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    line = lines[0]
+    assert line.startswith("error: database 127.0.0.1:9/bot: unreachable")
+    assert line.endswith("check that DATABASE_URL's PostgreSQL server is up, with a connection free")
+    assert "s3cretpassw0rd" not in output and "Traceback" not in output

@@ -18,7 +18,6 @@ from collections.abc import Awaitable
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -30,13 +29,14 @@ from rich.table import Table
 from bot.arxiv.http import user_agent
 from bot.cli import console
 from bot.cli.checks import Check, Verdict, redacted, summary, worst
+from bot.cli.failures import first_line
 from bot.cli.remote_checks import arxiv_checks, llm_check, telegram_checks
 from bot.config import Settings, load_settings
 from bot.log import settings_secrets
 from storage import db as database
 from storage.models import AffiliationSource
 from storage.papers import PaperRepository
-from storage.postgres import PostgresConnection
+from storage.postgres import PostgresConnection, place
 
 LOCK_PROBE_SECONDS = 2.0
 MIN_FREE_BYTES = 50 * 10**6
@@ -142,33 +142,23 @@ async def postgres_checks(url: str, categories: tuple[str, ...]) -> list[Check]:
 
     Opened without migrating, like the SQLite file, so the doctor changes nothing.
     """
-    place = _postgres_place(url)
+    where = place(url)
     try:
         db = await PostgresConnection.open(url, connect_timeout=LOCK_PROBE_SECONDS)
     except psycopg.Error as error:
-        return [Check("database server", Verdict.FAIL, f"cannot connect to {place}: {_first_line(error)}")]
+        return [Check("database server", Verdict.FAIL, f"cannot connect to {where}: {first_line(error)}")]
     try:
         server = (await db.execute_fetchall("SELECT current_setting('server_version')"))[0][0]
-        rows = [Check("database server", Verdict.OK, f"PostgreSQL {server} at {place}")]
+        rows = [Check("database server", Verdict.OK, f"PostgreSQL {server} at {where}")]
         rows.append(schema_check(await database.schema_version(db), database.migrations()[-1][0]))
         rows.append(await _postgres_writes(db))
         rows.append(await _postgres_connections(db))
         rows.extend(await _contents(db, categories))
     except psycopg.Error as error:
-        rows.append(Check("database read", Verdict.FAIL, f"reading failed: {_first_line(error)}"))
+        rows.append(Check("database read", Verdict.FAIL, f"reading failed: {first_line(error)}"))
     finally:
         await db.close()
     return rows
-
-
-def _postgres_place(url: str) -> str:
-    """host:port/database of the URL, never its user or password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 async def _postgres_writes(db: PostgresConnection) -> Check:
@@ -310,7 +300,7 @@ async def _contents(db: database.Connection, categories: tuple[str, ...]) -> lis
             chats, active, subscriptions, papers = await cursor.fetchone()
         latest = await PaperRepository(db).latest_announcements(categories)
     except (sqlite3.OperationalError, psycopg.errors.UndefinedTable) as error:
-        return [Check("contents", Verdict.WARN, f"not readable with this schema: {_first_line(error)}")]
+        return [Check("contents", Verdict.WARN, f"not readable with this schema: {first_line(error)}")]
     size = await database.database_size(db)
     counts = (
         f"chats: {chats} ({active} active), subscriptions: {subscriptions}, papers: {papers};"

@@ -30,6 +30,7 @@ _ADVICE = {
     StorageFault.FULL: "free some space, then run the command again",
     StorageFault.READ_ONLY: "check the permissions of the file and of its folder",
     StorageFault.IO: "check the disk",
+    StorageFault.UNREACHABLE: "check that DATABASE_URL's PostgreSQL server is up, with a connection free",
     StorageFault.CORRUPT: (
         "run `python -m bot doctor`, then restore the latest backup as docs/operations.md describes "
         "(Restoring a backup)"
@@ -43,7 +44,7 @@ class Failure:
     exit_code: int
 
 
-def explain(error: BaseException, telegram_url: str, database: Path) -> Failure | None:
+def explain(error: BaseException, telegram_url: str, database: Path | str) -> Failure | None:
     """One line for a failure the operator can act on; None for anything else (a bug)."""
     for cause in _causes(error):
         if isinstance(cause, InvalidToken):
@@ -54,11 +55,16 @@ def explain(error: BaseException, telegram_url: str, database: Path) -> Failure 
             return Failure(f"Telegram is unreachable at {telegram_url}: {cause.message}", UNAVAILABLE)
         fault = storage_fault(cause)
         if fault is not None:
-            what = f"{fault} ({cause})"
+            what = f"{fault} ({first_line(cause)})"
             if isinstance(cause, StorageUnavailable):
                 what = f"{fault} ({cause.detail})" + (f"; {cause.consequence}" if cause.consequence else "")
             return Failure(f"database {database}: {what}; {_ADVICE[fault]}", UNAVAILABLE)
     return None
+
+
+def first_line(error: BaseException) -> str:
+    """psycopg's messages run over several lines (a hint after the error): the line is the error."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -15,6 +15,7 @@ from bot.cli.failures import explain
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.categories import CategoryError, parse_category
 from bot.log import configure_logging, redact, settings_secrets
+from storage.postgres import place
 
 logger = logging.getLogger("bot")
 
@@ -304,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        failure = explain(error, settings.telegram_api_base_url, settings.database_path)
+        database = place(settings.database_url) if settings.database_url else settings.database_path
+        failure = explain(error, settings.telegram_api_base_url, database)
         if failure is None:
             logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log
             return 1
