@@ -349,8 +349,8 @@ class _Push:
             await log.caught_up()
             await self.writable.wait()
             await self.broadcaster.send_rate.acquire()
-            if self.broadcaster.shared:
-                await self.broadcaster.shared.take()
+            if self.broadcaster.shared:  # a write: retried like a record while the database refuses it
+                await self.write(self.broadcaster.shared.take)
             if self._clear(claimed_at, log):
                 return
 
