@@ -13,6 +13,7 @@ row of `schema_version`, and instances migrating at once wait for each other on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import re
 import sqlite3
@@ -200,7 +201,14 @@ async def transaction(db: Connection) -> AsyncIterator[None]:
             async with db.transaction():
                 yield
             return
-        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            # Cancelled while aiosqlite's thread still began it (a stopping bot): roll that back,
+            # queued after it, or the connection stays inside a transaction nobody owns.
+            with contextlib.suppress(sqlite3.OperationalError):
+                await db.execute("ROLLBACK")
+            raise
         try:
             yield
             await db.execute("COMMIT")  # can fail too (disk full): then nothing of it stays

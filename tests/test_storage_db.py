@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,3 +57,30 @@ def test_migration_scripts_split_like_sqlite_does():
     assert len(statements) == 3
     assert statements[0].endswith("DEFAULT 'x;y');")
     assert statements[2].endswith("ALTER TABLE t ADD COLUMN b INTEGER")
+
+
+@pytest.mark.sqlite_only
+async def test_a_transaction_cancelled_while_waiting_to_begin_leaves_the_connection_usable(tmp_path):
+    """A stopping bot cancels a job while BEGIN waits for another process's lock: aiosqlite's thread
+    still begins it once the lock is free, and that transaction must not be left open."""
+    path = tmp_path / "bot.sqlite3"
+    waiting = await database.connect(path, busy_timeout=5)
+    holder = await database.connect(path)
+    try:
+        await holder.execute("BEGIN IMMEDIATE")
+        begun = asyncio.create_task(_enter_transaction(waiting))
+        await asyncio.sleep(0.2)  # the BEGIN is blocked on the holder's lock in aiosqlite's thread
+        begun.cancel()
+        await holder.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await begun
+        assert await ChatRepository(waiting).register(1, "private", None, "en", datetime.now(UTC))
+        assert not waiting.in_transaction
+    finally:
+        await waiting.close()
+        await holder.close()
+
+
+async def _enter_transaction(db) -> None:
+    async with database.transaction(db):
+        pass
