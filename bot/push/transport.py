@@ -1,13 +1,26 @@
-"""How the push reaches Telegram: a Bot on pooled JSON requests, built for thousands of sends."""
+"""How the push reaches Telegram: a Bot on pooled keep-alive connections, built for thousands of sends."""
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from typing import Any
 
-import aiohttp
 from telegram import Bot
-from telegram.error import NetworkError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import BaseRequest, RequestData
+
+from bot.push.http import ConnectionPool, tls_context
 
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
@@ -15,34 +28,27 @@ REQUEST_TIMEOUT = 5.0
 
 
 class PushRequest(BaseRequest):
-    """PTB's networking for pushes: aiohttp, JSON bodies, up to `connections` requests at once.
+    """PTB's networking for pushes: JSON bodies over `bot.push.http`, up to `connections` at once.
 
     Through httpx and httpcore (PTB's default) the requests took most of a push's CPU, in pure
-    Python; aiohttp parses HTTP in C (`benchmarks/push.py` prints the push's CPU per message against
-    a plain python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each
-    character of a 4 KB message in Python. Replies and long polling stay on PTB's own request class.
+    Python (`benchmarks/push.py` prints the push's CPU per message against a plain
+    python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each character of a
+    4 KB message in Python. Replies and long polling stay on PTB's own request class.
     """
 
     def __init__(self, connections: int, timeout: float = REQUEST_TIMEOUT) -> None:
-        self._connections = connections
         self._timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._pool = ConnectionPool(connections, timeout, tls_context)
 
     @property
     def read_timeout(self) -> float:
         return self._timeout
 
     async def initialize(self) -> None:
-        """aiohttp wants its session made inside the running event loop."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-            )
+        """Connections open on first use."""
 
     async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.close()
 
     async def do_request(
         self,
@@ -54,17 +60,52 @@ class PushRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        await self.initialize()
-        assert self._session is not None
+        return await self._exchange(method, url, json.dumps(request_data.parameters if request_data else {}))
+
+    async def post_json(self, url: str, body: bytes) -> Any:
+        """POST a body encoded beforehand to a Bot API method: its result, or the error PTB raises.
+
+        The push's sends take this way: `Bot.do_api_request` converts every argument and looks up
+        every default again on each send, for a body that differs from the last one in its chat id.
+        """
+        code, payload = await self._exchange("POST", url, body)
+        if HTTPStatus.OK <= code <= 299:
+            return self.parse_json_payload(payload)["result"]
+        raise self._error(code, payload)
+
+    async def _exchange(self, method: str, url: str, body: bytes | str) -> tuple[int, bytes]:
         try:
-            async with self._session.request(
-                method, url, json=request_data.parameters if request_data else None
-            ) as response:
-                return response.status, await response.read()
+            return await self._pool.request(method, url, body.encode() if isinstance(body, str) else body)
         except TimeoutError as error:
             raise TimedOut from error
-        except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        except OSError as error:
+            raise NetworkError(f"{type(error).__name__}: {error}") from error
+
+    def _error(self, code: int, payload: bytes) -> TelegramError:
+        """The exception for an error answer, as PTB's own requests raise it."""
+        try:
+            message = f"{HTTPStatus(code).phrase} ({code})"
+        except ValueError:
+            message = f"Unknown HTTPError ({code})"
+        try:
+            answer = self.parse_json_payload(payload)
+        except TelegramError:
+            answer = {}
+        message = answer.get("description") or message
+        parameters = answer.get("parameters") or {}
+        if parameters.get("migrate_to_chat_id"):
+            return ChatMigrated(parameters["migrate_to_chat_id"])
+        if parameters.get("retry_after"):
+            return RetryAfter(parameters["retry_after"])
+        if code == HTTPStatus.FORBIDDEN:
+            return Forbidden(message)
+        if code in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+            return InvalidToken(message)
+        if code == HTTPStatus.BAD_REQUEST:
+            return BadRequest(message)
+        if code == HTTPStatus.CONFLICT:
+            return Conflict(message)
+        return NetworkError(message)
 
 
 def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
