@@ -215,8 +215,13 @@ def paper_text(paper: Paper) -> PaperText:
         names=tuple(author.name for author in paper.authors),
         surnames=frozenset(token for tokens in people for token in tokens),
         places=f" {places} " if places else "",
-        has_code=bool(_CODE.search((paper.comment or "").lower()) or _CODE.search(paper.abstract.lower())),
+        has_code=mentions_code(paper.comment, paper.abstract),
     )
+
+
+def mentions_code(comment: str | None, abstract: str) -> bool:
+    """A code link, or "code available", in a paper's comment or abstract."""
+    return bool(_CODE.search((comment or "").lower()) or _CODE.search(abstract.lower()))
 
 
 def match_follows(follows: Sequence[Follow], paper: PaperText) -> tuple[FollowMatch, ...]:
