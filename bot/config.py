@@ -16,7 +16,6 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
 from telegram.constants import SUPPORTED_WEBHOOK_PORTS, FloodLimit
 
 from bot.core.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
@@ -272,6 +271,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     """Read settings from `env` (default: the process environment) over the `.env` file."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only where a .env file is used
+
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if env is None else env)
     settings = Settings(
