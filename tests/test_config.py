@@ -1,9 +1,10 @@
+import ssl
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, tls_context
 from bot.log import redact, settings_secrets
 from tests.support import TEST_TOKEN
 
@@ -181,3 +182,12 @@ def test_passwords_in_the_listing_and_webhook_urls_are_redacted():
         "fetched https://reader:list-pass@mirror.example/list/ for hook-pass", settings_secrets(settings)
     )
     assert "list-pass" not in line and "hook-pass" not in line
+
+
+def test_the_process_has_one_tls_context_and_it_verifies_servers():
+    """Loading the certificate authorities costs tens of milliseconds: every HTTP client shares it."""
+    context = tls_context()
+    assert tls_context() is context
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
-import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,23 +23,6 @@ from bot.push.claims import Slots
 MAX_HEAD = 64 * 1024
 """Bytes an answer's status line and headers may take."""
 _REQUEST = b"%s %s HTTP/1.1\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The process's one TLS context, made on first use: loading the certificate authorities costs
-    tens of milliseconds of CPU, so every client of the process shares it.
-
-    Authorities as httpx (PTB's client) takes them: SSL_CERT_FILE or SSL_CERT_DIR when set, else
-    certifi's bundle, so every client trusts the same ones on any system.
-    """
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 class ProtocolError(ConnectionError):

@@ -20,7 +20,8 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from bot.push.http import ConnectionPool, tls_context
+from bot.config import tls_context
+from bot.push.http import ConnectionPool
 
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
