@@ -68,6 +68,8 @@ STORAGE_RETRY = (0.1, 2.0)
 """Seconds before retrying a write the database refused, doubling up to the second figure."""
 
 SEND_MESSAGE = "sendMessage"
+"""Posted with `PushRequest.post_json`, which hands back Telegram's JSON as it is: building a Message
+from every answer took a third of a push's CPU."""
 
 
 class Broadcaster:
