@@ -136,6 +136,18 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced():
     assert scripted.connections == 2
 
 
+async def test_what_arrives_after_an_answer_is_never_taken_for_the_next_ones():
+    parting = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"
+    scripted = Scripted(lambda request: [*answer(b'{"n":1}'), parting])
+    async with await started(scripted):
+        pool = ConnectionPool(4, 5.0, no_tls)
+        assert await pool.request("POST", scripted.url, b"{}") == (200, b'{"n":1}')
+        await asyncio.sleep(0.1)
+        assert await pool.request("POST", scripted.url, b"{}") == (200, b'{"n":1}')
+        await pool.close()
+    assert scripted.connections == 2
+
+
 async def test_a_connection_lost_inside_an_answer_fails_the_request():
     scripted = Scripted(lambda request: [b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome", b""])
     async with await started(scripted):

@@ -91,7 +91,9 @@ class _Connection(asyncio.Protocol):
         return self._answer
 
     def usable(self) -> bool:
-        return not self.closed and self.transport is not None and not self.transport.is_closing()
+        """Open, and nothing arrived since its last answer (a server's parting 408, say)."""
+        transport = self.transport
+        return not self.closed and not self._buffer and transport is not None and not transport.is_closing()
 
     def close(self) -> None:
         """Drop the connection at once: whatever it was doing is abandoned."""
