@@ -275,9 +275,9 @@ class Curation:
         return await task if wait else None
 
     async def _fit_space(self, day: Day) -> FeatureSpace:
+        await self.indexed(day)  # first: a command waiting for the index goes on before this import
         from bot.curation.models import FeatureSpace
 
-        await self.indexed(day)
         ids = list(day.texts)
         space = await asyncio.to_thread(
             FeatureSpace.fit, day.announced, ids, [day.texts[arxiv_id].text for arxiv_id in ids]
