@@ -115,7 +115,7 @@ def test_push_with_telegram_unreachable_is_one_line(fetched, tmp_path: Path):
     [line] = ended.error_lines
     assert line.startswith(
         "error: Telegram is unreachable at http://bot:[TOKEN]@127.0.0.1:9/bot: "
-        "ConnectionError: cannot connect to 127.0.0.1:9"
+        "aiohttp.ClientConnectorError: Cannot connect to host 127.0.0.1:9"
     )
     assert_one_line_and_no_secret(ended, env, line)
 

@@ -1,4 +1,4 @@
-"""How the push reaches Telegram: a Bot on pooled keep-alive connections, built for thousands of sends."""
+"""How the push reaches Telegram: a Bot on pooled JSON requests, built for thousands of sends."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+import aiohttp
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -21,7 +22,6 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 
 from bot.config import tls_context
-from bot.push.http import ConnectionPool
 
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
@@ -29,27 +29,34 @@ REQUEST_TIMEOUT = 5.0
 
 
 class PushRequest(BaseRequest):
-    """PTB's networking for pushes: JSON bodies over `bot.push.http`, up to `connections` at once.
+    """PTB's networking for pushes: aiohttp, JSON bodies, up to `connections` requests at once.
 
     Through httpx and httpcore (PTB's default) the requests took most of a push's CPU, in pure
-    Python (`benchmarks/push.py` prints the push's CPU per message against a plain
-    python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each character of a
-    4 KB message in Python. Replies and long polling stay on PTB's own request class.
+    Python; aiohttp parses HTTP in C (`benchmarks/push.py` prints the push's CPU per message against
+    a plain python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each
+    character of a 4 KB message in Python. Replies and long polling stay on PTB's own request class.
     """
 
     def __init__(self, connections: int, timeout: float = REQUEST_TIMEOUT) -> None:
+        self._connections = connections
         self._timeout = timeout
-        self._pool = ConnectionPool(connections, timeout, tls_context)
+        self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float:
         return self._timeout
 
     async def initialize(self) -> None:
-        """Connections open on first use."""
+        """aiohttp wants its session made inside the running event loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, ssl=tls_context()),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            )
 
     async def shutdown(self) -> None:
-        await self._pool.close()
+        if self._session is not None:
+            await self._session.close()
 
     async def do_request(
         self,
@@ -75,12 +82,17 @@ class PushRequest(BaseRequest):
         raise self._error(code, payload)
 
     async def _exchange(self, method: str, url: str, body: bytes | str) -> tuple[int, bytes]:
+        await self.initialize()
+        assert self._session is not None
         try:
-            return await self._pool.request(method, url, body.encode() if isinstance(body, str) else body)
+            async with self._session.request(
+                method, url, data=body, headers={"Content-Type": "application/json"}
+            ) as response:
+                return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
-        except OSError as error:
-            raise NetworkError(f"{type(error).__name__}: {error}") from error
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
     def _error(self, code: int, payload: bytes) -> TelegramError:
         """The exception for an error answer, as PTB's own requests raise it."""
