@@ -10,6 +10,7 @@ import gc
 import logging
 import time
 from functools import partial
+from typing import Any
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -18,7 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
-from bot.config import Settings
+from bot.config import Settings, tls_context
 from bot.core.clock import Clock, Sleep, utc_now
 from bot.core.i18n import Language
 from bot.gateway.limiter import SharedSendLimiter
@@ -90,8 +91,8 @@ def build_application(
     bot = TolerantBot(
         settings.require_token(),
         base_url=settings.telegram_api_base_url,
-        request=request or HTTPXRequest(connection_pool_size=REPLY_CONNECTIONS),
-        get_updates_request=request or HTTPXRequest(),
+        request=request or telegram_request(connection_pool_size=REPLY_CONNECTIONS),
+        get_updates_request=request or telegram_request(),
         rate_limiter=SharedSendLimiter(send_rate, time.monotonic),
         defaults=DEFAULTS,
     )
@@ -110,6 +111,11 @@ def build_application(
     return application
 
 
+def telegram_request(**options: Any) -> HTTPXRequest:
+    """PTB's request class on the process's one TLS context (each httpx client would load its own)."""
+    return HTTPXRequest(**options, httpx_kwargs={"verify": tls_context()})
+
+
 async def wait_for_telegram(settings: Settings, sleep: Sleep = asyncio.sleep) -> None:
     """Return once Telegram answers getMe with the token.
 
@@ -120,7 +126,13 @@ async def wait_for_telegram(settings: Settings, sleep: Sleep = asyncio.sleep) ->
     attempt = 1
     while True:
         try:
-            async with Bot(settings.require_token(), base_url=settings.telegram_api_base_url):
+            request = telegram_request(connection_pool_size=1)
+            async with Bot(
+                settings.require_token(),
+                base_url=settings.telegram_api_base_url,
+                request=request,
+                get_updates_request=request,
+            ):
                 return
         except NetworkError as error:
             if isinstance(error, BadRequest):

@@ -6,9 +6,11 @@ exits 2: a misconfigured bot should say what to fix, not show a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,6 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
 from telegram.constants import SUPPORTED_WEBHOOK_PORTS, FloodLimit
 
 from bot.core.categories import DEFAULT_CATEGORIES, CategoryError, parse_category
@@ -290,6 +291,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     """Read settings from `env` (default: the process environment) over the `.env` file."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only where a .env file is used
+
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if env is None else env)
     settings = Settings(
@@ -344,3 +347,20 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
                 "WEBHOOK_SECRET", "required with RUN_MODE=webhook: it proves a request comes from Telegram"
             )
     return settings
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context, made on first use: loading the certificate authorities costs
+    tens of milliseconds of CPU, so every HTTP client of the process shares it (all speak HTTP/1.1).
+
+    Authorities as httpx (PTB's client) takes them: SSL_CERT_FILE or SSL_CERT_DIR when set, else
+    certifi's bundle, so every client trusts the same ones on any system.
+    """
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())

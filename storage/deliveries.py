@@ -265,9 +265,10 @@ class Plan:
     due: datetime | None = None  # not before this moment (the chat's delivery time); None: at once
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)
 class Content:
-    """A message's text and buttons as loaded once per process, shared by every part that sends it."""
+    """A message's text and buttons as loaded once per process, shared by every part that sends it
+    (so the same object, compared and hashed by identity, stands for the same message)."""
 
     text: str
     markup: dict[str, Any] | None

@@ -363,6 +363,17 @@ class PaperRepository:
     async def paper(self, arxiv_id: str) -> Paper | None:
         return (await self.papers([arxiv_id])).get(arxiv_id)
 
+    async def abstracts(self, arxiv_ids: Iterable[str]) -> dict[str, str]:
+        """Stored papers' abstracts by id, without loading the rest of each paper."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        found: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            rows = await self._db.execute_fetchall(
+                f"SELECT arxiv_id, abstract FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
     async def papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
         """Stored papers by id, with authors; unknown ids are absent."""
         ids = list(dict.fromkeys(arxiv_ids))

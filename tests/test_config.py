@@ -1,9 +1,10 @@
+import ssl
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, tls_context
 from bot.log import redact, settings_secrets
 from tests.support import TEST_TOKEN
 
@@ -192,3 +193,12 @@ def test_the_password_of_any_url_is_redacted_and_the_rest_of_the_url_kept():
         [],
     )
     assert line == "posts to https://old:[TOKEN]@old.example/hook, polls http://127.0.0.1:9/bot[TOKEN]/getMe"
+
+
+def test_the_process_has_one_tls_context_and_it_verifies_servers():
+    """Loading the certificate authorities costs tens of milliseconds: every HTTP client shares it."""
+    context = tls_context()
+    assert tls_context() is context
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0

@@ -18,13 +18,12 @@ from pathlib import Path
 import aiosqlite
 import pytest
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.push.broadcaster import Broadcaster
 from bot.push.claims import owner_is_gone
 from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
 from bot.push.report import PushReport
-from bot.push.transport import push_bot
+from bot.push.transport import PushRequest, push_bot
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
@@ -256,7 +255,7 @@ async def test_timeouts_are_retried_then_left_for_the_next_push(telegram, db, le
     await plan(db, ledger, [101], parts=1)
     telegram.set_delay("sendMessage", 0.3)
     clock = SteppingClock(NOW)
-    impatient = Bot(telegram.token, base_url=telegram.base_url, request=HTTPXRequest(read_timeout=0.1))
+    impatient = Bot(telegram.token, base_url=telegram.base_url, request=PushRequest(8, timeout=0.1))
     async with impatient:
         report = await broadcaster(
             impatient, db, ledger, clock=clock, retry=SendRetry(sends=2, backoff=0.01)

@@ -14,7 +14,7 @@ from bot.arxiv.html import HtmlClient
 from bot.arxiv.http import ArxivPacer, ArxivRetry, Pacers, user_agent
 from bot.arxiv.listing import ListingClient
 from bot.arxiv.site import SiteRobots
-from bot.config import Settings
+from bot.config import Settings, tls_context
 from bot.core.clock import Monotonic, Sleep
 
 
@@ -46,7 +46,10 @@ class ArxivClients:
         page_pacer = self.pacers.for_url(settings.arxiv_html_url, settings.arxiv_page_delay)
         agent = user_agent(settings.arxiv_contact)
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(http_timeout), follow_redirects=True, headers={"User-Agent": agent}
+            timeout=httpx.Timeout(http_timeout),
+            follow_redirects=True,
+            headers={"User-Agent": agent},
+            verify=tls_context(),
         )
         self.feed = FeedClient(settings.arxiv_feed_url, self.http, feed_pacer, retry=retry, sleep=sleep)
         self.api = ArxivApi(

@@ -15,7 +15,7 @@ from bot.arxiv.feed import ArxivFeedError, parse_feed
 from bot.arxiv.http import REFUSAL_STATUSES, ArxivPacer, Pacers, is_transient_status, user_agent
 from bot.arxiv.listing import ListingLayoutError, listing_url, parse_listing
 from bot.cli.checks import Check, Verdict
-from bot.config import Settings
+from bot.config import Settings, tls_context
 from bot.core.clock import Clock, utc_now
 from bot.llm.client import LlmClient, LlmError
 
@@ -70,11 +70,13 @@ async def telegram_checks(settings: Settings, clock: Clock = utc_now) -> list[Ch
         read_timeout=TELEGRAM_TIMEOUT,
         write_timeout=TELEGRAM_TIMEOUT,
         pool_timeout=TELEGRAM_TIMEOUT,
+        httpx_kwargs={"verify": tls_context()},
     )
     bot = Bot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_base_url,
         request=request,
+        get_updates_request=request,
     )
     started = time.monotonic()
     try:
@@ -155,6 +157,7 @@ async def arxiv_checks(settings: Settings) -> list[Check]:
         timeout=ARXIV_TIMEOUT,
         headers={"User-Agent": user_agent(settings.arxiv_contact)},
         follow_redirects=True,
+        verify=tls_context(),
     ) as http:
         listing = await _probe(
             http,

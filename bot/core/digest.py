@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from bot.core.i18n import N_
@@ -141,8 +142,21 @@ class Page:
     entries: tuple[DigestEntry, ...]
 
 
-def build_digest(rows: Iterable[tuple[Paper, Listing]], categories: Sequence[str], announced: date) -> Digest:
-    """The chat's digest: news listed on `announced` in `categories`, one entry per paper."""
+Relevance = tuple[bool, int, bool, tuple[int, int, str]]
+EntryMemo = dict[tuple[object, ...], tuple[Relevance, DigestEntry]]
+
+
+def build_digest(
+    rows: Iterable[tuple[Paper, Listing]],
+    categories: Sequence[str],
+    announced: date,
+    memo: EntryMemo | None = None,
+) -> Digest:
+    """The chat's digest: news listed on `announced` in `categories`, one entry per paper.
+
+    `memo`, shared by the digests built from the same rows (a push builds one per distinct list of
+    categories), keeps each paper's entry per way it is listed: made and weighed once, not per digest.
+    """
     wanted = tuple(dict.fromkeys(categories))
     papers: dict[str, Paper] = {}
     listed: dict[str, dict[str, AnnounceType]] = {}
@@ -161,19 +175,34 @@ def build_digest(rows: Iterable[tuple[Paper, Listing]], categories: Sequence[str
         CategoryCount(name, new=tally[name, AnnounceType.NEW], cross=tally[name, AnnounceType.CROSS])
         for name in wanted
     )
-    entries = [_entry(papers[arxiv_id], types, wanted) for arxiv_id, types in listed.items()]
-    entries.sort(key=_relevance)
-    return Digest(announced, counts, tuple(entries))
+    known: EntryMemo = {} if memo is None else memo
+    weighed = []
+    for arxiv_id, types in listed.items():
+        if len(types) == 1:
+            key: tuple[object, ...] = (arxiv_id, *types.items())
+        else:
+            key = (arxiv_id, *((name, types[name]) for name in wanted if name in types))
+        found = known.get(key)
+        if found is None:
+            entry = _entry(papers[arxiv_id], types, wanted)
+            found = known[key] = (_relevance(entry), entry)
+        weighed.append(found)
+    weighed.sort(key=itemgetter(0))
+    return Digest(announced, counts, tuple(entry for _, entry in weighed))
 
 
 def _entry(paper: Paper, types: dict[str, AnnounceType], wanted: tuple[str, ...]) -> DigestEntry:
+    if len(types) == 1:  # most papers: listed in one of the chat's categories
+        [(name, kind)] = types.items()
+        new_in = (name,) if kind is AnnounceType.NEW else ()
+        return DigestEntry(paper, (name,), new_in, venue_note(paper.comment, paper.journal_ref))
     new_in = tuple(name for name in wanted if types.get(name) is AnnounceType.NEW)
     primary = paper.primary_category or (new_in[0] if new_in else None)
     tags = sorted((name for name in wanted if name in types), key=lambda name: name != primary)
     return DigestEntry(paper, tuple(tags), new_in, venue_note(paper.comment, paper.journal_ref))
 
 
-def _relevance(entry: DigestEntry) -> tuple[bool, int, bool, tuple[int, int, str]]:
+def _relevance(entry: DigestEntry) -> Relevance:
     return (entry.is_cross, -len(entry.tags), entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
 
@@ -312,15 +341,11 @@ def in_category(digest: Digest, category: str) -> tuple[DigestEntry, ...]:
     """The digest's entries listed in `category`, in that category's own order: what `/cat` shows,
     whichever other categories the digest was built for."""
 
-    def alone(entry: DigestEntry) -> DigestEntry:
-        new_in = (category,) if category in entry.new_in else ()
-        return DigestEntry(entry.paper, (category,), new_in, entry.venue)
+    def relevance(entry: DigestEntry) -> tuple[bool, bool, tuple[int, int, str]]:
+        """`_relevance` of the entry as if tagged with `category` alone."""
+        return (category not in entry.new_in, entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
-    return tuple(
-        sorted(
-            (entry for entry in digest.entries if category in entry.tags), key=lambda e: _relevance(alone(e))
-        )
-    )
+    return tuple(sorted((entry for entry in digest.entries if category in entry.tags), key=relevance))
 
 
 def first_unshown_page(digest: Digest, selection: Selection, category: str, per_page: int = PAGE_SIZE) -> int:

@@ -36,9 +36,12 @@ _UNQUOTED = re.compile(
 )
 _PATTERN_CHARACTERS = frozenset("*?[]{}()|\\^$~<>=")
 _WORD = re.compile(r"[^\W_]+")
+# Searched in lower-cased text: without IGNORECASE, and with the branches' first letters looked
+# ahead, the regex engine skips to the letters a match can start with instead of trying every branch
+# at every position.
 _CODE = re.compile(
-    r"(?i)github\.com|gitlab\.com|huggingface\.co/|\bcode (?:is |are )?(?:publicly |freely )?"
-    r"(?:available|released)|\bour code\b|\bsource code\b"
+    r"(?=[ghcos])(?:github\.com|gitlab\.com|huggingface\.co/|\bcode (?:is |are )?(?:publicly |freely )?"
+    r"(?:available|released)|\bour code\b|\bsource code\b)"
 )
 
 
@@ -212,8 +215,13 @@ def paper_text(paper: Paper) -> PaperText:
         names=tuple(author.name for author in paper.authors),
         surnames=frozenset(token for tokens in people for token in tokens),
         places=f" {places} " if places else "",
-        has_code=bool(_CODE.search(paper.comment or "") or _CODE.search(paper.abstract)),
+        has_code=mentions_code(paper.comment, paper.abstract),
     )
+
+
+def mentions_code(comment: str | None, abstract: str) -> bool:
+    """A code link, or "code available", in a paper's comment or abstract."""
+    return bool(_CODE.search((comment or "").lower()) or _CODE.search(abstract.lower()))
 
 
 def match_follows(follows: Sequence[Follow], paper: PaperText) -> tuple[FollowMatch, ...]:

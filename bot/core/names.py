@@ -77,7 +77,10 @@ _UNACCENTED = str.maketrans(
 
 def fold(text: str) -> str:
     """Lower case without accents or TeX accent commands: "M\\"uller", "Müller" and "Muller" agree."""
-    decomposed = unicodedata.normalize("NFKD", readable_name(text).casefold())
+    folded = readable_name(text).casefold()
+    if folded.isascii():  # most abstracts: nothing to decompose, and each character costs a call below
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_UNACCENTED)
 
 

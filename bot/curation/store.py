@@ -4,10 +4,11 @@
 follows, likes across every chat, its own 👎, its model's scores, and for groups the papers members
 liked in the last day.
 
-Work is shared wherever it can be. An announcement (`Day`) is prepared once, in a worker thread:
-its papers in every category the bot ingests in matchable form, word indexes that find a follow's
-few candidate papers without scanning the day, and the TF-IDF space with the day's matrix (so a
-chat model scores every paper in one sparse product). Mechanical digests are cached per category
+Work is shared wherever it can be. An announcement (`Day`) is prepared once, in worker threads:
+its papers in every category the bot ingests, which of them mention code, and on first need (a
+follow, a chat's model) the papers in matchable form, word indexes that find a follow's few
+candidate papers without scanning the day, and the TF-IDF space with the day's matrix (so a chat
+model scores every paper in one sparse product). Mechanical digests are cached per category
 list, and chats without personal signals (no follows, no model, no 👎) share one ranking of it.
 The caches are checked against the papers' generation, so a later ingest, or another process
 writing to the database, is never served stale.
@@ -33,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
 from bot.core.digest import Digest, DigestEntry, Pick, build_digest, venue_note
-from bot.core.follows import Follow, FollowKind, FollowMatch, PaperText, match_follows, paper_text
+from bot.core.follows import (
+    Follow,
+    FollowKind,
+    FollowMatch,
+    PaperText,
+    match_follows,
+    mentions_code,
+    paper_text,
+)
 from bot.core.rank import PaperFeedback, Signals, model_ready, rank, training_labels
 from storage.feedback import ChatFeedback, FeedbackRepository
 from storage.follows import FollowRepository, StoredFollow
@@ -60,16 +69,21 @@ def follows_from(stored: Iterable[StoredFollow]) -> list[Follow]:
 
 @dataclass(slots=True)
 class Day:
-    """One announcement, prepared once and shared by every chat."""
+    """One announcement, prepared once and shared by every chat.
+
+    Its papers in matchable form and their word indexes are made on first need (`Curation.indexed`:
+    a follow, or a chat's model); the ranking chats without either share needs only `has_code`.
+    """
 
     announced: date
     generation: tuple[int, int]
     outlines: dict[str, Paper]  # every news paper of the day, in every category the bot ingests
-    texts: dict[str, PaperText]
-    words: dict[str, list[str]]  # folded word of title or abstract -> papers
-    people: dict[str, list[str]]  # author name token -> papers
-    places: dict[str, list[str]]  # affiliation word -> papers
     has_code: frozenset[str]
+    indexed: bool = False  # the four below are filled
+    texts: dict[str, PaperText] = field(default_factory=dict)
+    words: dict[str, list[str]] = field(default_factory=dict)  # folded word of title or abstract -> papers
+    people: dict[str, list[str]] = field(default_factory=dict)  # author name token -> papers
+    places: dict[str, list[str]] = field(default_factory=dict)  # affiliation word -> papers
     space: FeatureSpace | None = None
     liked: tuple[int, dict[str, int]] | None = None  # (taps generation, readers who liked each paper)
     shared: dict[tuple[str, ...], Digest] = field(default_factory=dict)  # rankings without signals
@@ -122,9 +136,10 @@ class Day:
         return cached
 
 
-def _prepare_day(
-    announced: date, generation: tuple[int, int], outlines: dict[str, Paper], texts: dict[str, PaperText]
-) -> Day:
+def _word_indexes(
+    texts: dict[str, PaperText],
+) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+    """(words, people, places): which papers have each folded word, name token and affiliation word."""
     words: dict[str, list[str]] = {}
     people: dict[str, list[str]] = {}
     places: dict[str, list[str]] = {}
@@ -135,8 +150,7 @@ def _prepare_day(
             people.setdefault(token, []).append(arxiv_id)
         for word in set(text.places.split()) - {"|"}:
             places.setdefault(word, []).append(arxiv_id)
-    has_code = frozenset(arxiv_id for arxiv_id, text in texts.items() if text.has_code)
-    return Day(announced, generation, outlines, texts, words, people, places, has_code)
+    return words, people, places
 
 
 class Curation:
@@ -218,11 +232,18 @@ class Curation:
         outlines: dict[str, Paper] = {}
         for paper, _ in await self._papers.outlines(await self._ingested(), announced):
             outlines.setdefault(paper.arxiv_id, paper)
-        texts = await self.texts(outlines.values())
-        day = await asyncio.to_thread(_prepare_day, announced, generation, outlines, texts)
+        abstracts = await self._papers.abstracts(outlines)
+        has_code = await asyncio.to_thread(
+            lambda: frozenset(
+                arxiv_id
+                for arxiv_id, paper in outlines.items()
+                if mentions_code(paper.comment, abstracts.get(arxiv_id, ""))
+            )
+        )
+        day = Day(announced, generation, outlines, has_code)
         previous = self._days.get(announced)
         if previous is not None and previous.space is not None:
-            day.space = previous.space if previous.space.rows.keys() == texts.keys() else None
+            day.space = previous.space if previous.space.rows.keys() == outlines.keys() else None
         self._days[announced] = day
         self._days.move_to_end(announced)
         while len(self._days) > DAYS:
@@ -233,6 +254,19 @@ class Curation:
         gc.freeze()
         return day
 
+    async def indexed(self, day: Day) -> Day:
+        """The day with its papers in matchable form and their word indexes, made once."""
+        if not day.indexed:
+            await self._task(("index", day.announced, day.generation), lambda: self._index(day))
+        return day
+
+    async def _index(self, day: Day) -> None:
+        texts = await self.texts(day.outlines.values())
+        day.words, day.people, day.places = await asyncio.to_thread(_word_indexes, texts)
+        day.texts = texts
+        day.indexed = True
+        gc.freeze()  # as for the day itself: long-lived, and no cycles
+
     async def space(self, day: Day, *, wait: bool) -> FeatureSpace | None:
         """The day's TF-IDF space, fitted in a worker thread; None while it is fitted (unless `wait`)."""
         if day.space is not None:
@@ -241,6 +275,7 @@ class Curation:
         return await task if wait else None
 
     async def _fit_space(self, day: Day) -> FeatureSpace:
+        await self.indexed(day)  # first: a command waiting for the index goes on before this import
         from bot.curation.models import FeatureSpace
 
         ids = list(day.texts)
@@ -362,6 +397,8 @@ class Curation:
             else set()
         )
         scores = await self._scores(chat_id, feedback, day, wait=wait) if feedback and feedback.papers else {}
+        if follows:
+            day = await self.indexed(day)
         if not follows and not scores and not disliked:
             ranked = self._shared(day, digest, liked)
         else:

@@ -3,7 +3,8 @@
 The `.po` files are the one source of the translations. Each is compiled in memory with Babel the
 first time its language is needed, so there is no `.mo` to rebuild (or to fall out of step with its
 `.po`) and no `msgfmt` to install; English is the source language and needs no catalogue. Fuzzy
-entries are left out, so a translation a translator has not confirmed shows in English.
+entries are left out, so a translation a translator has not confirmed shows in English. Babel is
+imported on first use: a push to English chats never needs it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, category
@@ -44,6 +41,9 @@ def catalogue(language: Language) -> gettext.NullTranslations:
     """The compiled catalogue of `language`, read once per process."""
     if language is Language.EN:
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with catalogue_path(language).open("rb") as source:
         messages = read_po(source, locale=_BABEL_LOCALES[language])
     compiled = io.BytesIO()
@@ -66,6 +66,8 @@ class Translation:
 
     def date(self, day: date) -> str:
         """`Fri 9 Aug 2024`, `2024年8月9日 周五`."""
+        from babel.dates import format_date
+
         return format_date(day, _DATE_PATTERNS[self.language], locale=_BABEL_LOCALES[self.language])
 
     def category_title(self, name: str) -> str:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.core.digest import FEATURED, Digest, build_digest, select_for_push, with_generated
+from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, select_for_push, with_generated
 from bot.core.follows import Follow
 from bot.core.i18n import Language, language_of
 from bot.core.keyboards import feedback_rows
@@ -196,6 +196,7 @@ class _Renderings:
         self._rows = rows
         self._announced = announced
         self._texts = texts
+        self._entries: EntryMemo = {}
         self._shared: dict[tuple[str, ...], Digest] = {}
         self._parts: dict[tuple[tuple[str, ...], int | None, Language], list[PlannedPart] | None] = {}
         self.featured: set[str] = set()
@@ -203,7 +204,7 @@ class _Renderings:
 
     def digest(self, categories: Sequence[str]) -> Digest:
         rows = [row for name in categories for row in self._rows.get(name, ())]
-        return build_digest(rows, categories, self._announced)
+        return build_digest(rows, categories, self._announced, self._entries)
 
     async def parts(
         self, categories: Sequence[str], size: int | None, language: Language

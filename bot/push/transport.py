@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 from telegram import Bot
-from telegram.error import NetworkError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import BaseRequest, RequestData
+
+from bot.config import tls_context
 
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
@@ -36,7 +50,7 @@ class PushRequest(BaseRequest):
         """aiohttp wants its session made inside the running event loop."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
+                connector=aiohttp.TCPConnector(limit=self._connections, ssl=tls_context()),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
             )
 
@@ -54,17 +68,57 @@ class PushRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        return await self._exchange(method, url, json.dumps(request_data.parameters if request_data else {}))
+
+    async def post_json(self, url: str, body: bytes) -> Any:
+        """POST a body encoded beforehand to a Bot API method: its result, or the error PTB raises.
+
+        The push's sends take this way: `Bot.do_api_request` converts every argument and looks up
+        every default again on each send, for a body that differs from the last one in its chat id.
+        """
+        code, payload = await self._exchange("POST", url, body)
+        if HTTPStatus.OK <= code <= 299:
+            return self.parse_json_payload(payload)["result"]
+        raise self._error(code, payload)
+
+    async def _exchange(self, method: str, url: str, body: bytes | str) -> tuple[int, bytes]:
         await self.initialize()
         assert self._session is not None
         try:
             async with self._session.request(
-                method, url, json=request_data.parameters if request_data else None
+                method, url, data=body, headers={"Content-Type": "application/json"}
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+    def _error(self, code: int, payload: bytes) -> TelegramError:
+        """The exception for an error answer, as PTB's own requests raise it."""
+        try:
+            message = f"{HTTPStatus(code).phrase} ({code})"
+        except ValueError:
+            message = f"Unknown HTTPError ({code})"
+        try:
+            answer = self.parse_json_payload(payload)
+        except TelegramError:
+            answer = {}
+        message = answer.get("description") or message
+        parameters = answer.get("parameters") or {}
+        if parameters.get("migrate_to_chat_id"):
+            return ChatMigrated(parameters["migrate_to_chat_id"])
+        if parameters.get("retry_after"):
+            return RetryAfter(parameters["retry_after"])
+        if code == HTTPStatus.FORBIDDEN:
+            return Forbidden(message)
+        if code in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+            return InvalidToken(message)
+        if code == HTTPStatus.BAD_REQUEST:
+            return BadRequest(message)
+        if code == HTTPStatus.CONFLICT:
+            return Conflict(message)
+        return NetworkError(message)
 
 
 def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
