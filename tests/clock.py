@@ -6,11 +6,15 @@
   it is injected as `monotonic=clock, sleep=clock.sleep` (arXiv pacer and retries).
 - `VirtualTime`: the same idea with a `monotonic()` method and a sleep that never yields to the
   event loop, for the push's limiters.
+- `QueuedTime`: monotonic seconds for tasks that sleep at the same time: each sleeper waits until
+  the test moves time past its end, and sleepers wake in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from datetime import datetime, timedelta
 
 
@@ -68,3 +72,31 @@ class VirtualTime:
 
     async def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+class QueuedTime:
+    """monotonic and sleep shared by concurrent tasks: `advance` wakes each sleeper at its own moment,
+    earliest first (ties in the order they fell asleep), and lets it run until it waits again."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), woken))
+        await woken
+
+    async def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while self._sleepers and self._sleepers[0][0] <= end:
+            moment, _, woken = heapq.heappop(self._sleepers)
+            self.now = moment
+            if not woken.done():
+                woken.set_result(None)
+                await asyncio.sleep(0)  # the sleeper's next step runs before anyone else wakes
+        self.now = end

@@ -28,7 +28,7 @@ from storage import db as database
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart, SentPart
 from storage.subscriptions import SubscriptionRepository
-from tests.clock import SteppingClock, VirtualTime
+from tests.clock import QueuedTime, SteppingClock, VirtualTime
 from tests.fakes.telegram import FakeTelegram
 from tests.postgres_server import database_target
 
@@ -325,6 +325,42 @@ async def test_send_rate_spaces_sends_evenly_and_a_pause_holds_everyone():
     rate.pause(5.0)
     await rate.acquire()
     assert clock.now == pytest.approx(99 / 30 + 5.0)
+
+
+async def test_an_urgent_send_takes_the_earliest_queued_slot_and_the_rate_still_holds():
+    clock = QueuedTime()
+    rate = SendRate(10, clock.monotonic, clock.sleep)
+    sent: list[tuple[str, float]] = []
+
+    async def send(name: str, *, urgent: bool = False) -> None:
+        await rate.acquire(urgent=urgent)
+        sent.append((name, clock.now))
+
+    queued = [asyncio.create_task(send(f"push {number}")) for number in range(5)]
+    await asyncio.sleep(0)  # push 0 goes at once, pushes 1-4 sleep until 0.1 .. 0.4
+    reply = asyncio.create_task(send("reply", urgent=True))
+    await asyncio.sleep(0)
+    await clock.advance(1.0)
+    await asyncio.gather(*queued, reply)
+    assert [name for name, _ in sent] == ["push 0", "reply", "push 2", "push 3", "push 4", "push 1"]
+    assert [moment for _, moment in sent] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+async def test_an_urgent_send_waits_out_a_pause_like_every_other():
+    clock = QueuedTime()
+    rate = SendRate(10, clock.monotonic, clock.sleep)
+    queued = [asyncio.create_task(rate.acquire()) for _ in range(3)]
+    await asyncio.sleep(0)
+    rate.pause(5.0)
+    reply = asyncio.create_task(rate.acquire(urgent=True))
+    await asyncio.sleep(0)
+    await clock.advance(4.9)
+    assert not reply.done()
+    await clock.advance(0.15)
+    assert reply.done()  # first at the end of the pause
+    assert sum(task.done() for task in queued) == 1  # only the send that went before the pause
+    await clock.advance(1.0)
+    await asyncio.gather(*queued)
 
 
 def test_chat_pacer_spaces_a_chat_and_windows_only_groups():

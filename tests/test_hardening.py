@@ -18,7 +18,7 @@ from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
 from bot.push.limits import SendRate
 from tests.announcement import seed_day
-from tests.clock import VirtualTime
+from tests.clock import QueuedTime, VirtualTime
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
@@ -145,6 +145,33 @@ async def test_replies_and_the_push_draw_on_one_send_rate():
         moments.append(clock.now)
     assert sent == pytest.approx([0.0, 0.2, 0.4])
     assert moments == pytest.approx([number / 10 for number in range(6)])
+
+
+async def test_a_reply_goes_before_the_push_messages_queued_in_the_shared_budget():
+    clock = QueuedTime()
+    shared = SendRate(10, clock.monotonic, clock.sleep)
+    limiter = SharedSendLimiter(shared, clock.monotonic, clock.sleep)
+    pushed: list[float] = []
+    replied: list[float] = []
+
+    async def push() -> None:
+        await shared.acquire()
+        pushed.append(clock.now)
+
+    async def reply() -> dict:
+        replied.append(clock.now)
+        return {}
+
+    queued = [asyncio.create_task(push()) for _ in range(30)]  # three seconds of the push's messages
+    await asyncio.sleep(0)
+    answering = asyncio.create_task(
+        limiter.process_request(reply, (), {}, "sendMessage", {"chat_id": USER}, None)
+    )
+    await asyncio.sleep(0)
+    await clock.advance(4.0)
+    await asyncio.gather(*queued, answering)
+    assert replied == pytest.approx([0.1])
+    assert sorted(pushed + replied) == pytest.approx([number / 10 for number in range(31)])
 
 
 async def test_a_429_on_a_reply_holds_every_later_send_even_after_the_reply_gives_up():

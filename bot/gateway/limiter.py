@@ -3,6 +3,7 @@
 Telegram counts every message of a bot against about 30 a second. PTB's own limiter and the
 push's each kept that rate alone, so together they sent up to twice as much. This limiter is the
 application's (`ApplicationBuilder.rate_limiter`) and shares its `SendRate` with the Broadcaster.
+Its sends are urgent: a reply takes the next slot rather than queueing behind the push's messages.
 Groups also keep their 20 messages a minute. A 429 pauses every send of the process for as long
 as Telegram asks (also the sends that come after a request gave up, such as an apology), and the
 request is tried again up to `retries` times.
@@ -86,7 +87,7 @@ class SharedSendLimiter(BaseRateLimiter[int]):
             if wait > 0:
                 await self._sleep(wait)
             pacer.record(self._monotonic())
-        await self.send_rate.acquire()
+        await self.send_rate.acquire(urgent=True)
 
     def _pacer(self, group: int) -> ChatPacer:
         pacer = self._groups.pop(group, None) or ChatPacer(group, self._group_limits)

@@ -45,11 +45,22 @@ class SendRetry:
     later: timedelta = timedelta(minutes=10)  # how long a part given up on waits
 
 
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """A moment a queued send sleeps until."""
+
+    at: float
+    over: bool = False  # its sender no longer waits for it (woke, or was cancelled)
+    taken: bool = False  # an urgent send took it over: its sender queues again
+
+
 class SendRate:
     """Spaces sends at least 1/rate seconds apart: no second ever holds more than `rate` sends.
 
-    Slots are handed out in order without a lock; a pause (Telegram's 429) pushes every slot not
-    used yet past its end.
+    Slots are handed out in order without a lock, each sender sleeping until its own; a pause
+    (Telegram's 429) pushes every slot not used yet past its end. An urgent send (a reply to a user)
+    takes over the earliest slot a queued send sleeps until, and that sender queues again at the end:
+    a reply waits for one slot, not for every push message queued before it.
     """
 
     def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
@@ -58,19 +69,40 @@ class SendRate:
         self._sleep = sleep
         self._next = -math.inf
         self._resume = -math.inf
+        self._queued: deque[_Slot] = deque()  # earliest first
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, urgent: bool = False) -> None:
         while True:
             now = self._monotonic()
-            slot = max(now, self._next, self._resume)
-            self._next = slot + self._interval
-            if slot > now:
-                await self._sleep(slot - now)
-            if slot >= self._resume:
+            slot = None
+            moment = self._take_over() if urgent else None
+            if moment is None:
+                moment = max(now, self._next, self._resume)
+                self._next = moment + self._interval
+                if not urgent and moment > now:
+                    slot = _Slot(moment)
+                    self._queued.append(slot)
+            if moment > now:
+                try:
+                    await self._sleep(moment - now)
+                finally:
+                    if slot is not None:
+                        slot.over = True
+            if moment >= self._resume and (slot is None or not slot.taken):
                 return
 
     def pause(self, seconds: float) -> None:
         self._resume = max(self._resume, self._monotonic() + seconds)
+
+    def _take_over(self) -> float | None:
+        """The earliest queued slot still slept for and not paused away, now the caller's."""
+        while self._queued and (self._queued[0].over or self._queued[0].taken):
+            self._queued.popleft()
+        for slot in self._queued:
+            if not (slot.over or slot.taken) and slot.at >= self._resume:
+                slot.taken = True
+                return slot.at
+        return None
 
 
 class ChatPacer:
