@@ -29,10 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._bytecode import compile_project  # noqa: E402
 from benchmarks._seed import create_schema, seed  # noqa: E402
+from benchmarks.push import TOKEN, environment  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
-TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuv"
-CLOSED_PORT = "http://127.0.0.1:9"
 NAIVE = ROOT / "benchmarks" / "_naive_push.py"
 RUNS = 5
 GOAL_CPU = 0.3  # seconds
@@ -40,17 +39,7 @@ GOAL_CPU = 0.3  # seconds
 
 def cpu_of(command: Sequence[str], database: Path, base_url: str) -> float:
     """CPU seconds (user and system) of one process, start to exit; it must succeed."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": base_url,
-        "DATABASE_PATH": str(database),
-        "ARXIV_FEED_URL": f"{CLOSED_PORT}/atom/",
-        "ARXIV_API_URL": f"{CLOSED_PORT}/api/query",
-        "ARXIV_HTML_URL": f"{CLOSED_PORT}/html/",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **environment(database, base_url, {})}
     process = subprocess.Popen(
         [sys.executable, *command],
         cwd=database.parent,

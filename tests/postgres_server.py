@@ -9,6 +9,7 @@ runs as root, with durability off: it is thrown away with the run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from storage import db as database
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 if BACKEND not in ("sqlite", "postgres"):
@@ -99,10 +102,6 @@ class PostgresServer:
 
     def prepare_template(self) -> None:
         """The template every test database copies: migrated by the bot's own code, once."""
-        import asyncio
-
-        from storage import db as database
-
         self._execute(f"CREATE DATABASE {TEMPLATE}")
 
         async def migrate() -> None:
