@@ -52,12 +52,12 @@ class ChatRepository:
         return datetime.fromisoformat(row[0]) == now
 
     async def get(self, chat_id: int) -> Chat | None:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT id, type, title, language, created, active FROM chats WHERE id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
+        row = rows[0]
         return Chat(
             id=row["id"],
             type=row["type"],
@@ -72,12 +72,12 @@ class ChatRepository:
             await self._db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
 
     async def settings(self, chat_id: int) -> ChatSettings:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT delivery_time, timezone, digest_size FROM chats WHERE id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
+        )
+        if not rows:
             return ChatSettings()
+        row = rows[0]
         delivery_time = time.fromisoformat(row[0]) if row[0] else None
         return ChatSettings(delivery_time, row[1], row[2])
 
@@ -96,11 +96,10 @@ class ChatRepository:
 
     async def languages(self, chat_id: int) -> tuple[str | None, str | None]:
         """(the language chosen with /lang, the last Telegram language_code seen); None when unknown."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT chosen_language, language FROM chats WHERE id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return (row[0], row[1]) if row is not None else (None, None)
+        )
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
 
     async def set_language(self, chat_id: int, language: str | None) -> None:
         async with transaction(self._db):
@@ -112,6 +111,5 @@ class ChatRepository:
 
     async def count(self) -> tuple[int, int]:
         """(all chats, active chats)."""
-        async with self._db.execute("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats") as cursor:
-            row = await cursor.fetchone()
+        [row] = await self._db.execute_fetchall("SELECT COUNT(*), COALESCE(SUM(active), 0) FROM chats")
         return int(row[0]), int(row[1])

@@ -245,24 +245,22 @@ class PaperRepository:
             )
 
     async def latest_announcement(self, category: str) -> date | None:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT announced FROM announcements WHERE category = ? ORDER BY announced DESC LIMIT 1",
             (category,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return date.fromisoformat(row[0]) if row else None
+        )
+        return date.fromisoformat(rows[0][0]) if rows else None
 
     async def latest_announcements(self, categories: Iterable[str]) -> dict[str, date]:
         """Latest announcement per category; categories never announced are absent."""
         names = list(dict.fromkeys(categories))
         if not names:
             return {}
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT category, max(announced) FROM announcements WHERE category IN ({_marks(names)})"
             " GROUP BY category",
             names,
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return {row[0]: date.fromisoformat(row[1]) for row in rows}
 
     async def is_announced(self, categories: Iterable[str], announced: date) -> bool:
@@ -303,12 +301,11 @@ class PaperRepository:
         names = list(dict.fromkeys(categories))
         if not names:
             return []
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT arxiv_id, category, announce_type FROM listings WHERE category IN ({_marks(names)})"
             f" AND announced = ? AND announce_type IN ({_marks(_NEWS)})",
             [*names, announced.isoformat(), *_NEWS],
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         papers = await self.papers(row[0] for row in rows)
         order = {name: index for index, name in enumerate(names)}
         found = [
@@ -380,17 +377,17 @@ class PaperRepository:
         rows: list[Sequence[Any]] = []
         authors: dict[str, list[Author]] = {}
         for chunk in _chunks(ids):
-            async with self._db.execute(
-                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
-            ) as cursor:
-                rows.extend(await cursor.fetchall())
-            async with self._db.execute(
+            rows.extend(
+                await self._db.execute_fetchall(
+                    f"SELECT {_PAPER_COLUMNS} FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
+                )
+            )
+            for arxiv_id, name, affiliations, sources in await self._db.execute_fetchall(
                 "SELECT arxiv_id, name, affiliations, affiliation_sources FROM authors"
                 f" WHERE arxiv_id IN ({_marks(chunk)}) ORDER BY arxiv_id, position",
                 chunk,
-            ) as cursor:
-                for arxiv_id, name, affiliations, sources in await cursor.fetchall():
-                    authors.setdefault(arxiv_id, []).append(_author(name, affiliations, sources))
+            ):
+                authors.setdefault(arxiv_id, []).append(_author(name, affiliations, sources))
         return {
             row[0]: Paper(
                 arxiv_id=row[0],
@@ -413,29 +410,29 @@ class PaperRepository:
         With `max_misses`, papers the API already failed to return that many times are left out.
         """
         misses = "" if max_misses is None else f" AND metadata_misses < {int(max_misses)}"
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT arxiv_id FROM papers WHERE metadata_complete = 0{misses}"
             " ORDER BY first_seen DESC, arxiv_id LIMIT ?",
             (limit,),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def ids_missing_affiliations(self, limit: int) -> list[str]:
         """Complete papers whose affiliations were not looked for yet, most recently seen first."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT arxiv_id FROM papers WHERE metadata_complete = 1 AND affiliations_fetched_at IS NULL"
             " ORDER BY first_seen DESC, arxiv_id LIMIT ?",
             (limit,),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def _versions(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
         versions: dict[str, int] = {}
         for chunk in _chunks(list(arxiv_ids)):
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 f"SELECT arxiv_id, version FROM papers WHERE arxiv_id IN ({_marks(chunk)})", chunk
-            ) as cursor:
-                versions.update((row[0], row[1]) for row in await cursor.fetchall())
+            )
+            versions.update((row[0], row[1]) for row in rows)
         return versions
 
     async def _write_authors(self, added: Sequence[Paper], *, replace: Sequence[Paper]) -> None:

@@ -38,10 +38,10 @@ class SubscriptionRepository:
         self._categories = dialect_of(db).concat("s.category", "' '")
 
     async def of_chat(self, chat_id: int) -> list[str]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT category FROM subscriptions WHERE chat_id = ? ORDER BY category", (chat_id,)
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def add(self, chat_id: int, categories: Iterable[str], now: datetime) -> list[str]:
         """Subscribe to each category; returns those that were not subscribed before."""
@@ -125,17 +125,17 @@ class SubscriptionRepository:
 
     async def active_categories(self) -> list[str]:
         """Categories that at least one active chat follows: the ones worth polling."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT DISTINCT s.category FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
             "WHERE c.active = 1 ORDER BY s.category"
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def counts_by_category(self) -> dict[str, int]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT category, COUNT(*) FROM subscriptions GROUP BY category ORDER BY category"
-        ) as cursor:
-            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
 
 def _stamp(moment: datetime) -> str:
