@@ -96,6 +96,7 @@ class _LedgerSql:
     backlog: str
     holders: str
     add_contents: str
+    missing_contents: str
     plan: str
     mark_sent: str
     prune_parts: str
@@ -215,6 +216,11 @@ def _ledger_sql(dialect: Dialect) -> _LedgerSql:
         backlog=f"SELECT COUNT(DISTINCT d.chat_id), COUNT(*) FROM deliveries AS d {queue} WHERE {claimable}",
         holders=f"SELECT DISTINCT claimed_by FROM deliveries {queue} WHERE status = 'claimed' AND due > ?",
         add_contents=add_contents,
+        missing_contents=f"""
+            WITH wanted (sha256) AS ({dialect.texts_in})
+            SELECT sha256 FROM wanted
+            WHERE NOT EXISTS (SELECT 1 FROM delivery_contents AS c WHERE c.sha256 = wanted.sha256)
+        """,
         plan=plan,
         mark_sent=mark_sent,
         # Parts of announcements before :before that are done with: sent or given up, their whole
@@ -386,11 +392,19 @@ class DeliveryLedger:
                 hashes = [_add_content(contents, part) for part in plan.parts]
                 due = _stamp(plan.due or now)
                 rows[(plan.chat_id, plan.announced)] = [plan.chat_id, plan.announced.isoformat(), hashes, due]
-            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
+            await self._store_new_contents(contents)
             plans = {"plans": json.dumps(list(rows.values()))}
             inserted = await self._db.execute_fetchall(self._sql.plan, plans)
             planned += sum(1 for row in inserted if row[0] == 1)
         return planned
+
+    async def _store_new_contents(self, contents: Mapping[str, tuple[str, str, str | None]]) -> None:
+        """Store the texts not stored yet, asking by hash first: a push's pages share most of their
+        texts, which each page would otherwise hand to the database again, and it parse again."""
+        missing = await self._db.execute_fetchall(self._sql.missing_contents, (json.dumps(list(contents)),))
+        if missing:
+            new = [contents[row[0]] for row in missing]
+            await self._db.execute(self._sql.add_contents, {"contents": json.dumps(new)})
 
     async def has_digest(self, chat_id: int, announced: date) -> bool:
         rows = await self._db.execute_fetchall(

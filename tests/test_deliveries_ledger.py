@@ -506,6 +506,17 @@ async def test_pruning_forgets_finished_digests_of_old_announcements_and_their_t
     assert await contents(db) == {"half sent", "old shared", "new"}
 
 
+async def test_a_text_pruned_away_is_stored_again_when_a_later_plan_sends_it(db, ledger):
+    await register(db, 1, 2)
+    await ledger.plan_many([Plan(1, DAY, parts("said again later"))], NOW)
+    await ledger.claim("me", NOW, 10, LEASE)
+    await ledger.mark_sent("me", await sent(db, 1, DAY, 1))
+    await ledger.prune(NEXT_DAY)
+    assert await contents(db) == set()
+    await ledger.plan_many([Plan(2, NEXT_DAY, parts("said again later", "new"))], NOW)
+    assert claimed_texts(await ledger.claim("me", NOW, 10, LEASE)) == {2: ["said again later", "new"]}
+
+
 async def test_pruning_keeps_a_broadcast_until_its_operator_is_told(db, ledger):
     await register(db, 1)
     broadcast_id, _ = await ledger.plan_broadcast("Maintenance", 7, 7, NOW)
