@@ -20,7 +20,7 @@ import hashlib
 import json
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import groupby, islice
@@ -255,10 +255,23 @@ def _ledger_sql(dialect: Dialect) -> _LedgerSql:
 
 @dataclass(frozen=True, slots=True)
 class PlannedPart:
-    """One message as it will be sent: HTML text, and reply markup as Bot API JSON (or None)."""
+    """One message as it will be sent: HTML text, and reply markup as Bot API JSON (or None).
+
+    Its stored form is worked out once, when it is made: a push plans one rendering for thousands of
+    chats, which need it hashed and its buttons encoded once, not once each.
+    """
 
     text: str
     markup: Mapping[str, Any] | None = None
+    stored: tuple[str, str, str | None] = field(init=False, repr=False, compare=False)
+    """(SHA-256 of text and markup, text, markup as JSON): its row in delivery_contents."""
+
+    def __post_init__(self) -> None:
+        markup = None
+        if self.markup is not None:
+            markup = json.dumps(self.markup, separators=(",", ":"), ensure_ascii=False)
+        sha256 = hashlib.sha256(f"{self.text}\0{markup}".encode()).hexdigest()
+        object.__setattr__(self, "stored", (sha256, self.text, markup))
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +397,7 @@ class DeliveryLedger:
         planned = 0
         remaining = iter(plans)
         while chunk := list(islice(remaining, _PLAN_CHUNK)):
-            contents: dict[str, list[str | None]] = {}
+            contents: dict[str, tuple[str, str, str | None]] = {}
             rows: dict[tuple[int, date], list[Any]] = {}
             for plan in chunk:
                 if not plan.parts or (plan.chat_id, plan.announced) in rows:
@@ -417,7 +430,7 @@ class DeliveryLedger:
         """Add `plan`'s parts after the chat's digest of the same announcement (a category that came
         late), sent in order after the rest. False when the chat has them already: appending twice
         (a pass cut short and run again) changes nothing."""
-        contents: dict[str, list[str | None]] = {}
+        contents: dict[str, tuple[str, str, str | None]] = {}
         hashes = [_add_content(contents, part) for part in plan.parts]
         if not hashes:
             return False
@@ -454,7 +467,7 @@ class DeliveryLedger:
         Claimed parts are taken back too: their sender finds them gone when it records its next
         send, and stops. False (and no change) once a part was sent or refused.
         """
-        contents: dict[str, list[str | None]] = {}
+        contents: dict[str, tuple[str, str, str | None]] = {}
         hashes = [_add_content(contents, part) for part in plan.parts]
         row = [plan.chat_id, plan.announced.isoformat(), hashes, _stamp(plan.due or now)]
         async with transaction(self._db):
@@ -485,7 +498,7 @@ class DeliveryLedger:
         self, text: str, requested_by: int, report_to: int, now: datetime
     ) -> tuple[int, int]:
         """One message to every active chat, due now; (the broadcast's id, chats it goes to)."""
-        contents: dict[str, list[str | None]] = {}
+        contents: dict[str, tuple[str, str, str | None]] = {}
         sha256 = _add_content(contents, PlannedPart(text))
         async with transaction(self._db):
             await self._db.execute(self._sql.add_contents, {"contents": json.dumps(list(contents.values()))})
@@ -808,11 +821,8 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _add_content(contents: dict[str, list[str | None]], part: PlannedPart) -> str:
+def _add_content(contents: dict[str, tuple[str, str, str | None]], part: PlannedPart) -> str:
     """Add the part's text and buttons to `contents` (by hash, stored once); returns the hash."""
-    markup = None
-    if part.markup is not None:
-        markup = json.dumps(part.markup, separators=(",", ":"), ensure_ascii=False)
-    sha256 = hashlib.sha256(f"{part.text}\0{markup}".encode()).hexdigest()
-    contents.setdefault(sha256, [sha256, part.text, markup])
+    sha256 = part.stored[0]
+    contents.setdefault(sha256, part.stored)
     return sha256
