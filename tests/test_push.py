@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.arxiv.schedule import ARXIV_TZ
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
-from bot.push.planning import PushOutcome, run_push
+from bot.push.planning import SLICE, PushOutcome, plan_push, run_push
 from tests.announcement import BOTH, DAY, LG_NEW, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv
@@ -90,6 +92,36 @@ async def test_a_normal_day_reaches_every_chat_once(bot, arxiv, clock):
     again = await push(bot)
     assert again.planned is None and again.delivered.sent == 0
     assert len(digests(bot.telegram, USER)) == 1
+
+
+async def test_planning_lets_replies_run_between_two_chats_once_its_slice_is_used_up(bot, arxiv, clock):
+    readers = (USER, OTHER, OTHER + 1)
+    for chat_id in readers:  # one rendering for all three: nothing else makes planning wait between them
+        await bot.send(chat_id, "/subscribe IR", user_id=chat_id)
+    seed_day(arxiv)
+    clock.advance(minutes=10)
+    await ingest_now(bot)
+    turns = 0
+
+    async def reply() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    turns_when_planned: list[int] = []
+    replying = asyncio.create_task(reply())
+    a_slice_per_reading = itertools.count(step=SLICE).__next__
+    await plan_push(
+        bot.services,
+        DAY,
+        dry_run=True,
+        on_plan=lambda plan: turns_when_planned.append(turns),
+        monotonic=a_slice_per_reading,
+    )
+    replying.cancel()
+    assert len(turns_when_planned) == len(readers)
+    assert turns_when_planned == sorted(set(turns_when_planned))
 
 
 async def test_the_more_button_opens_the_category_at_its_first_paper_not_shown(bot, arxiv, clock):

@@ -22,7 +22,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -368,6 +368,10 @@ def render_digest(
     return [message.text for message in messages]
 
 
+Block = tuple[str, tuple[int, str] | None]
+"""A piece of a digest that stays whole in one message, and the featured paper it shows (number, id)."""
+
+
 def digest_messages(
     digest: Digest,
     *,
@@ -377,28 +381,40 @@ def digest_messages(
     words: DigestWords = ENGLISH_WORDS,
 ) -> list[RenderedMessage]:
     """`render_digest`, telling which featured entries each message holds."""
+    return pack_blocks(list(digest_blocks(digest, featured=featured, limit=limit, fmt=fmt, words=words)))
+
+
+def digest_blocks(
+    digest: Digest,
+    *,
+    featured: int = FEATURED,
+    limit: int | None = None,
+    fmt: Format = Format.HTML,
+    words: DigestWords = ENGLISH_WORDS,
+) -> Iterator[Block]:
+    """The blocks `pack_blocks` joins into `digest_messages`, each rendered when asked for: work
+    that must not hold the event loop long (a push's planning) can stop between two."""
     html = fmt is Format.HTML
     labels = tag_labels(digest.categories)
     selection = select_for_push(digest, limit)
-    blocks = [(_digest_header(digest, selection.shown[:featured], labels, fmt, words), None)]
+    yield _digest_header(digest, selection.shown[:featured], labels, fmt, words), None
     if digest.picks:
-        blocks.append((_picks(digest.picks[:MAX_PICKS], fmt, words), None))
+        yield _picks(digest.picks[:MAX_PICKS], fmt, words), None
     if not digest.entries:
-        blocks.append((words.no_news, None))
+        yield words.no_news, None
     heading = f"<b>{_escape(words.more_papers)}</b>" if html else words.more_papers
     for index, entry in enumerate(selection.shown):
         if index == featured and index > 0:
             budget = MESSAGE_LIMIT - utf16_length(heading) - 1
             text = _fit_entry(entry, index + 1, fmt, labels, featured=False, budget=budget, words=words)
-            blocks.append((f"{heading}\n{text}", None))
+            yield f"{heading}\n{text}", None
         else:
             text = _fit_entry(
                 entry, index + 1, fmt, labels, featured=index < featured, budget=MESSAGE_LIMIT, words=words
             )
-            blocks.append((text, (index + 1, entry.paper.arxiv_id) if index < featured else None))
+            yield text, (index + 1, entry.paper.arxiv_id) if index < featured else None
     if selection.remaining:
-        blocks.append((_digest_footer(digest, selection, labels, fmt, words), None))
-    return _pack(blocks)
+        yield _digest_footer(digest, selection, labels, fmt, words), None
 
 
 def _picks(picks: Sequence[Pick], fmt: Format, words: DigestWords) -> str:
@@ -448,7 +464,7 @@ def _digest_footer(
     return _escape(text) if fmt is Format.HTML else text
 
 
-def _pack(blocks: Sequence[tuple[str, tuple[int, str] | None]]) -> list[RenderedMessage]:
+def pack_blocks(blocks: Sequence[Block]) -> list[RenderedMessage]:
     """Blocks joined by blank lines into as few messages as fit; each block is already small enough."""
     messages: list[RenderedMessage] = []
     current, featured = "", []

@@ -21,18 +21,20 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic as monotonic_seconds
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.core.clock import Monotonic
 from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, select_for_push, with_generated
 from bot.core.follows import Follow
 from bot.core.i18n import Language, language_of
 from bot.core.keyboards import feedback_rows
 from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import digest_messages
+from bot.core.render import DigestWords, RenderedMessage, digest_blocks, digest_messages, pack_blocks
 from bot.curation import follows_from
 from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
@@ -49,7 +51,9 @@ PLAN_JOB = "plan-push"
 REPORT_JOB = "report-broadcasts"
 logger = logging.getLogger(__name__)
 
-YIELD_EVERY = 20  # chats planned between two turns of the event loop: a reply never waits long
+SLICE = 0.002
+"""Seconds of planning, about, between two turns of the event loop: digests are rendered an entry at a
+time and built in a worker thread, so a reply waits for a slice or two, not for a page of chats."""
 # Subscribers read and planned per batch, each in one write transaction: bounds memory at any number of
 # chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end
 # (benchmarks/replies_during_push.py: /today p99 while planning 271 ms at 100, 484 ms at 300, 823 ms
@@ -151,12 +155,47 @@ def _planning(services: Services, dry_run: bool) -> AbstractAsyncContextManager[
     return nullcontext(True) if dry_run else services.exclusive(PLAN_JOB)
 
 
+class _Slices:
+    """Cuts planning into slices of SLICE seconds, with a turn of the event loop between two."""
+
+    def __init__(self, monotonic: Monotonic) -> None:
+        self._monotonic = monotonic
+        self._started = monotonic()
+
+    async def next(self) -> None:
+        """Let every waiting task run once this slice is used up."""
+        if self._monotonic() - self._started >= SLICE:
+            await asyncio.sleep(0)
+            self._started = self._monotonic()
+
+
 def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
     """The digest's messages in the chat's language: featured entries carry feedback buttons (👍 👎 🔖),
     and the last one the buttons `/today` shows too, into the categories it cut short."""
     limit = digest_limit(size)
     words = translation(language).digest_words()
-    messages = digest_messages(digest, limit=limit, words=words)
+    return _with_buttons(digest, limit, words, digest_messages(digest, limit=limit, words=words))
+
+
+async def _sliced_push_parts(
+    digest: Digest, size: int | None, language: Language, slices: _Slices
+) -> list[PlannedPart]:
+    """`push_parts`, an entry at a time within the planning's slices: a digest of every paper is long
+    to render."""
+    limit = digest_limit(size)
+    words = translation(language).digest_words()
+    blocks = []
+    for block in digest_blocks(digest, limit=limit, words=words):
+        blocks.append(block)
+        await slices.next()
+    messages = pack_blocks(blocks)
+    await slices.next()
+    return _with_buttons(digest, limit, words, messages)
+
+
+def _with_buttons(
+    digest: Digest, limit: int | None, words: DigestWords, messages: Sequence[RenderedMessage]
+) -> list[PlannedPart]:
     more = rows(
         [
             {"text": text, "callback_data": button.pack()}
@@ -191,8 +230,10 @@ class _Renderings:
         rows: dict[str, list[tuple[Paper, Listing]]],
         announced: date,
         texts: Mapping[Language, Mapping[str, Generated]],
+        slices: _Slices,
     ) -> None:
         self._services = services
+        self._slices = slices
         self._rows = rows
         self._announced = announced
         self._texts = texts
@@ -202,9 +243,11 @@ class _Renderings:
         self.featured: set[str] = set()
         """The papers some digest of this push features: what it reports with affiliations."""
 
-    def digest(self, categories: Sequence[str]) -> Digest:
+    async def digest(self, categories: Sequence[str]) -> Digest:
+        """Built in a worker thread: a long category list's digest is long to build, and has no
+        natural point to stop at."""
         rows = [row for name in categories for row in self._rows.get(name, ())]
-        return build_digest(rows, categories, self._announced, self._entries)
+        return await asyncio.to_thread(build_digest, rows, categories, self._announced, self._entries)
 
     async def parts(
         self, categories: Sequence[str], size: int | None, language: Language
@@ -213,14 +256,16 @@ class _Renderings:
         if key not in self._parts:
             digest = await self._shared_digest(key[0])
             digest = _with_texts(digest, self._texts[language], language, size)
-            self._parts[key] = push_parts(digest, size, language) if digest.entries else None
+            self._parts[key] = (
+                await _sliced_push_parts(digest, size, language, self._slices) if digest.entries else None
+            )
         return self._parts[key]
 
     async def _shared_digest(self, categories: tuple[str, ...]) -> Digest:
         """The ranking chats without personal signals share, built once per category list (every
         size cuts the same one)."""
         if categories not in self._shared:
-            digest = self.digest(categories)
+            digest = await self.digest(categories)
             if digest.entries:
                 digest = await self._services.curation.personalize(None, digest)
             self._shared[categories] = self._featuring(digest)
@@ -234,7 +279,7 @@ class _Renderings:
         self, subscriber: Subscriber, categories: Sequence[str], follows: Sequence[Follow]
     ) -> list[PlannedPart] | None:
         """A chat's own ranking: its follows, its model (waited for), its group's picks."""
-        digest = self.digest(categories)
+        digest = await self.digest(categories)
         group = subscriber.chat_type in ("group", "supergroup")
         digest = await self._services.curation.personalize(
             subscriber.chat_id, digest, group=group, follows=follows, wait=True
@@ -243,7 +288,7 @@ class _Renderings:
             return None
         language = subscriber_language(subscriber)
         digest = _with_texts(self._featuring(digest), self._texts[language], language, subscriber.digest_size)
-        return push_parts(digest, subscriber.digest_size, language)
+        return await _sliced_push_parts(digest, subscriber.digest_size, language, self._slices)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -286,11 +331,12 @@ async def plan_push(
     *,
     dry_run: bool = False,
     on_plan: Callable[[Plan], None] | None = None,
+    monotonic: Monotonic = monotonic_seconds,
 ) -> PushPlanReport:
     """Write every subscribed chat's digest of `announced` into the ledger (idempotent).
 
     A dry run renders and counts the same plans without writing anything; `on_plan` sees each plan
-    (what `push --dry-run --show` prints).
+    (what `push --dry-run --show` prints). `monotonic` times the slices planning is cut into.
     """
     started = services.clock()  # a category stored from now on is not in this plan: it comes late
     ingested = await services.papers.first_ingested(announced)
@@ -303,7 +349,8 @@ async def plan_push(
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
     present = await services.papers.announced_categories(announced)
     texts = {language: await services.texts.accepted(paper_ids, language.value) for language in Language}
-    renderings = _Renderings(services, rows, announced, texts)
+    slices = _Slices(monotonic)
+    renderings = _Renderings(services, rows, announced, texts, slices)
     messages = without_news = 0
 
     async def pages() -> AsyncIterator[list[Plan]]:
@@ -315,9 +362,8 @@ async def plan_push(
             follows = await services.follows.of_chats(chat_ids)
             tapped = await services.feedback.versions(chat_ids)
             planned = []
-            for index, subscriber in enumerate(page):
-                if index % YIELD_EVERY == YIELD_EVERY - 1:
-                    await asyncio.sleep(0)  # replies go on while a page is planned
+            for subscriber in page:
+                await slices.next()
                 personal = follows_from(follows.get(subscriber.chat_id, ()))
                 plan = await _plan(
                     services,
