@@ -2,8 +2,8 @@
 
 Repositories write everything else once, in the SQL both engines read (placeholders in SQLite's
 spelling, rewritten for psycopg by `storage.postgres`). What differs: reading a JSON array bound as
-one parameter (how lists of ids travel), string aggregation, the two-argument maximum, SQLite's
-index hints, and how to notice another process's commit.
+one parameter (how lists of ids travel), string aggregation, the two-argument maximum and SQLite's
+index hints.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ class Dialect:
     name: str
     ids_in: str  # a subquery of the integers in the JSON array bound as its one parameter
     texts_in: str  # the same for strings
-    generation: str  # one value that changes whenever any process commits a write
     _concat: str
     _greatest: str
     _hints: bool
@@ -44,7 +43,6 @@ SQLITE = Dialect(
     name="sqlite",
     ids_in="SELECT value FROM json_each(?)",
     texts_in="SELECT value FROM json_each(?)",
-    generation="PRAGMA data_version",
     _concat="group_concat({expression}, {separator})",
     _greatest="max({first}, {second})",
     _hints=True,
@@ -55,9 +53,6 @@ POSTGRES = Dialect(
     name="postgres",
     ids_in="SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS bigint)",
     texts_in="SELECT jsonb_array_elements_text(CAST(? AS jsonb))",
-    # The next transaction id: any write anywhere moves it, as SQLite's data_version moves on any
-    # other connection's commit.
-    generation="SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)",
     _concat="string_agg(CAST({expression} AS text), {separator})",
     _greatest="GREATEST({first}, {second})",
     _hints=False,

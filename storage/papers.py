@@ -49,13 +49,12 @@ class PaperRepository:
         self._db = db
         self._dialect = dialect_of(db)
         self._clock = clock
-        self._writes = 0
 
-    async def generation(self) -> tuple[int, int]:
-        """Changes when papers or listings may have changed: a write through this repository, or a
-        commit by another process. Caches of digests compare it."""
-        rows = await self._db.execute_fetchall(self._dialect.generation)
-        return self._writes, rows[0][0]
+    async def generation(self) -> int:
+        """Changes when papers, their authors or listings changed, written by any connection or process
+        (the counter in paper_changes). Caches of digests compare it."""
+        rows = await self._db.execute_fetchall("SELECT counter FROM paper_changes")
+        return rows[0][0]
 
     async def store_announcement(
         self, category: str, announced: date, entries: Sequence[tuple[Paper, AnnounceType]]
@@ -73,7 +72,6 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
-        self._writes += 1
         async with transaction(self._db):
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
@@ -128,7 +126,6 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
-        self._writes += 1
         async with transaction(self._db):
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
@@ -153,7 +150,6 @@ class PaperRepository:
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
-        self._writes += 1
         async with transaction(self._db):
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",

@@ -10,6 +10,7 @@ import pytest
 
 from bot.curation import Curation
 from storage.chats import ChatRepository
+from storage.deliveries import DeliveryLedger, PlannedPart
 from storage.feedback import FeedbackRepository
 from storage.follows import FollowRepository
 from storage.models import AnnounceType, Author, Paper
@@ -63,6 +64,14 @@ async def test_a_write_by_another_process_is_seen(db, curation, tmp_path: Path):
     later = await curation.digest(CATEGORIES, DAY)
     assert later is not first
     assert [entry.paper.arxiv_id for entry in later.entries] == ["2504.00001", "2504.00002"]
+
+
+async def test_writes_to_anything_but_papers_keep_the_digest_cached(db, curation, tmp_path: Path):
+    first = await curation.digest(CATEGORIES, DAY)
+    async with open_database(tmp_path / "test.sqlite3") as other:  # as the push's own connection does
+        await ChatRepository(other).register(1, "private", None, None, NOW)
+        await DeliveryLedger(other).plan(1, DAY, [PlannedPart("a digest")], NOW)
+    assert await curation.digest(CATEGORIES, DAY) is first
 
 
 async def test_chats_without_personal_signals_share_one_ranking_and_a_follow_gets_its_own(db, curation):

@@ -76,7 +76,7 @@ class Day:
     """
 
     announced: date
-    generation: tuple[int, int]
+    generation: int
     outlines: dict[str, Paper]  # every news paper of the day, in every category the bot ingests
     has_code: frozenset[str]
     indexed: bool = False  # the four below are filled
@@ -171,9 +171,7 @@ class Curation:
         self._clock = clock
         self._texts: OrderedDict[str, tuple[int, PaperText]] = OrderedDict()
         self._days: OrderedDict[date, Day] = OrderedDict()
-        self._digests: OrderedDict[tuple[tuple[str, ...], date], tuple[tuple[int, int], Digest]] = (
-            OrderedDict()
-        )
+        self._digests: OrderedDict[tuple[tuple[str, ...], date], tuple[int, Digest]] = OrderedDict()
         self._models: OrderedDict[int, ChatModel] = OrderedDict()
         self._tasks: dict[object, asyncio.Task[Any]] = {}
 
@@ -228,7 +226,7 @@ class Curation:
         task = self._task(("day", announced, generation), lambda: self._prepare(announced, generation))
         return day if day is not None and not wait else await task
 
-    async def _prepare(self, announced: date, generation: tuple[int, int]) -> Day:
+    async def _prepare(self, announced: date, generation: int) -> Day:
         outlines: dict[str, Paper] = {}
         for paper, _ in await self._papers.outlines(await self._ingested(), announced):
             outlines.setdefault(paper.arxiv_id, paper)
