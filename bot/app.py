@@ -31,7 +31,7 @@ from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import BROADCASTER_KEY, broadcaster_for
 from bot.push.transport import push_bot
-from bot.services import SERVICES_KEY, BotContext, Services, stop_for_good
+from bot.services import PUSH_SERVICES_KEY, SERVICES_KEY, BotContext, Services, stop_for_good
 from handlers.commands import DESCRIPTION, SHORT_DESCRIPTION, menu
 
 logger = logging.getLogger(__name__)
@@ -70,9 +70,11 @@ def build_application(
         application.bot.when_token_rejected(lambda: stop_for_good(application, REJECTED_TOKEN))
         if background:
             services.catch_up = lambda categories: catch_up(application, categories)
+            pushing = await services.on_own_connection()
+            application.bot_data[PUSH_SERVICES_KEY] = pushing
             pusher = push_bot(settings.require_token(), settings.telegram_api_base_url)
             await pusher.initialize()
-            application.bot_data[BROADCASTER_KEY] = broadcaster_for(services, pusher, send_rate)
+            application.bot_data[BROADCASTER_KEY] = broadcaster_for(pushing, pusher, send_rate)
         await introduce(application.bot)
         # Everything loaded so far lives as long as the process: keep it out of full collections,
         # which would otherwise pause a reply for tens of milliseconds every few hundred updates.
@@ -83,6 +85,9 @@ def build_application(
         broadcaster: Broadcaster | None = application.bot_data.pop(BROADCASTER_KEY, None)
         if broadcaster is not None:
             await broadcaster.bot.shutdown()
+        pushing: Services | None = application.bot_data.pop(PUSH_SERVICES_KEY, None)
+        if pushing is not None:
+            await pushing.close()
         services: Services | None = application.bot_data.pop(SERVICES_KEY, None)
         if services is not None:
             await services.close()

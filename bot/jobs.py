@@ -29,7 +29,7 @@ from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push
 from bot.reading import latest_priority
-from bot.services import BotContext, Services
+from bot.services import PUSH_SERVICES_KEY, BotContext, Services
 from storage.db import database_size
 from storage.deliveries import Pruned
 
@@ -226,7 +226,7 @@ async def _ingest_and_plan_next_poll(context: BotContext) -> IngestReport | None
 async def push_due(context: BotContext) -> None:
     with cancelled_on_stop(context):
         try:
-            await run_push(context.services, context.bot_data[BROADCASTER_KEY])
+            await run_push(context.bot_data[PUSH_SERVICES_KEY], context.bot_data[BROADCASTER_KEY])
         except InvalidToken:
             context.stop_for_good(REJECTED_TOKEN)
         except Exception as error:

@@ -8,6 +8,7 @@ open the same set with `async with Services.open(settings)`. Handlers and jobs r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -74,6 +75,7 @@ class Services:
     instance: str = field(default_factory=default_owner)
     """This process among those sharing the database: the holder of its job leases."""
     _arxiv: ArxivClients | None = field(default=None, repr=False)
+    _sharing: bool = field(default=False, repr=False)  # made by `on_own_connection`: owns only `db`
 
     @property
     def arxiv(self) -> ArxivClients:
@@ -156,6 +158,28 @@ class Services:
                 if storage_fault(error) is None:
                     raise
 
+    async def on_own_connection(self) -> Services:
+        """The same services on a connection of their own, for the push: its statements (planning's
+        pages, the ledger's records) then no longer queue in front of replies' on this one. Settings,
+        caches, locks and hooks are shared; on SQLite, writes take turns with this connection's
+        (`storage.db.connect`'s `beside`). Closing them closes only that connection.
+        """
+        db = await database.connect(self.settings.database, self.settings.database_busy_timeout, beside=self.db)
+        return dataclasses.replace(
+            self,
+            db=db,
+            chats=ChatRepository(db),
+            subscriptions=SubscriptionRepository(db),
+            papers=PaperRepository(db, clock=self.clock),
+            ledger=DeliveryLedger(db),
+            push_runs=PushRunRepository(db),
+            texts=GeneratedTextRepository(db),
+            searches=SearchRepository(db),
+            follows=FollowRepository(db),
+            feedback=FeedbackRepository(db),
+            _sharing=True,
+        )
+
     def storage_trouble(self, work: str, error: BaseException) -> bool:
         """Log a database fault that `work` ran into, in one line and at most once a minute.
 
@@ -171,11 +195,12 @@ class Services:
         return True
 
     async def close(self) -> None:
-        await self.curation.close()
-        if self.llm is not None:
-            await self.llm.aclose()
-        if self._arxiv is not None:
-            await self._arxiv.aclose()
+        if not self._sharing:
+            await self.curation.close()
+            if self.llm is not None:
+                await self.llm.aclose()
+            if self._arxiv is not None:
+                await self._arxiv.aclose()
         await self.db.close()
 
 
@@ -187,6 +212,8 @@ def _llm_client(settings: Settings) -> LlmClient | None:
 
 
 SERVICES_KEY = "services"
+PUSH_SERVICES_KEY = "push_services"
+"""The services the running bot's push works with: on a connection of their own."""
 FATAL_KEY = "fatal"
 
 

@@ -1,8 +1,10 @@
-"""One database connection per process: SQLite through aiosqlite (the default), or PostgreSQL.
+"""Database connections: SQLite through aiosqlite (the default), or PostgreSQL.
 
-SQLite: WAL lets `push` or `fetch` run while `run` holds the database; `busy_timeout` makes writers
-wait for each other instead of failing. Migrations are the numbered `migrations/NNNN_*.sql` files,
-each applied once in its own transaction; `PRAGMA user_version` records the last one applied.
+SQLite: WAL lets `push` or `fetch` run while `run` holds the database, and lets a process read on
+one connection while it writes on another; `busy_timeout` makes writers of different processes wait
+for each other instead of failing. Within a process, connections opened `beside` another take turns
+with it for writes (`transaction`). Migrations are the numbered `migrations/NNNN_*.sql` files, each
+applied once in its own transaction; `PRAGMA user_version` records the last one applied.
 
 PostgreSQL (`DATABASE_URL`): the same repositories through `storage.postgres`. Its schema starts at
 `migrations/postgres/`'s first file (the SQLite schema up to that number, written once for
@@ -143,7 +145,11 @@ def storage_fault(error: BaseException) -> StorageFault | None:
 
 
 async def connect(
-    target: Path | str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000, *, verify: bool = False
+    target: Path | str,
+    busy_timeout: float = BUSY_TIMEOUT_MS / 1000,
+    *,
+    verify: bool = False,
+    beside: Connection | None = None,
 ) -> Connection:
     """Open the database (creating its folder), set pragmas and bring the schema up to date.
 
@@ -151,11 +157,17 @@ async def connect(
     for another process's lock before failing with SQLITE_BUSY (on PostgreSQL, for the connection).
     `verify` runs SQLite's quick_check first (about a second per 500 MB), so a damaged or truncated
     file stops a command at its start, in one line, rather than in the middle of its work.
+    `beside`: this process's connection to the same database, checked and migrated already. On SQLite
+    the new connection's statements run on a thread of their own, and its transactions take turns
+    with those of `beside` in the event loop, never waiting for each other inside SQLite (which would
+    hold the waiting connection's thread, and every statement queued behind it). On PostgreSQL the two
+    are as independent as two processes' connections.
     """
     if is_postgres_url(target):
         postgres = await PostgresConnection.open(str(target), connect_timeout=busy_timeout)
         try:
-            await migrate(postgres)
+            if beside is None:
+                await migrate(postgres)
         except BaseException:
             await postgres.close()
             raise
@@ -169,9 +181,12 @@ async def connect(
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
-        if verify:
-            await _quick_check(db)
-        await migrate(db)
+        if beside is not None:
+            _write_locks[db] = _write_lock(beside)
+        else:
+            if verify:
+                await _quick_check(db)
+            await migrate(db)
     except BaseException:
         await db.close()
         raise
@@ -187,16 +202,19 @@ async def _quick_check(db: aiosqlite.Connection) -> None:
 _write_locks: weakref.WeakKeyDictionary[Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
+def _write_lock(db: Connection) -> asyncio.Lock:
+    return _write_locks.setdefault(db, asyncio.Lock())
+
+
 @asynccontextmanager
 async def transaction(db: Connection) -> AsyncIterator[None]:
-    """A write transaction on the process's shared connection.
+    """A write transaction on a connection the process's coroutines share.
 
-    Coroutines share one connection, so without this lock one coroutine's statements could land
-    inside another's open transaction (and vanish with its rollback), or a second BEGIN would fail.
-    Every write of every repository goes through here.
+    Without this lock one coroutine's statements could land inside another's open transaction (and
+    vanish with its rollback), or a second BEGIN would fail; connections opened `beside` another share
+    its lock. Every write of every repository goes through here.
     """
-    lock = _write_locks.setdefault(db, asyncio.Lock())
-    async with lock:
+    async with _write_lock(db):
         if isinstance(db, PostgresConnection):
             async with db.transaction():
                 yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ from telegram.error import RetryAfter
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
 from bot.push.limits import SendRate
+from bot.services import PUSH_SERVICES_KEY
+from storage import db as database
 from tests.announcement import seed_day
 from tests.clock import QueuedTime, VirtualTime
 from tests.fakes.arxiv_server import FakeArxiv
@@ -25,6 +28,7 @@ from tests.harness import BotHarness
 from tests.support import TEST_TOKEN, ingested, start_cli, subscribe_chats, wait_until
 
 USER = 4242
+_HELD = 0x68656C64  # an advisory lock key the PostgreSQL test holds
 OTHER = 5151
 GROUP = -1001234
 ADMIN = 77
@@ -202,6 +206,46 @@ async def test_a_group_keeps_its_twenty_messages_a_minute_through_the_limiter():
         moments.append(clock.now)
     assert moments[19] < 1.0
     assert moments[20] >= moments[0] + 60 - 1e-9
+
+
+@pytest.mark.sqlite_only
+async def test_a_reply_does_not_queue_behind_the_push_s_statements(bot: BotHarness):
+    pushing = bot.application.bot_data[PUSH_SERVICES_KEY]
+    finish = threading.Event()
+    await pushing.db.create_function("long_statement", 0, lambda: finish.wait(10))
+    statement = asyncio.create_task(pushing.db.execute_fetchall("SELECT long_statement()"))
+    try:
+        reply = await bot.send(USER, "/subscribe IR")  # a read and a write on the main connection
+        assert reply.visible_text.startswith("✅ Subscribed to IR (Information Retrieval).")
+        assert not statement.done()
+    finally:
+        finish.set()
+        await statement
+
+
+@pytest.mark.postgres_only
+async def test_a_reply_does_not_wait_for_the_push_s_statements_on_postgres(bot: BotHarness):
+    pushing = bot.application.bot_data[PUSH_SERVICES_KEY]
+    other = await database.connect(pushing.settings.database)
+    await other.execute_fetchall("SELECT pg_advisory_lock(?)", (_HELD,))
+    statement = asyncio.create_task(pushing.db.execute_fetchall("SELECT pg_advisory_lock(?)", (_HELD,)))
+
+    async def push_waits() -> bool:
+        rows = await other.execute_fetchall(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        return rows[0][0] == 1
+
+    try:
+        await wait_until(push_waits, "the push's statement waits for the lock")
+        reply = await bot.send(USER, "/subscribe IR")
+        assert reply.visible_text.startswith("✅ Subscribed to IR (Information Retrieval).")
+        assert not statement.done()
+    finally:
+        await other.execute_fetchall("SELECT pg_advisory_unlock(?)", (_HELD,))
+        await statement
+        await pushing.db.execute_fetchall("SELECT pg_advisory_unlock(?)", (_HELD,))
+        await other.close()
 
 
 # --- a token revoked while running ---------------------------------------------------------------

@@ -33,6 +33,26 @@ async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
         await second.close()
 
 
+@pytest.mark.sqlite_only
+async def test_a_connection_opened_beside_another_takes_turns_with_its_writes(tmp_path):
+    path = tmp_path / "bot.sqlite3"
+    first = await database.connect(path)
+    # No busy timeout: a write that waited for the other's lock inside SQLite would fail at once.
+    second = await database.connect(path, busy_timeout=0, beside=first)
+    try:
+        now = datetime.now(UTC)
+        async with database.transaction(first):  # BEGIN IMMEDIATE: the file's write lock is first's
+            writing = asyncio.create_task(ChatRepository(second).register(1, "private", None, None, now))
+            await asyncio.sleep(0)
+            assert await ChatRepository(first).count() == (0, 0)  # a round trip while the other waits
+            assert not writing.done()
+        await writing
+        assert await ChatRepository(first).count() == (1, 1)
+    finally:
+        await second.close()
+        await first.close()
+
+
 async def test_register_creates_then_reactivates_keeping_created(db):
     chats = ChatRepository(db)
     created = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
