@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -122,6 +123,32 @@ async def test_planning_lets_replies_run_between_two_chats_once_its_slice_is_use
     replying.cancel()
     assert len(turns_when_planned) == len(readers)
     assert turns_when_planned == sorted(set(turns_when_planned))
+
+
+async def test_a_push_makes_no_full_garbage_collection_however_much_it_keeps(bot, arxiv, clock):
+    await bot.send(USER, "/subscribe IR", user_id=USER)
+    seed_day(arxiv)
+    clock.advance(minutes=10)
+    await ingest_now(bot)
+    thresholds = gc.get_threshold()
+    full_collections = 0
+    kept: list[list[int]] = []
+
+    def count(phase: str, info: dict) -> None:
+        nonlocal full_collections
+        full_collections += phase == "start" and info["generation"] == 2
+
+    def keep_plenty(plan) -> None:  # what would make Python collect everything, many times over
+        kept.extend([number] for number in range(500_000))
+
+    gc.callbacks.append(count)
+    try:
+        outcome = await run_push(bot.services, bot.application.bot_data[BROADCASTER_KEY], on_plan=keep_plenty)
+    finally:
+        gc.callbacks.remove(count)
+    assert outcome.delivered.sent == 1 and kept
+    assert full_collections == 0
+    assert gc.get_threshold() == thresholds
 
 
 async def test_the_more_button_opens_the_category_at_its_first_paper_not_shown(bot, arxiv, clock):

@@ -16,9 +16,10 @@ longer wants (it follows none of the digest's categories, or blocked the bot).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import monotonic as monotonic_seconds
@@ -59,6 +60,8 @@ time and built in a worker thread, so a reply waits for a slice or two, not for 
 # (benchmarks/replies_during_push.py: /today p99 while planning 271 ms at 100, 484 ms at 300, 823 ms
 # at 1,000; the push's CPU per message did not measurably change).
 PAGE = 100
+NEVER_AUTOMATICALLY = 2**31 - 1
+"""A full collection's threshold (younger collections between two) that is never reached."""
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
 
@@ -122,19 +125,20 @@ async def run_push(
     ledger's claims, so running both is safe.
     """
     async with services.push_lock:
-        planned = None
-        async with _planning(services, dry_run) as ours:
-            if ours:
-                announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
-                if announced:
-                    planned = await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan)
-                if not dry_run:
-                    await deliver_late_categories(services)
-        delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
-        if not dry_run:
-            async with services.exclusive(REPORT_JOB) as ours:
+        with _full_collections_deferred():
+            planned = None
+            async with _planning(services, dry_run) as ours:
                 if ours:
-                    await report_broadcasts(services, broadcaster)
+                    announced = await due_announcement(services, wait_for_affiliations=wait_for_affiliations)
+                    if announced:
+                        planned = await plan_push(services, announced, dry_run=dry_run, on_plan=on_plan)
+                    if not dry_run:
+                        await deliver_late_categories(services)
+            delivered = await broadcaster.run(dry_run=dry_run, progress=progress)
+            if not dry_run:
+                async with services.exclusive(REPORT_JOB) as ours:
+                    if ours:
+                        await report_broadcasts(services, broadcaster)
     if not dry_run and (delivered.chats_due or planned):
         logger.info(
             "push: %d chats due, %d sent, %d skipped, %d deactivated, %d failed, %d left for later, %.1f s",
@@ -153,6 +157,19 @@ def _planning(services: Services, dry_run: bool) -> AbstractAsyncContextManager[
     """Whether this process plans now: one process plans each push however many run (the others
     only help send); a dry run writes nothing and always plans for itself."""
     return nullcontext(True) if dry_run else services.exclusive(PLAN_JOB)
+
+
+@contextmanager
+def _full_collections_deferred() -> Iterator[None]:
+    """Python's full garbage collections wait until the push is over. Each holds the event loop as long
+    as visiting every object in memory takes, a push's renderings and claims included, and frees next
+    to nothing: the push's objects go when their last reference does, few of them in cycles."""
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, NEVER_AUTOMATICALLY)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, full)
 
 
 class _Slices:
