@@ -76,7 +76,10 @@ class VirtualTime:
 
 class QueuedTime:
     """monotonic and sleep shared by concurrent tasks: `advance` wakes each sleeper at its own moment,
-    earliest first (ties in the order they fell asleep), and lets it run until it waits again."""
+    earliest first (ties in the order they fell asleep), and lets it, and the tasks it wakes in turn,
+    run until they wait again before time moves on."""
+
+    TURNS = 3  # turns of the event loop a wake-up is given: the sleeper, what it wakes, what that wakes
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -92,11 +95,16 @@ class QueuedTime:
         await woken
 
     async def advance(self, seconds: float) -> None:
+        await self._turns()  # tasks made runnable meanwhile go to sleep first
         end = self.now + seconds
         while self._sleepers and self._sleepers[0][0] <= end:
             moment, _, woken = heapq.heappop(self._sleepers)
             self.now = moment
             if not woken.done():
                 woken.set_result(None)
-                await asyncio.sleep(0)  # the sleeper's next step runs before anyone else wakes
+                await self._turns()
         self.now = end
+
+    async def _turns(self) -> None:
+        for _ in range(self.TURNS):
+            await asyncio.sleep(0)

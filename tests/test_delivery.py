@@ -21,7 +21,7 @@ from telegram import Bot
 
 from bot.push.broadcaster import Broadcaster
 from bot.push.claims import owner_is_gone
-from bot.push.limits import ChatLimits, ChatPacer, SendRate, SendRetry
+from bot.push.limits import HOLD_FOR_REPLIES, ChatLimits, ChatPacer, SendRate, SendRetry
 from bot.push.report import PushReport
 from bot.push.transport import PushRequest, push_bot
 from storage import db as database
@@ -361,6 +361,57 @@ async def test_an_urgent_send_waits_out_a_pause_like_every_other():
     assert sum(task.done() for task in queued) == 1  # only the send that went before the pause
     await clock.advance(1.0)
     await asyncio.gather(*queued)
+
+
+async def test_queued_sends_wait_while_a_reply_is_made_and_replies_do_not():
+    clock = QueuedTime()
+    rate = SendRate(100, clock.monotonic, clock.sleep)
+    sent: list[tuple[str, float]] = []
+
+    async def send(name: str, *, urgent: bool = False) -> None:
+        await rate.acquire(urgent=urgent)
+        sent.append((name, clock.now))
+
+    queued = [asyncio.create_task(send(f"push {number}")) for number in range(3)]
+    await asyncio.sleep(0)  # push 0 goes at once, pushes 1 and 2 sleep until 0.01 and 0.02
+    with rate.replying():
+        answer = asyncio.create_task(send("reply", urgent=True))
+        await asyncio.sleep(0)
+        await clock.advance(0.05)
+        assert [name for name, _ in sent] == ["push 0", "reply"]
+    await clock.advance(0.05)
+    await asyncio.gather(*queued, answer)
+    assert [name for name, _ in sent] == ["push 0", "reply", "push 1", "push 2"]
+    assert [moment for _, moment in sent] == pytest.approx([0.0, 0.01, 0.05, 0.06])
+
+
+async def test_a_long_reply_holds_the_queued_sends_a_while_then_as_long_not():
+    clock = QueuedTime()
+    rate = SendRate(100, clock.monotonic, clock.sleep)
+    sent: list[float] = []
+
+    async def push() -> None:
+        await rate.acquire()
+        sent.append(clock.now)
+
+    with rate.replying():
+        first = asyncio.create_task(push())
+        await clock.advance(HOLD_FOR_REPLIES / 2)
+        assert sent == []
+        await clock.advance(HOLD_FOR_REPLIES)
+        assert sent == [pytest.approx(HOLD_FOR_REPLIES)]
+        with rate.replying():  # begun while the push has its turn: no hold
+            second = asyncio.create_task(push())
+            await clock.advance(0.0)
+            assert len(sent) == 2
+    await clock.advance(HOLD_FOR_REPLIES)
+    with rate.replying():  # the push had its turn as long as it waited: this reply holds it again
+        third = asyncio.create_task(push())
+        await clock.advance(HOLD_FOR_REPLIES / 2)
+        assert len(sent) == 2
+    await clock.advance(0.0)
+    await asyncio.gather(first, second, third)
+    assert len(sent) == 3
 
 
 def test_chat_pacer_spaces_a_chat_and_windows_only_groups():

@@ -17,7 +17,7 @@ from telegram.error import RetryAfter
 
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
-from bot.push.limits import SendRate
+from bot.push.limits import HOLD_FOR_REPLIES, SendRate
 from bot.services import PUSH_SERVICES_KEY
 from storage import db as database
 from tests.announcement import seed_day
@@ -281,6 +281,26 @@ async def test_the_limiter_is_the_application_s(bot: BotHarness):
     assert isinstance(bot.application.bot.rate_limiter, SharedSendLimiter)
     broadcaster = bot.application.bot_data["broadcaster"]
     assert broadcaster.send_rate is bot.application.bot.rate_limiter.send_rate
+
+
+async def test_the_push_waits_while_an_update_is_handled():
+    clock = QueuedTime()
+    shared = SendRate(100, clock.monotonic, clock.sleep)
+    processor = PerChatUpdateProcessor(send_rate=shared)
+    handled = asyncio.Event()
+
+    async def handle() -> None:
+        await handled.wait()
+
+    handling = asyncio.create_task(processor.process_update(_update(USER, 0), handle()))
+    await clock.advance(0.0)
+    pushing = asyncio.create_task(shared.acquire())
+    await clock.advance(HOLD_FOR_REPLIES / 2)
+    assert not pushing.done()
+    handled.set()
+    await handling
+    await clock.advance(0.0)
+    assert pushing.done()
 
 
 async def test_a_busy_chat_waits_on_its_own_queue_not_on_the_shared_slots():

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.core.clock import Monotonic
+from bot.push.limits import SendRate
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         max_concurrent_updates: int = 64,
         budget: ChatBudget = ChatBudget(),
         monotonic: Monotonic = time.monotonic,
+        send_rate: SendRate | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
+        self._send_rate = send_rate  # the push's sends wait while an update is handled (`replying`)
         self._budget = budget
         self._monotonic = monotonic
         self._queues: dict[int, asyncio.Lock] = {}
@@ -75,7 +78,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._waiting[chat_id], self._queues[chat_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
+        if self._send_rate is None:
+            await coroutine
+            return
+        with self._send_rate.replying():
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

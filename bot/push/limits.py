@@ -7,9 +7,12 @@ a chat that is gone, shared by the push and `/broadcast`.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import warnings
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -54,13 +57,21 @@ class _Slot:
     taken: bool = False  # an urgent send took it over: its sender queues again
 
 
+HOLD_FOR_REPLIES = 0.1
+"""Seconds queued sends wait for replies being made at most; they then go on for as long as they
+waited before they wait again, so the push keeps at least half its pace however busy the chats are."""
+
+
 class SendRate:
     """Spaces sends at least 1/rate seconds apart: no second ever holds more than `rate` sends.
 
     Slots are handed out in order without a lock, each sender sleeping until its own; a pause
-    (Telegram's 429) pushes every slot not used yet past its end. An urgent send (a reply to a user)
-    takes over the earliest slot a queued send sleeps until, and that sender queues again at the end:
-    a reply waits for one slot, not for every push message queued before it.
+    (Telegram's 429) pushes every slot not used yet past its end. Replies go first, twice over. An
+    urgent send (a reply to a user) takes over the earliest slot a queued send sleeps until, and that
+    sender queues again at the end: a reply waits for one slot, not for every push message queued
+    before it. And while a reply is being made (`replying`), queued sends give up their slots and
+    wait (see HOLD_FOR_REPLIES): a push at a paid broadcast's pace can take the whole event loop,
+    which the reply needs a turn of for each of its database queries.
     """
 
     def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
@@ -70,9 +81,18 @@ class SendRate:
         self._next = -math.inf
         self._resume = -math.inf
         self._queued: deque[_Slot] = deque()  # earliest first
+        self._used = -math.inf  # the latest slot a send went at, or an urgent send will
+        self._replies = 0
+        self._quiet = asyncio.Event()  # cleared while queued sends wait for replies
+        self._quiet.set()
+        self._held_since = -math.inf
+        self._hold_again = -math.inf
+        self._hold_ends: asyncio.Task[None] | None = None
 
     async def acquire(self, *, urgent: bool = False) -> None:
         while True:
+            if not urgent:
+                await self._quiet.wait()
             now = self._monotonic()
             slot = None
             moment = self._take_over() if urgent else None
@@ -82,6 +102,8 @@ class SendRate:
                 if not urgent and moment > now:
                     slot = _Slot(moment)
                     self._queued.append(slot)
+            if urgent:
+                self._used = max(self._used, moment)
             if moment > now:
                 try:
                     await self._sleep(moment - now)
@@ -89,10 +111,49 @@ class SendRate:
                     if slot is not None:
                         slot.over = True
             if moment >= self._resume and (slot is None or not slot.taken):
+                self._used = max(self._used, moment)
                 return
 
     def pause(self, seconds: float) -> None:
         self._resume = max(self._resume, self._monotonic() + seconds)
+
+    @contextmanager
+    def replying(self) -> Iterator[None]:
+        """Around the making of a reply: queued sends wait for it (see the class)."""
+        self._replies += 1
+        if self._quiet.is_set() and self._monotonic() >= self._hold_again:
+            self._hold()
+        try:
+            yield
+        finally:
+            self._replies -= 1
+            if not self._replies:
+                self._end_hold()
+
+    def _hold(self) -> None:
+        """Take every queued slot back, and keep queued sends waiting until the replies are made."""
+        self._quiet.clear()
+        self._held_since = self._monotonic()
+        for slot in self._queued:
+            slot.taken = True
+        self._queued.clear()
+        self._next = self._used + self._interval
+        self._hold_ends = asyncio.ensure_future(self._end_hold_after(HOLD_FOR_REPLIES))
+
+    async def _end_hold_after(self, seconds: float) -> None:
+        await self._sleep(seconds)
+        self._hold_ends = None
+        self._end_hold()
+
+    def _end_hold(self) -> None:
+        if self._quiet.is_set():
+            return
+        if self._hold_ends is not None:
+            self._hold_ends.cancel()
+            self._hold_ends = None
+        now = self._monotonic()
+        self._hold_again = now + (now - self._held_since)
+        self._quiet.set()
 
     def _take_over(self) -> float | None:
         """The earliest queued slot still slept for and not paused away, now the caller's."""
