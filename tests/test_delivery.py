@@ -414,6 +414,15 @@ async def test_a_long_reply_holds_the_queued_sends_a_while_then_as_long_not():
     assert len(sent) == 3
 
 
+async def test_at_the_free_rate_the_push_does_not_wait_for_replies():
+    clock = QueuedTime()
+    rate = SendRate(30, clock.monotonic, clock.sleep)
+    with rate.replying():
+        pushing = asyncio.create_task(rate.acquire())
+        await clock.advance(0.0)
+        assert pushing.done()
+
+
 def test_chat_pacer_spaces_a_chat_and_windows_only_groups():
     limits = ChatLimits()
     private, group = ChatPacer(101, limits), ChatPacer(-202, limits)

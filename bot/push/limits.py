@@ -59,7 +59,8 @@ class _Slot:
 
 HOLD_FOR_REPLIES = 0.1
 """Seconds queued sends wait for replies being made at most; they then go on for as long as they
-waited before they wait again, so the push keeps at least half its pace however busy the chats are."""
+waited before they wait again, so the push keeps at least half its pace however busy the chats are.
+Only above Telegram's free rate: slower, the push leaves the event loop most of its time."""
 
 
 class SendRate:
@@ -76,6 +77,7 @@ class SendRate:
 
     def __init__(self, rate: float, monotonic: Monotonic, sleep: Sleep) -> None:
         self._interval = 1.0 / rate
+        self._holds_for_replies = rate > FREE_RATE
         self._monotonic = monotonic
         self._sleep = sleep
         self._next = -math.inf
@@ -121,7 +123,7 @@ class SendRate:
     def replying(self) -> Iterator[None]:
         """Around the making of a reply: queued sends wait for it (see the class)."""
         self._replies += 1
-        if self._quiet.is_set() and self._monotonic() >= self._hold_again:
+        if self._holds_for_replies and self._quiet.is_set() and self._monotonic() >= self._hold_again:
             self._hold()
         try:
             yield
