@@ -56,9 +56,8 @@ SLICE = 0.002
 """Seconds of planning, about, between two turns of the event loop: digests are rendered an entry at a
 time and built in a worker thread, so a reply waits for a slice or two, not for a page of chats."""
 # Subscribers read and planned per batch, each in one write transaction: bounds memory at any number of
-# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end
-# (benchmarks/replies_during_push.py: /today p99 while planning 271 ms at 100, 484 ms at 300, 823 ms
-# at 1,000; the push's CPU per message did not measurably change).
+# chats, and how long a reply's own write (a tap, a setting) waits for the transaction to end. A
+# reply's reads do not wait for it: the running bot's push has a connection of its own.
 PAGE = 100
 NEVER_AUTOMATICALLY = 2**31 - 1
 """A full collection's threshold (younger collections between two) that is never reached."""
