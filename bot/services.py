@@ -164,7 +164,8 @@ class Services:
         caches, locks and hooks are shared; on SQLite, writes take turns with this connection's
         (`storage.db.connect`'s `beside`). Closing them closes only that connection.
         """
-        db = await database.connect(self.settings.database, self.settings.database_busy_timeout, beside=self.db)
+        settings = self.settings
+        db = await database.connect(settings.database, settings.database_busy_timeout, beside=self.db)
         return dataclasses.replace(
             self,
             db=db,
