@@ -19,9 +19,12 @@ At rest it also prints the CPU one /today costs: this process's CPU time over th
 the benchmark's own pipe to the fake), less what the process spends idle (polling, the stall monitor)
 over as long, measured just before, per reply.
 
+With `--database postgres` the same database is moved into a throwaway PostgreSQL server first
+(as `benchmarks/commands.py` does), and the bot runs on it.
+
 Run from the repository root: `.venv/bin/python benchmarks/replies_during_push.py [--papers N
---chats N --rest-runs N --sending-seconds S]`. The push runs with PAID_BROADCAST=true and
-BROADCAST_RATE=1000, the fastest the bot can be told to send.
+--chats N --rest-runs N --sending-seconds S --database sqlite|postgres]`. The push runs with
+PAID_BROADCAST=true and BROADCAST_RATE=1000, the fastest the bot can be told to send.
 """
 
 from __future__ import annotations
@@ -53,12 +56,14 @@ from benchmarks.commands import (  # noqa: E402
     start_up_poll_finished,
     tap_like_a_reader,
 )
+from bot.cli.migrate import migrate_to_postgres  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.jobs import CATCH_UP_JOB, request_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
+from tests.postgres_server import PostgresServer  # noqa: E402
 
 GOAL_MS = 100.0
 REPLY_TIMEOUT = 10.0  # seconds: a reply later than this counts as lost
@@ -205,7 +210,9 @@ async def background_work_finished(harness: BotHarness, timeout: float = 120.0) 
     raise SystemExit(f"the catch-up the measured chats started did not finish within {timeout:.0f} s")
 
 
-async def measure(database: Path, rest_runs: int, sending_seconds: float) -> tuple[list[Phase], int]:
+async def measure(
+    database: Path, rest_runs: int, sending_seconds: float, url: str | None
+) -> tuple[list[Phase], int]:
     telegram = RemoteTelegram()
     try:
         with FakeArxiv() as arxiv:
@@ -214,6 +221,7 @@ async def measure(database: Path, rest_runs: int, sending_seconds: float) -> tup
                 "TELEGRAM_API_BASE_URL": telegram.base_url,
                 **arxiv.env(),
                 "DATABASE_PATH": str(database),
+                **({"DATABASE_URL": url} if url else {}),
                 "ARXIV_REQUEST_DELAY": "0",
                 **PUSH_SETTINGS,
             }
@@ -304,8 +312,18 @@ async def run(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.sqlite3"
         copy_database(source, database)
-        load_before = os.getloadavg()[0]
-        phases, sent = await measure(database, arguments.rest_runs, arguments.sending_seconds)
+        server = PostgresServer().start() if arguments.database == "postgres" else None
+        try:
+            url = None
+            if server is not None:
+                url = server.empty_database()
+                await migrate_to_postgres(database, url)
+            load_before = os.getloadavg()[0]
+            phases, sent = await measure(database, arguments.rest_runs, arguments.sending_seconds, url)
+        finally:
+            if server is not None:
+                server.stop()
+    print(f"on {'PostgreSQL' if url else 'SQLite'}")
     report(phases, sent, seeded.chats)
     print(
         f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after,"
@@ -319,6 +337,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100_000, help="chats, each following 1-4 categories")
     parser.add_argument("--rest-runs", type=int, default=200, help="/today runs before the push")
     parser.add_argument("--sending-seconds", type=float, default=60.0, help="seconds measured while sending")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     asyncio.run(run(parser.parse_args()))
 
 
