@@ -255,12 +255,21 @@ async def schema_version(db: Connection) -> int:
 
 
 async def migrate(db: Connection) -> int:
-    """Apply pending migrations; a concurrent process applying the same ones is waited for."""
+    """Apply pending migrations; a concurrent process applying the same ones is waited for.
+
+    Each migration has its own write transaction, which reads the version again. A database already
+    up to date (every start but the first after an upgrade) takes one, not one per migration; it
+    still makes a database locked by another process show at start.
+    """
     if is_postgres(db):
         return await _migrate_postgres(db)
-    for version, sql in migrations():
+    pending = migrations()
+    while pending:
         async with transaction(db):
-            if await schema_version(db) < version:
+            applied = await schema_version(db)
+            pending = [(version, sql) for version, sql in pending if version > applied]
+            if pending:
+                version, sql = pending.pop(0)
                 for statement in _statements(sql):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {version}")
