@@ -24,7 +24,7 @@ from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
 from bot.config import Settings
-from bot.core.generated import Language
+from bot.core.i18n import Language
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
 from bot.push.planning import BROADCASTER_KEY, run_push

@@ -21,7 +21,7 @@ from bot.core.digest import (
     enrichment_priority,
     with_generated,
 )
-from bot.core.generated import Language
+from bot.core.i18n import Language
 from bot.core.preferences import digest_limit
 from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository

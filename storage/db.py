@@ -19,6 +19,7 @@ import contextlib
 import errno
 import re
 import sqlite3
+import sys
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,18 +27,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 import aiosqlite
-import psycopg
 
-from storage.postgres import PostgresConnection
+if TYPE_CHECKING:  # psycopg is loaded only to open a PostgreSQL database: a push on SQLite never pays for it
+    from storage.postgres import PostgresConnection
 
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _MIGRATION_LOCK = 0x70617065  # the advisory lock instances take while migrating a PostgreSQL database
 
-Connection = aiosqlite.Connection | PostgresConnection
+Connection: TypeAlias = "aiosqlite.Connection | PostgresConnection"
 """What every repository is handed: the process's one connection, to either engine."""
 
 
@@ -45,8 +47,8 @@ def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(_POSTGRES_SCHEMES)
 
 
-def is_postgres(db: Connection) -> bool:
-    return isinstance(db, PostgresConnection)
+def is_postgres(db: Connection) -> TypeGuard[PostgresConnection]:
+    return not isinstance(db, aiosqlite.Connection)
 
 
 def migrations(dialect: str = "sqlite") -> list[tuple[int, str]]:
@@ -130,7 +132,8 @@ def storage_fault(error: BaseException) -> StorageFault | None:
     """The kind of database trouble `error` is, or None when it is something else (a bug)."""
     if isinstance(error, StorageUnavailable):
         return error.fault
-    if isinstance(error, psycopg.Error):
+    psycopg = sys.modules.get("psycopg")  # its errors exist only once a PostgreSQL database was opened
+    if psycopg is not None and isinstance(error, psycopg.Error):
         fault = _FAULTS_BY_SQLSTATE.get(error.sqlstate or "")
         if fault is None and isinstance(error, psycopg.OperationalError):
             return StorageFault.UNREACHABLE
@@ -164,6 +167,8 @@ async def connect(
     are as independent as two processes' connections.
     """
     if is_postgres_url(target):
+        from storage.postgres import PostgresConnection
+
         postgres = await PostgresConnection.open(str(target), connect_timeout=busy_timeout)
         try:
             if beside is None:
@@ -215,7 +220,7 @@ async def transaction(db: Connection) -> AsyncIterator[None]:
     its lock. Every write of every repository goes through here.
     """
     async with _write_lock(db):
-        if isinstance(db, PostgresConnection):
+        if is_postgres(db):
             async with db.transaction():
                 yield
             return
@@ -245,7 +250,7 @@ class DatabaseSize:
 
 
 async def database_size(db: Connection) -> DatabaseSize:
-    if isinstance(db, PostgresConnection):
+    if is_postgres(db):
         rows = await db.execute_fetchall("SELECT pg_database_size(current_database())")
         return DatabaseSize(total=rows[0][0], free=0)
     rows = await db.execute_fetchall(
@@ -256,7 +261,7 @@ async def database_size(db: Connection) -> DatabaseSize:
 
 
 async def schema_version(db: Connection) -> int:
-    if isinstance(db, PostgresConnection):
+    if is_postgres(db):
         exists = await db.execute_fetchall("SELECT to_regclass('schema_version') IS NOT NULL")
         if not exists[0][0]:
             return 0
@@ -268,12 +273,21 @@ async def schema_version(db: Connection) -> int:
 
 
 async def migrate(db: Connection) -> int:
-    """Apply pending migrations; a concurrent process applying the same ones is waited for."""
-    if isinstance(db, PostgresConnection):
+    """Apply pending migrations; a concurrent process applying the same ones is waited for.
+
+    Each migration has its own write transaction, which reads the version again. A database already
+    up to date (every start but the first after an upgrade) takes one, not one per migration; it
+    still makes a database locked by another process show at start.
+    """
+    if is_postgres(db):
         return await _migrate_postgres(db)
-    for version, sql in migrations():
+    pending = migrations()
+    while pending:
         async with transaction(db):
-            if await schema_version(db) < version:
+            applied = await schema_version(db)
+            pending = [(version, sql) for version, sql in pending if version > applied]
+            if pending:
+                version, sql = pending.pop(0)
                 for statement in _statements(sql):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {version}")

@@ -1,4 +1,4 @@
-"""`python -m bot fetch` and `digest` against the fake arXiv, as an operator runs them."""
+"""`python -m bot fetch`, `digest` and `push` against the fakes, as an operator runs them."""
 
 from __future__ import annotations
 
@@ -9,11 +9,34 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.arxiv_server import API, FEED, FakeArxiv
+from tests.fakes.telegram import FakeTelegram
 from tests.support import run_cli, subscribe_chats
 
 pytestmark = pytest.mark.e2e
 
 DAY = date(2026, 11, 24)
+
+NOT_FOR_A_PUSH = (
+    "telegram.ext",  # PTB's application layer, with its scheduler and webhook server
+    "apscheduler",
+    "tornado",
+    "arxiv",  # arXiv's clients and parsers
+    "lxml",
+    "bot.arxiv",
+    "sklearn",  # ranking models: only for chats with enough taps
+    "numpy",
+    "scipy",
+    "openai",  # the language model: only when one is configured
+    "bot.llm.writer",
+    "bot.core.generated",
+    "babel",  # dates and catalogues: only for chats in Chinese
+    "dotenv",  # only where a .env file is used
+    "handlers",
+    "bot.app",
+    "bot.jobs",
+    "bot.gateway",
+)
+"""What a push never loads: each costs its start-up CPU, and another command or chat needs it."""
 
 
 @pytest.fixture
@@ -102,3 +125,23 @@ def test_a_dry_run_push_says_how_many_featured_papers_have_affiliations(env, arx
     assert result.returncode == 0, result.stderr
     (row,) = [line for line in result.stdout.splitlines() if "featured papers with affiliations" in line]
     assert "1 of 2 (50%)" in row  # 2611.00002's page is missing
+
+
+def test_a_push_loads_none_of_what_only_other_commands_need(env, telegram: FakeTelegram, tmp_path):
+    """The real process, sending to a chat: an import anywhere on its path fails this (psycopg too, on
+    SQLite), rather than only a slower start-up nobody measures."""
+    asyncio.run(
+        subscribe_chats(Path(env["DATABASE_PATH"]), [1], ["cs.IR"], datetime(2026, 11, 1, tzinfo=UTC))
+    )
+    assert run_cli(env, "fetch", cwd=tmp_path).returncode == 0
+    # Python names every module the process imports on stderr, one line each.
+    env = {**env, "TELEGRAM_API_BASE_URL": telegram.base_url, "PYTHONPROFILEIMPORTTIME": "1"}
+    result = run_cli(env, "push", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert telegram.sent_messages(1)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = [line.rsplit("|", 1)[1].strip() for line in lines]
+    assert "aiohttp" in imported
+    unwanted = [*NOT_FOR_A_PUSH, *([] if "DATABASE_URL" in env else ["psycopg"])]
+    loaded = [name for name in imported if any(name == m or name.startswith(f"{m}.") for m in unwanted)]
+    assert loaded == []

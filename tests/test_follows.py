@@ -11,6 +11,7 @@ from bot.core.follows import (
     FollowError,
     FollowKind,
     match_follows,
+    mentions_code,
     paper_text,
     parse_follows,
 )
@@ -118,6 +119,25 @@ def test_code_links_are_noticed():
     assert paper_text(paper("T", "Code: https://github.com/a/b")).has_code
     assert paper_text(paper("T", "", comment="Our code is available online")).has_code
     assert not paper_text(paper("T", "We write code.")).has_code
+
+
+@pytest.mark.parametrize(
+    ("abstract", "comment", "has_code"),
+    [
+        ("Models at HuggingFace.co/org/model.", None, True),
+        ("", "Accepted at ICML; see GitLab.com/a/b", True),
+        ("The code is publicly released.", None, True),
+        ("Code are freely available on request.", None, True),
+        ("We release our code.", None, True),
+        ("", "Source code: see the appendix", True),
+        ("The decoder is available as a baseline.", None, False),
+        ("Encoders and decoders share codebooks.", "12 pages", False),
+        ("Hosted on huggingface.co", None, False),
+        ("", None, False),
+    ],
+)
+def test_code_is_noticed_in_every_way_it_is_mentioned_and_not_in_look_alikes(abstract, comment, has_code):
+    assert mentions_code(comment, abstract) is has_code
 
 
 def test_labels_quote_phrases_and_name_kinds():

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.generated import Language, accept, request_messages
+from bot.core.generated import accept, request_messages
+from bot.core.i18n import Language
 from bot.llm.client import LlmClient
 from bot.llm.writer import write_for
 from storage.generated import GeneratedTextRepository

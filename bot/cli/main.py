@@ -15,7 +15,6 @@ from bot.cli.failures import explain
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.categories import CategoryError, parse_category
 from bot.log import configure_logging, redact, settings_secrets
-from storage.postgres import place
 
 logger = logging.getLogger("bot")
 
@@ -305,7 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        database = place(settings.database_url) if settings.database_url else settings.database_path
+        database: Path | str = settings.database_path
+        if settings.database_url:
+            from storage.postgres import place
+
+            database = place(settings.database_url)
         failure = explain(error, settings.telegram_api_base_url, database)
         if failure is None:
             logger.critical("%s failed unexpectedly", args.command, exc_info=error)  # redacted by the log

@@ -43,6 +43,10 @@ _CODE = re.compile(
     r"(?=[ghcos])(?:github\.com|gitlab\.com|huggingface\.co/|\bcode (?:is |are )?(?:publicly |freely )?"
     r"(?:available|released)|\bour code\b|\bsource code\b)"
 )
+_CODE_WORDS = ("code", "github.com", "gitlab.com", "huggingface.co/")
+"""Every match of _CODE holds one of these. Looking for them first rules out most texts: a substring
+search is thousands of times faster than the regex, which tries each position in turn (a day of 800
+papers spent 30 ms of CPU in it)."""
 
 
 class FollowKind(StrEnum):
@@ -221,7 +225,11 @@ def paper_text(paper: Paper) -> PaperText:
 
 def mentions_code(comment: str | None, abstract: str) -> bool:
     """A code link, or "code available", in a paper's comment or abstract."""
-    return bool(_CODE.search((comment or "").lower()) or _CODE.search(abstract.lower()))
+    return _has_code((comment or "").lower()) or _has_code(abstract.lower())
+
+
+def _has_code(text: str) -> bool:
+    return any(word in text for word in _CODE_WORDS) and _CODE.search(text) is not None
 
 
 def match_follows(follows: Sequence[Follow], paper: PaperText) -> tuple[FollowMatch, ...]:

@@ -13,18 +13,13 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
 
+from bot.core.i18n import Language
 from bot.core.tex import readable_tex
 from storage.models import Generated, Paper
 
 ABSTRACT_CHARS = 2500  # what the model reads of an abstract; arXiv's limit is 1,920 characters
 ANSWER_CHARS = 2000  # an answer longer than this is discarded unread
-
-
-class Language(StrEnum):
-    EN = "en"
-    ZH = "zh"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,13 @@ Pure: the catalogues themselves are loaded by `bot.locales`. `N_` marks a string
 
 from __future__ import annotations
 
-from bot.core.generated import Language
+from enum import StrEnum
 
-__all__ = ["LANGUAGE_NAMES", "N_", "Language", "language_of", "parse_language"]
+
+class Language(StrEnum):
+    EN = "en"
+    ZH = "zh"
+
 
 LANGUAGE_NAMES = {Language.EN: "English", Language.ZH: "中文"}
 """Each language in its own words: what the /lang buttons say, whatever the chat's language."""

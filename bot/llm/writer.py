@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.clock import Clock
-from bot.core.generated import Language, accept, request_messages
+from bot.core.generated import accept, request_messages
+from bot.core.i18n import Language
 from bot.llm.client import LlmClient, LlmError
 from storage.generated import GeneratedTextRepository
 from storage.models import Paper
