@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import TransactionStatus
+from psycopg.types.string import StrDumperUnknown
 
 # String literals and quoted names keep their text; `::type` casts are not parameters.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|(?<![\w:]):([A-Za-z_]\w*)|%")
@@ -56,6 +57,14 @@ class _IntegerFlagDumper(Dumper):
 
     def dump(self, obj: bool) -> bytes:
         return b"1" if obj else b"0"
+
+
+class _TextDumper(StrDumperUnknown):
+    """Text without U+0000, which PostgreSQL's text cannot hold (SQLite's can): a NUL a user typed
+    into a search or a follow would otherwise fail the statement."""
+
+    def dump(self, obj: str) -> bytes:
+        return super().dump(obj.replace("\x00", ""))
 
 
 class _NumberLoader(Loader):
@@ -148,6 +157,7 @@ class PostgresConnection:
             url, autocommit=True, connect_timeout=max(1, round(connect_timeout)), row_factory=_row_factory
         )
         connection.adapters.register_dumper(bool, _IntegerFlagDumper)
+        connection.adapters.register_dumper(str, _TextDumper)
         connection.adapters.register_loader("numeric", _NumberLoader)
         return connection
 

@@ -54,6 +54,13 @@ def test_placeholders_become_psycopg_ones_outside_literals_and_casts():
 
 
 @postgres
+async def test_a_nul_character_in_user_text_is_dropped_rather_than_failing_the_statement(db):
+    searches = SearchRepository(db)
+    search_id = await searches.save(7, "graph\x00 retrieval", NOW)
+    assert await searches.get(search_id, 7) == "graph retrieval"
+
+
+@postgres
 async def test_instances_migrating_one_database_at_once_apply_each_migration_once():
     url = start_server().empty_database()
     first, second = await asyncio.gather(database.connect(url), database.connect(url))
