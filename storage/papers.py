@@ -9,7 +9,8 @@ announcement of a category is always a day arXiv actually announced something.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -73,8 +74,7 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
-        self._writes += 1
-        async with transaction(self._db):
+        async with self._write():
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
             newer = [
@@ -128,8 +128,7 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
-        self._writes += 1
-        async with transaction(self._db):
+        async with self._write():
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -153,8 +152,7 @@ class PaperRepository:
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
-        self._writes += 1
-        async with transaction(self._db):
+        async with self._write():
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",
                 (self._timestamp(), arxiv_id),
@@ -445,6 +443,17 @@ class PaperRepository:
             _INSERT_AUTHOR,
             [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
         )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[None]:
+        """A write transaction that moves `generation` once it is over, committed or rolled back: a
+        reader in between caches what it read under the old generation and is refreshed, never the
+        reverse (reads on the shared SQLite connection see a transaction's rows before its commit)."""
+        try:
+            async with transaction(self._db):
+                yield
+        finally:
+            self._writes += 1
 
     def _timestamp(self) -> str:
         return self._clock().astimezone(UTC).isoformat()
