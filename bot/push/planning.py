@@ -26,13 +26,11 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, select_for_push, with_generated
+from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, with_generated
 from bot.core.follows import Follow
 from bot.core.i18n import Language, language_of
-from bot.core.keyboards import feedback_rows
-from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import digest_messages
+from bot.core.replies import digest_reply
 from bot.curation import follows_from
 from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
@@ -154,20 +152,11 @@ def _planning(services: Services, dry_run: bool) -> AbstractAsyncContextManager[
 def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
     """The digest's messages in the chat's language: featured entries carry feedback buttons (👍 👎 🔖),
     and the last one the buttons `/today` shows too, into the categories it cut short."""
-    limit = digest_limit(size)
-    words = translation(language).digest_words()
-    messages = digest_messages(digest, limit=limit, words=words)
-    more = rows(
-        [
-            {"text": text, "callback_data": button.pack()}
-            for text, button in more_buttons(digest, select_for_push(digest, limit), words)
-        ]
-    )
-    parts = []
-    for index, message in enumerate(messages):
-        keyboard = feedback_rows(message.featured, {}) + (more if index == len(messages) - 1 else [])
-        parts.append(PlannedPart(message.text, {"inline_keyboard": keyboard} if keyboard else None))
-    return parts
+    reply = digest_reply(digest, digest_limit(size), translation(language).digest_words())
+    return [
+        PlannedPart(message.text, {"inline_keyboard": keyboard} if keyboard else None)
+        for message, keyboard in zip(reply.messages, reply.keyboards({}), strict=True)
+    ]
 
 
 def subscriber_language(subscriber: Subscriber) -> Language:
