@@ -403,9 +403,14 @@ class Curation:
             ranked = self._shared(day, digest, liked)
         else:
             ranked = self._ranked(day, digest, follows, scores, liked, disliked)
-        if group and chat_id is not None:
-            ranked = dataclasses.replace(ranked, picks=await self._picks(chat_id))
+        if group and chat_id is not None and (picks := await self._picks(chat_id)):
+            ranked = dataclasses.replace(ranked, picks=picks)
         return ranked
+
+    def is_shared(self, ranked: Digest) -> bool:
+        """Whether `ranked` is the ranking every chat without personal signals shares (this very
+        object, not an equal one): what is made of it may be kept for all of them."""
+        return any(ranked is shared for day in self._days.values() for shared in day.shared.values())
 
     def _shared(self, day: Day, digest: Digest, liked: Mapping[str, int]) -> Digest:
         """The ranking every chat without personal signals shares, per category list and taps."""
