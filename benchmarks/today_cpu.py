@@ -9,10 +9,11 @@ ones also commands.py's follows and taps (their model ranks /today).
 
 A round sends `--runs` /today from chats of one kind in turn, 5 a second (each chat well under the
 gateway's 30 updates a minute, every message under the send limiter's rate), then waits a moment for
-the last reply's work to end. Its CPU is this process's (time.process_time: every thread, the
-database's included) over the round, less what the same process spends idle over the same wall time
-right after (long polling, the job queue); divided by the runs. The event loop's thread alone
-(time.thread_time) is shown too: the rest is the database's thread and worker threads. Rounds
+the last reply's work to end. Its CPU is this process's (getrusage: every thread, the database's
+included, user and system time) over the round, less what the same process spends idle over the
+same wall time right after (long polling, the job queue); divided by the runs. The event loop's
+thread alone (time.thread_time) is shown too, and the system time: sending to a server on loopback
+costs the sender the kernel's work of both ends, more than a send to Telegram would. Rounds
 alternate between the kinds; the median round of each kind is printed, with the spread of the
 rounds, since other work on shared CPUs makes single rounds noisy.
 
@@ -30,6 +31,7 @@ import io
 import multiprocessing
 import os
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -38,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,6 +131,7 @@ class Kind:
     first_chat: int
     per_request_ms: list[float] = field(default_factory=list)
     loop_ms: list[float] = field(default_factory=list)  # the event loop's thread alone
+    system_ms: list[float] = field(default_factory=list)  # in the kernel: sockets, wake-ups
     latencies: list[float] = field(default_factory=list)
     lost: int = 0
 
@@ -137,18 +141,37 @@ class Kind:
 
 async def measured_round(telegram: RemoteTelegram, kind: Kind, runs: int, turn: int) -> None:
     """One round of `kind`: its CPU per /today, above what the idle process spends in the same time."""
-    cpu, loop, wall = time.process_time(), time.thread_time(), time.monotonic()
+    cpu, loop, wall = _cpu(), time.thread_time(), time.monotonic()
     latencies = await telegram.round(kind.chats(runs, turn), "/today")
     await asyncio.sleep(SETTLE)
-    busy, busy_loop = time.process_time() - cpu, time.thread_time() - loop
+    busy, busy_loop = _cpu() - cpu, time.thread_time() - loop
     wall = time.monotonic() - wall
-    cpu, loop = time.process_time(), time.thread_time()
+    cpu, loop = _cpu(), time.thread_time()
     await asyncio.sleep(wall)
-    idle, idle_loop = time.process_time() - cpu, time.thread_time() - loop
-    kind.per_request_ms.append((busy - idle) / runs * 1000)
+    idle, idle_loop = _cpu() - cpu, time.thread_time() - loop
+    kind.per_request_ms.append((busy.total - idle.total) / runs * 1000)
+    kind.system_ms.append((busy.system - idle.system) / runs * 1000)
     kind.loop_ms.append((busy_loop - idle_loop) / runs * 1000)
     kind.latencies += [latency for latency in latencies if latency is not None]
     kind.lost += sum(latency is None for latency in latencies)
+
+
+class Usage(NamedTuple):
+    user: float
+    system: float
+
+    def __sub__(self, other: Usage) -> Usage:  # type: ignore[override]
+        return Usage(self.user - other.user, self.system - other.system)
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+
+def _cpu() -> Usage:
+    """This process's CPU seconds so far, every thread: in Python and C, and in the kernel."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return Usage(usage.ru_utime, usage.ru_stime)
 
 
 async def prepare(harness: BotHarness, telegram: RemoteTelegram) -> None:
@@ -212,15 +235,22 @@ async def profiled_round(telegram: RemoteTelegram, kind: Kind, runs: int) -> Non
 
 def report(kinds: Sequence[Kind], runs: int) -> None:
     print(f"CPU of one /today at rest (ms, this process less its idle CPU; {runs} runs a round)")
-    print(f"{'chat':<22} {'rounds':>6} {'median':>7} {'min':>6} {'max':>6} {'loop':>6}  reply p50 ms  lost")
+    print(
+        f"{'chat':<22} {'rounds':>6} {'median':>7} {'min':>6} {'max':>6} {'loop':>6} {'kernel':>6}"
+        "  reply p50 ms  lost"
+    )
     for kind in kinds:
         figures = kind.per_request_ms
         print(
             f"{kind.name:<22} {len(figures):>6} {statistics.median(figures):>7.2f} {min(figures):>6.2f} "
             f"{max(figures):>6.2f} {statistics.median(kind.loop_ms):>6.2f}"
+            f" {statistics.median(kind.system_ms):>6.2f}"
             f"  {statistics.median(kind.latencies) * 1000:>11.1f}  {kind.lost:>4}"
         )
-    print("(loop: of it, the event loop's thread, median of the rounds; the rest is the database's thread)")
+    print(
+        "(medians of the rounds. loop: the event loop's thread, the rest is the database's thread;"
+        " kernel: of the whole, system time, mostly loopback sockets and thread wake-ups)"
+    )
     for kind in kinds:
         median = statistics.median(kind.per_request_ms)
         verdict = "met" if median < GOAL_MS else "missed"
