@@ -30,7 +30,7 @@ from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import RATE_MARGIN, SendRate
 from bot.push.planning import BROADCASTER_KEY, broadcaster_for
-from bot.push.transport import push_bot
+from bot.push.transport import PushRequest, push_bot
 from bot.services import PUSH_SERVICES_KEY, SERVICES_KEY, BotContext, Services, stop_for_good
 from handlers.commands import DESCRIPTION, SHORT_DESCRIPTION, menu
 
@@ -96,7 +96,7 @@ def build_application(
     bot = TolerantBot(
         settings.require_token(),
         base_url=settings.telegram_api_base_url,
-        request=request or telegram_request(connection_pool_size=REPLY_CONNECTIONS),
+        request=request or PushRequest(REPLY_CONNECTIONS),
         get_updates_request=request or telegram_request(),
         rate_limiter=SharedSendLimiter(send_rate, time.monotonic),
         defaults=DEFAULTS,

@@ -1,4 +1,5 @@
-"""Full papers for what a message shows, and the latest announcement of a chat's categories.
+"""Full papers for what a message shows, the latest announcement of a chat's categories, and the
+rendered digests chats without personal signals share.
 
 Digests are built and ranked on paper outlines (`Curation.digest`, from `PaperRepository.outlines`);
 only the entries a message shows are loaded in full, here.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 
@@ -23,9 +25,13 @@ from bot.core.digest import (
 )
 from bot.core.i18n import Language
 from bot.core.preferences import digest_limit
+from bot.core.replies import DigestReply, digest_reply
+from bot.locales import Translation
 from storage.generated import GeneratedTextRepository
 from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
+
+SHARED_REPLIES = 256  # rendered digests kept, by categories, announcement, size and language
 
 
 async def latest_announcement(papers: PaperRepository, categories: Sequence[str]) -> date | None:
@@ -89,3 +95,43 @@ async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
 async def _full(papers: PaperRepository, entries: Sequence[DigestEntry]) -> tuple[DigestEntry, ...]:
     found = await papers.papers(entry.paper.arxiv_id for entry in entries)
     return tuple(dataclasses.replace(entry, paper=found[entry.paper.arxiv_id]) for entry in entries)
+
+
+class SharedReplies:
+    """The rendered digest (`DigestReply`) of each ranking chats without personal signals share, per
+    size and language: /today in such a chat reads and sends, without loading, ranking or rendering.
+
+    An entry serves only the very ranking it was made of (`Curation` makes a new one when community
+    likes, or a new announcement, change it) and only while the papers' and the generated texts'
+    generations stand, so an affiliation found or a summary accepted shows at once.
+    """
+
+    def __init__(self, papers: PaperRepository, texts: GeneratedTextRepository) -> None:
+        self._papers = papers
+        self._texts = texts
+        self._replies: OrderedDict[
+            tuple[tuple[str, ...], date, int | None, Language], tuple[Digest, object, DigestReply]
+        ] = OrderedDict()
+
+    async def reply(self, ranked: Digest, limit: int | None, tr: Translation, *, shared: bool) -> DigestReply:
+        """`ranked` showing `limit` entries in the language of `tr`, its shown entries in full with the
+        model's texts in that language; kept for the next chat when `shared`."""
+        if not shared:
+            return await self._render(ranked, limit, tr)
+        key = (ranked.categories, ranked.announced, limit, tr.language)
+        generation = (await self._papers.generation(), self._texts.generation)
+        cached = self._replies.get(key)
+        if cached is not None and cached[0] is ranked and cached[1] == generation:
+            self._replies.move_to_end(key)
+            return cached[2]
+        reply = await self._render(ranked, limit, tr)
+        self._replies[key] = (ranked, generation, reply)
+        self._replies.move_to_end(key)
+        while len(self._replies) > SHARED_REPLIES:
+            self._replies.popitem(last=False)
+        return reply
+
+    async def _render(self, ranked: Digest, limit: int | None, tr: Translation) -> DigestReply:
+        digest = await with_full_papers(self._papers, ranked, limit)
+        digest = await with_generated_texts(self._texts, digest, tr.language, limit)
+        return digest_reply(digest, limit, tr.digest_words())

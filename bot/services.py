@@ -22,6 +22,7 @@ from bot.curation import Curation
 from bot.llm.client import LlmClient
 from bot.log import Throttle
 from bot.push.claims import default_owner, owner_is_gone
+from bot.reading import SharedReplies
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.coordination import LeaseRepository
@@ -60,6 +61,7 @@ class Services:
     follows: FollowRepository
     feedback: FeedbackRepository
     curation: Curation
+    replies: SharedReplies
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     enrich_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one enrichment pass at a time
     push_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -102,6 +104,7 @@ class Services:
         follows = FollowRepository(db)
         feedback = FeedbackRepository(db)
         subscriptions = SubscriptionRepository(db)
+        texts = GeneratedTextRepository(db)
         return cls(
             settings=settings,
             db=db,
@@ -110,13 +113,14 @@ class Services:
             papers=papers,
             ledger=DeliveryLedger(db),
             push_runs=PushRunRepository(db),
-            texts=GeneratedTextRepository(db),
+            texts=texts,
             searches=SearchRepository(db),
             llm=_llm_client(settings),
             clock=clock,
             follows=follows,
             feedback=feedback,
             curation=Curation(papers, follows, feedback, subscriptions.active_categories, clock),
+            replies=SharedReplies(papers, texts),
         )
 
     @asynccontextmanager

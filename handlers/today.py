@@ -13,14 +13,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.core.callbacks import ButtonData, CategoryPage, DigestDay, OpenCategory
 from bot.core.categories import CategoryError, parse_category
 from bot.core.days import DayError, is_page_number, parse_day
-from bot.core.digest import category_page, select_for_push
+from bot.core.digest import category_page
 from bot.core.i18n import N_
-from bot.core.keyboards import feedback_rows
-from bot.core.navigation import NEXT, PREVIOUS, more_buttons, page_buttons, rows
+from bot.core.navigation import NEXT, PREVIOUS, page_buttons, rows
 from bot.core.preferences import digest_limit
-from bot.core.render import digest_messages, render_page, tag_label
+from bot.core.render import render_page, tag_label
+from bot.core.replies import Keyboard
 from bot.locales import Translation
-from bot.reading import latest_announcement, page_with_full_papers, with_full_papers, with_generated_texts
+from bot.reading import latest_announcement, page_with_full_papers
 from bot.services import BotContext, Services
 from handlers.commands import command
 from handlers.editing import edit_in_place, pressed
@@ -44,30 +44,24 @@ async def send_digest(
 ) -> None:
     """The chat's digest of `announced` in its own order and language, with the model's text in that
     language: featured entries carry feedback buttons, the last message the buttons the push carries
-    too."""
+    too. A chat without personal signals gets the rendering it shares with every such chat."""
     chat = update.effective_chat
     limit = digest_limit((await services.chats.settings(chat.id)).digest_size)
     digest = await services.curation.digest(categories, announced)
     group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    digest = await services.curation.personalize(chat.id, digest, group=group)
-    digest = await with_full_papers(services.papers, digest, limit)
-    digest = await with_generated_texts(services.texts, digest, tr.language, limit)
-    words = tr.digest_words()
-    messages = digest_messages(digest, limit=limit, words=words)
-    tallies = await services.feedback.tallies(chat.id, [paper for m in messages for _, paper in m.featured])
-    more = [
-        [InlineKeyboardButton(text, callback_data=data.pack()) for text, data in row]
-        for row in rows(more_buttons(digest, select_for_push(digest, limit), words))
-    ]
-    for number, rendered in enumerate(messages, start=1):
-        feedback = [
-            [InlineKeyboardButton(**button) for button in row]
-            for row in feedback_rows(rendered.featured, tallies)
-        ]
-        buttons = feedback + (more if number == len(messages) else [])
-        await update.effective_message.reply_text(
-            rendered.text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
-        )
+    ranked = await services.curation.personalize(chat.id, digest, group=group)
+    shared = services.curation.is_shared(ranked)
+    reply = await services.replies.reply(ranked, limit, tr, shared=shared)
+    featured = [paper for message in reply.messages for _, paper in message.featured]
+    tallies = await services.feedback.tallies(chat.id, featured)
+    for rendered, buttons in zip(reply.messages, reply.keyboards(tallies), strict=True):
+        await update.effective_message.reply_text(rendered.text, reply_markup=markup(buttons))
+
+
+def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in buttons])
 
 
 async def today(update: Update, context: BotContext) -> None:

@@ -9,7 +9,8 @@ announcement of a category is always a day arXiv actually announced something.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -49,12 +50,17 @@ class PaperRepository:
         self._db = db
         self._dialect = dialect_of(db)
         self._clock = clock
+        self._writes = 0
 
-    async def generation(self) -> int:
-        """Changes when papers, their authors or listings changed, written by any connection or process
-        (the counter in paper_changes). Caches of digests compare it."""
+    async def generation(self) -> tuple[int, int]:
+        """Changes when papers, their authors or listings changed. Caches of digests compare it.
+
+        Writes by any connection or process move the counter in paper_changes (triggers); this
+        repository's own writes move the first number too, once they are over: a reader on this
+        connection between a write's statements sees the counter moved already, with the write half done.
+        """
         rows = await self._db.execute_fetchall("SELECT counter FROM paper_changes")
-        return rows[0][0]
+        return self._writes, rows[0][0]
 
     async def store_announcement(
         self, category: str, announced: date, entries: Sequence[tuple[Paper, AnnounceType]]
@@ -72,7 +78,7 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
-        async with transaction(self._db):
+        async with self._write():
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
             newer = [
@@ -126,7 +132,7 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
-        async with transaction(self._db):
+        async with self._write():
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -150,7 +156,7 @@ class PaperRepository:
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
-        async with transaction(self._db):
+        async with self._write():
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",
                 (self._timestamp(), arxiv_id),
@@ -438,6 +444,17 @@ class PaperRepository:
             _INSERT_AUTHOR,
             [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
         )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[None]:
+        """A write transaction that moves `generation` once it is over, committed or rolled back: a
+        reader in between caches what it read under the old generation and is refreshed, never the
+        reverse (reads on the shared SQLite connection see a transaction's rows before its commit)."""
+        try:
+            async with transaction(self._db):
+                yield
+        finally:
+            self._writes += 1
 
     def _timestamp(self) -> str:
         return self._clock().astimezone(UTC).isoformat()

@@ -76,7 +76,7 @@ class Day:
     """
 
     announced: date
-    generation: int
+    generation: tuple[int, int]
     outlines: dict[str, Paper]  # every news paper of the day, in every category the bot ingests
     has_code: frozenset[str]
     indexed: bool = False  # the four below are filled
@@ -171,7 +171,9 @@ class Curation:
         self._clock = clock
         self._texts: OrderedDict[str, tuple[int, PaperText]] = OrderedDict()
         self._days: OrderedDict[date, Day] = OrderedDict()
-        self._digests: OrderedDict[tuple[tuple[str, ...], date], tuple[int, Digest]] = OrderedDict()
+        self._digests: OrderedDict[tuple[tuple[str, ...], date], tuple[tuple[int, int], Digest]] = (
+            OrderedDict()
+        )
         self._models: OrderedDict[int, ChatModel] = OrderedDict()
         self._tasks: dict[object, asyncio.Task[Any]] = {}
 
@@ -226,7 +228,7 @@ class Curation:
         task = self._task(("day", announced, generation), lambda: self._prepare(announced, generation))
         return day if day is not None and not wait else await task
 
-    async def _prepare(self, announced: date, generation: int) -> Day:
+    async def _prepare(self, announced: date, generation: tuple[int, int]) -> Day:
         outlines: dict[str, Paper] = {}
         for paper, _ in await self._papers.outlines(await self._ingested(), announced):
             outlines.setdefault(paper.arxiv_id, paper)
@@ -401,9 +403,14 @@ class Curation:
             ranked = self._shared(day, digest, liked)
         else:
             ranked = self._ranked(day, digest, follows, scores, liked, disliked)
-        if group and chat_id is not None:
-            ranked = dataclasses.replace(ranked, picks=await self._picks(chat_id))
+        if group and chat_id is not None and (picks := await self._picks(chat_id)):
+            ranked = dataclasses.replace(ranked, picks=picks)
         return ranked
+
+    def is_shared(self, ranked: Digest) -> bool:
+        """Whether `ranked` is the ranking every chat without personal signals shares (this very
+        object, not an equal one): what is made of it may be kept for all of them."""
+        return any(ranked is shared for day in self._days.values() for shared in day.shared.values())
 
     def _shared(self, day: Day, digest: Digest, liked: Mapping[str, int]) -> Digest:
         """The ranking every chat without personal signals shares, per category list and taps."""

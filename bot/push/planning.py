@@ -29,13 +29,12 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.clock import Monotonic
-from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, select_for_push, with_generated
+from bot.core.digest import FEATURED, Digest, EntryMemo, build_digest, with_generated
 from bot.core.follows import Follow
 from bot.core.i18n import Language, language_of
-from bot.core.keyboards import feedback_rows
-from bot.core.navigation import more_buttons, rows
 from bot.core.preferences import chat_zone, digest_limit
-from bot.core.render import DigestWords, RenderedMessage, digest_blocks, digest_messages, pack_blocks
+from bot.core.render import digest_blocks, pack_blocks
+from bot.core.replies import DigestReply, digest_reply
 from bot.curation import follows_from
 from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
@@ -188,9 +187,7 @@ class _Slices:
 def push_parts(digest: Digest, size: int | None, language: Language = Language.EN) -> list[PlannedPart]:
     """The digest's messages in the chat's language: featured entries carry feedback buttons (👍 👎 🔖),
     and the last one the buttons `/today` shows too, into the categories it cut short."""
-    limit = digest_limit(size)
-    words = translation(language).digest_words()
-    return _with_buttons(digest, limit, words, digest_messages(digest, limit=limit, words=words))
+    return _planned(digest_reply(digest, digest_limit(size), translation(language).digest_words()))
 
 
 async def _sliced_push_parts(
@@ -206,23 +203,14 @@ async def _sliced_push_parts(
         await slices.next()
     messages = pack_blocks(blocks)
     await slices.next()
-    return _with_buttons(digest, limit, words, messages)
+    return _planned(digest_reply(digest, limit, words, messages))
 
 
-def _with_buttons(
-    digest: Digest, limit: int | None, words: DigestWords, messages: Sequence[RenderedMessage]
-) -> list[PlannedPart]:
-    more = rows(
-        [
-            {"text": text, "callback_data": button.pack()}
-            for text, button in more_buttons(digest, select_for_push(digest, limit), words)
-        ]
-    )
-    parts = []
-    for index, message in enumerate(messages):
-        keyboard = feedback_rows(message.featured, {}) + (more if index == len(messages) - 1 else [])
-        parts.append(PlannedPart(message.text, {"inline_keyboard": keyboard} if keyboard else None))
-    return parts
+def _planned(reply: DigestReply) -> list[PlannedPart]:
+    return [
+        PlannedPart(message.text, {"inline_keyboard": keyboard} if keyboard else None)
+        for message, keyboard in zip(reply.messages, reply.keyboards({}), strict=True)
+    ]
 
 
 def subscriber_language(subscriber: Subscriber) -> Language:

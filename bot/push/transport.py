@@ -1,8 +1,9 @@
-"""How the push reaches Telegram: a Bot on pooled JSON requests, built for thousands of sends."""
+"""How the push and the replies reach Telegram: pooled JSON requests, built for thousands of sends."""
 
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -23,18 +24,23 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.config import tls_context
 
+logger = logging.getLogger(__name__)
+
 CONNECTIONS = 64
 """Requests in flight at once; `push_bot` gives the Bot this many connections."""
 REQUEST_TIMEOUT = 5.0
 
 
 class PushRequest(BaseRequest):
-    """PTB's networking for pushes: aiohttp, JSON bodies, up to `connections` requests at once.
+    """PTB's networking for sends: aiohttp, JSON bodies (multipart with files), up to `connections`
+    requests at once. The push sends through it, and so do the application's replies (`bot.app`,
+    with a pool of their own), so a reply is not queued behind the push's requests.
 
     Through httpx and httpcore (PTB's default) the requests took most of a push's CPU, in pure
     Python; aiohttp parses HTTP in C (`benchmarks/push.py` prints the push's CPU per message against
-    a plain python-telegram-bot loop). JSON is encoded in C, where form encoding quotes each
-    character of a 4 KB message in Python. Replies and long polling stay on PTB's own request class.
+    a plain python-telegram-bot loop; `benchmarks/today_cpu.py` a /today's CPU). JSON is encoded in C,
+    where form encoding quotes each character of a 4 KB message in Python. Long polling stays on
+    PTB's own request class, which honours its long timeouts.
     """
 
     def __init__(self, connections: int, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -68,6 +74,8 @@ class PushRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if request_data is not None and request_data.contains_files:
+            return await self._exchange(method, url, _form(request_data))
         return await self._exchange(method, url, json.dumps(request_data.parameters if request_data else {}))
 
     async def post_json(self, url: str, body: bytes) -> Any:
@@ -81,13 +89,16 @@ class PushRequest(BaseRequest):
             return self.parse_json_payload(payload)["result"]
         raise self._error(code, payload)
 
-    async def _exchange(self, method: str, url: str, body: bytes | str) -> tuple[int, bytes]:
+    async def _exchange(
+        self, method: str, url: str, body: bytes | str | aiohttp.FormData
+    ) -> tuple[int, bytes]:
         await self.initialize()
         assert self._session is not None
+        headers = None if isinstance(body, aiohttp.FormData) else {"Content-Type": "application/json"}
         try:
-            async with self._session.request(
-                method, url, data=body, headers={"Content-Type": "application/json"}
-            ) as response:
+            async with self._session.request(method, url, data=body, headers=headers) as response:
+                # As httpx logs PTB's requests: with the URL (the token redacted by bot.log), when debugging.
+                logger.debug("HTTP Request: %s %s %d", method, url, response.status)
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
@@ -119,6 +130,16 @@ class PushRequest(BaseRequest):
         if code == HTTPStatus.CONFLICT:
             return Conflict(message)
         return NetworkError(message)
+
+
+def _form(request_data: RequestData) -> aiohttp.FormData:
+    """A request with files (a BibTeX export) as multipart form data, as PTB's own requests post it."""
+    form = aiohttp.FormData()
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in request_data.multipart_data.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form
 
 
 def push_bot(token: str, base_url: str, connections: int = CONNECTIONS) -> Bot:
