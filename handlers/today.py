@@ -59,6 +59,7 @@ async def send_digest(
 
 
 def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    """Keyboard rows as the core makes them (Bot API JSON) in PTB's form; None for no buttons."""
     if not buttons:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in buttons])
