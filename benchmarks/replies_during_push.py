@@ -15,9 +15,7 @@ grouped by phase: at rest (before the push), planning (until the push's `push_ru
 when `plan_push` returns) and sending (the Broadcaster at work, for `--sending-seconds`). A task that
 sleeps 5 ms in a loop records the event loop's longest stall, its lateness beyond those 5 ms.
 
-At rest it also prints the CPU one /today costs: this process's CPU time over the runs (the bot's, and
-the benchmark's own pipe to the fake), less what the process spends idle (polling, the stall monitor)
-over as long, measured just before, per reply.
+The CPU one /today costs is `benchmarks/today_cpu.py`'s to measure, at rest and alone.
 
 With `--database postgres` the same database is moved into a throwaway PostgreSQL server first
 (as `benchmarks/commands.py` does), and the bot runs on it.
@@ -68,7 +66,6 @@ from tests.postgres_server import PostgresServer  # noqa: E402
 GOAL_MS = 100.0
 REPLY_TIMEOUT = 10.0  # seconds: a reply later than this counts as lost
 STALL_TICK = 0.005  # the stall monitor's sleep
-IDLE_SECONDS = 3.0  # how long the idle CPU is measured
 POLL_REPLY = 0.0005  # seconds between the fake's looks for a reply
 PUSH_SETTINGS = {"PAID_BROADCAST": "true", "BROADCAST_RATE": "1000"}
 
@@ -162,7 +159,6 @@ class Phase:
         self.lost = 0
         self.stall = 0.0
         self.seconds = 0.0
-        self.cpu = 0.0  # CPU seconds of this process over the phase, less its idle CPU over as long
 
     def p99_ms(self) -> float:
         return percentile(self.latencies, 0.99) * 1000 if self.latencies else float("inf")
@@ -257,15 +253,10 @@ async def _phases(
     reader = Reader(telegram)
     rest, planning, sending = Phase("at rest"), Phase("planning"), Phase("sending")
     monitor.start()
-    idle_started, idle_cpu = time.monotonic(), time.process_time()
-    await asyncio.sleep(IDLE_SECONDS)
-    idle_per_second = (time.process_time() - idle_cpu) / (time.monotonic() - idle_started)
-    monitor.reset()
-    started, cpu = time.monotonic(), time.process_time()
+    started = time.monotonic()
     for _ in range(rest_runs):
         await reader.today(rest)
     rest.stall, rest.seconds = monitor.reset(), time.monotonic() - started
-    rest.cpu = time.process_time() - cpu - idle_per_second * rest.seconds
     await services.db.execute("DELETE FROM push_runs WHERE announced = ?", (announced.isoformat(),))
     await services.db.execute("DELETE FROM deliveries WHERE announced = ?", (announced.isoformat(),))
     request_push(harness.application)
@@ -292,10 +283,6 @@ def report(phases: Sequence[Phase], sent: int, chats: int) -> None:
             f"{phase.stall * 1000:>6.1f}  over {phase.seconds:.1f} s"
         )
     print(f"(stall: the event loop's longest hold in the phase; the push sent {sent:,} messages meanwhile)")
-    rest = phases[0]
-    if rest.latencies:
-        per_reply = rest.cpu / len(rest.latencies) * 1000
-        print(f"/today CPU at rest: {per_reply:.1f} ms per reply (this process, its idle CPU taken out)")
     busy = [phase for phase in phases if phase.name != "at rest"]
     worst = max(phase.p99_ms() for phase in busy)
     met = worst < GOAL_MS and not any(phase.lost for phase in busy)
