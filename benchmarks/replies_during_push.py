@@ -29,19 +29,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._remote_telegram import RemoteTelegram  # noqa: E402
 from benchmarks._seed import cached_database, copy_database  # noqa: E402
 from benchmarks.commands import (  # noqa: E402
     CHAT_ID,
@@ -59,69 +58,12 @@ from bot.config import load_settings  # noqa: E402
 from bot.jobs import CATCH_UP_JOB, request_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 
 GOAL_MS = 100.0
-REPLY_TIMEOUT = 10.0  # seconds: a reply later than this counts as lost
 STALL_TICK = 0.005  # the stall monitor's sleep
-POLL_REPLY = 0.0005  # seconds between the fake's looks for a reply
 PUSH_SETTINGS = {"PAID_BROADCAST": "true", "BROADCAST_RATE": "1000"}
-
-
-def serve_telegram(commands: Connection) -> None:
-    """The fake Telegram's process: pushes updates and times the replies the pipe asks for."""
-    with FakeTelegram(token=TOKEN, record_calls=False) as fake:
-        commands.send(fake.base_url)
-        while (command := commands.recv()) != "stop":
-            if command == "sends":
-                commands.send(len(fake.send_times()))
-                continue
-            chat_id, text = command
-            before = len(fake.send_times(chat_id))
-            pushed = time.monotonic()
-            fake.push_update(fake.message_update(chat_id, text))
-            replied = None
-            while time.monotonic() < pushed + REPLY_TIMEOUT:
-                times = fake.send_times(chat_id)
-                if len(times) > before:
-                    replied = times[before]
-                    break
-                time.sleep(POLL_REPLY)
-            commands.send(None if replied is None else replied - pushed)
-
-
-class RemoteTelegram:
-    """The bot process's side of the fake Telegram in its own process."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, theirs = context.Pipe()
-        self._process = context.Process(target=serve_telegram, args=(theirs,), daemon=True)
-        self._process.start()
-        self.base_url: str = self._pipe.recv()
-        self._lock = asyncio.Lock()
-
-    async def _ask(self, command: object) -> object:
-        async with self._lock:
-            return await asyncio.to_thread(self._ask_now, command)
-
-    def _ask_now(self, command: object) -> object:
-        self._pipe.send(command)
-        return self._pipe.recv()
-
-    async def exchange(self, chat_id: int, text: str) -> float | None:
-        """Seconds from the update entering the fake's queue to the bot's first sendMessage to the chat;
-        None if none came within REPLY_TIMEOUT."""
-        return await self._ask((chat_id, text))
-
-    async def sends(self) -> int:
-        return await self._ask("sends")
-
-    def close(self) -> None:
-        self._pipe.send("stop")
-        self._process.join(timeout=10)
 
 
 class StallMonitor:
@@ -209,7 +151,7 @@ async def background_work_finished(harness: BotHarness, timeout: float = 120.0) 
 async def measure(
     database: Path, rest_runs: int, sending_seconds: float, url: str | None
 ) -> tuple[list[Phase], int]:
-    telegram = RemoteTelegram()
+    telegram = RemoteTelegram(TOKEN)
     try:
         with FakeArxiv() as arxiv:
             env = {

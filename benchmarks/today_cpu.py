@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import cProfile
 import io
-import multiprocessing
 import os
 import pstats
 import resource
@@ -38,13 +37,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._remote_telegram import RemoteTelegram  # noqa: E402
 from benchmarks._seed import cached_database, copy_database  # noqa: E402
 from benchmarks.commands import (  # noqa: E402
     CHAT_ID,
@@ -56,7 +55,6 @@ from benchmarks.commands import (  # noqa: E402
 from benchmarks.replies_during_push import background_work_finished, prepare_chat  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.harness import BotHarness, make_harness  # noqa: E402
 
 GOAL_MS = 5.0
@@ -64,65 +62,8 @@ PLAIN_CHAT_ID = CHAT_ID + CHATS  # plain chats follow the personal ones: 82, 83,
 # A /today is a few messages (four at the default size): 5 a second stay under the 30 messages a
 # second the bot's send limiter keeps, so replies seldom wait for a slot.
 SPACING = 0.2
-REPLY_TIMEOUT = 10.0  # seconds: a reply later than this counts as lost
-POLL_REPLY = 0.0005  # seconds between the fake's looks for a reply
 SETTLE = 0.3  # seconds after a round's last reply, for the work that follows a sendMessage
 PROFILE_LINES = 40
-
-
-def serve_telegram(commands: Connection) -> None:
-    """The fake Telegram's process: sends updates as the pipe asks, alone or as a paced round."""
-    with FakeTelegram(token=TOKEN, record_calls=False) as fake:
-        commands.send(fake.base_url)
-        while (command := commands.recv()) != "stop":
-            kind, chat_ids, text = command
-            if kind == "one":
-                commands.send(_exchange(fake, chat_ids[0], text))
-                continue
-            latencies, started = [], time.monotonic()
-            for index, chat_id in enumerate(chat_ids):
-                time.sleep(max(0.0, started + index * SPACING - time.monotonic()))
-                latencies.append(_exchange(fake, chat_id, text))
-            commands.send(latencies)
-
-
-def _exchange(fake: FakeTelegram, chat_id: int, text: str) -> float | None:
-    """Seconds from the update entering the fake's queue to the bot's first sendMessage to the chat."""
-    before = len(fake.send_times(chat_id))
-    pushed = time.monotonic()
-    fake.push_update(fake.message_update(chat_id, text))
-    while time.monotonic() < pushed + REPLY_TIMEOUT:
-        times = fake.send_times(chat_id)
-        if len(times) > before:
-            return times[before] - pushed
-        time.sleep(POLL_REPLY)
-    return None
-
-
-class RemoteTelegram:
-    """The bot process's side of the fake Telegram in its own process."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, theirs = context.Pipe()
-        self._process = context.Process(target=serve_telegram, args=(theirs,), daemon=True)
-        self._process.start()
-        self.base_url: str = self._pipe.recv()
-
-    async def exchange(self, chat_id: int, text: str) -> float | None:
-        return await asyncio.to_thread(self._ask, ("one", [chat_id], text))
-
-    async def round(self, chat_ids: Sequence[int], text: str) -> list[float | None]:
-        """Each chat sends `text` in turn, SPACING apart: the reply latencies (None: lost)."""
-        return await asyncio.to_thread(self._ask, ("round", list(chat_ids), text))
-
-    def _ask(self, command: object) -> object:
-        self._pipe.send(command)
-        return self._pipe.recv()
-
-    def close(self) -> None:
-        self._pipe.send("stop")
-        self._process.join(timeout=10)
 
 
 @dataclass
@@ -142,7 +83,7 @@ class Kind:
 async def measured_round(telegram: RemoteTelegram, kind: Kind, runs: int, turn: int) -> None:
     """One round of `kind`: its CPU per /today, above what the idle process spends in the same time."""
     cpu, loop, wall = _cpu(), time.thread_time(), time.monotonic()
-    latencies = await telegram.round(kind.chats(runs, turn), "/today")
+    latencies = await telegram.round(kind.chats(runs, turn), "/today", SPACING)
     await asyncio.sleep(SETTLE)
     busy, busy_loop = _cpu() - cpu, time.thread_time() - loop
     wall = time.monotonic() - wall
@@ -188,7 +129,7 @@ async def prepare(harness: BotHarness, telegram: RemoteTelegram) -> None:
 
 async def measure(database: Path, runs: int, rounds: int, profile: bool) -> list[Kind]:
     kinds = [Kind("no personal signals", PLAIN_CHAT_ID), Kind("follows and model", CHAT_ID)]
-    telegram = RemoteTelegram()
+    telegram = RemoteTelegram(TOKEN)
     try:
         with FakeArxiv() as arxiv:
             env = {
@@ -203,7 +144,7 @@ async def measure(database: Path, runs: int, rounds: int, profile: bool) -> list
             try:
                 await prepare(harness, telegram)
                 for kind in kinds:  # warm-up: every chat once more
-                    await telegram.round(kind.chats(CHATS, 0), "/today")
+                    await telegram.round(kind.chats(CHATS, 0), "/today", SPACING)
                 for turn in range(rounds):
                     for kind in kinds:
                         await measured_round(telegram, kind, runs, turn)
@@ -222,7 +163,7 @@ async def profiled_round(telegram: RemoteTelegram, kind: Kind, runs: int) -> Non
     waiting is left out; the database's thread is not seen, only the waits for it)."""
     profiler = cProfile.Profile(time.thread_time)
     profiler.enable()
-    await telegram.round(kind.chats(runs, 0), "/today")
+    await telegram.round(kind.chats(runs, 0), "/today", SPACING)
     await asyncio.sleep(SETTLE)
     profiler.disable()
     out = io.StringIO()
