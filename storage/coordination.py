@@ -7,10 +7,11 @@ hold never add up to more than the bot-wide rate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage.db import Connection, is_postgres, transaction
+from storage.db import Connection, is_postgres, transaction, write_statement
 
 _BUDGET_LOCK = 0x62756467  # the advisory lock PostgreSQL processes take while granting sends
 _FORGET_GRANTS = 60.0  # seconds after which a grant can no longer matter
@@ -70,25 +71,39 @@ class SendBudget:
     A grant's sends must start within `span` seconds of `now`. A grant is given only if, with the
     grants of the last 1 + `span` seconds, it stays within `rate`: so any one-second window, which
     can only meet grants made within 1 + `span` seconds of each other, holds at most `rate` sends.
+    A grant is one statement, so on SQLite it holds the write lock for one round trip (PostgreSQL,
+    whose statements do not see each other's rows while both run, adds an advisory lock).
     """
 
     def __init__(self, db: Connection) -> None:
         self._db = db
-        self._lock = f"SELECT pg_advisory_xact_lock({_BUDGET_LOCK})" if is_postgres(db) else None
+        self._forget_after = -math.inf
 
     async def grant(self, wanted: int, rate: int, span: float, now: float) -> Grant:
         """Up to `wanted` sends at `now` (seconds since the epoch), within `rate` per second."""
-        async with transaction(self._db):
-            if self._lock:
-                await self._db.execute(self._lock)
-            rows = await self._db.execute_fetchall(
-                "SELECT COALESCE(SUM(sends), 0), MIN(granted) FROM send_grants WHERE granted > ?",
-                (now - 1.0 - span,),
-            )
-            used, oldest = int(rows[0][0]), rows[0][1]
-            sends = max(0, min(wanted, rate - used))
-            if sends == 0:
-                return Grant(0, max(oldest + 1.0 + span - now, 0.001) if oldest is not None else span)
-            await self._db.execute("INSERT INTO send_grants (granted, sends) VALUES (?, ?)", (now, sends))
-            await self._db.execute("DELETE FROM send_grants WHERE granted < ?", (now - _FORGET_GRANTS,))
-        return Grant(sends, 0.0)
+        since = now - 1.0 - span
+        parameters = {"now": now, "wanted": wanted, "rate": rate, "since": since}
+        if is_postgres(self._db):
+            async with transaction(self._db):
+                await self._db.execute(f"SELECT pg_advisory_xact_lock({_BUDGET_LOCK})")
+                rows = await self._db.execute_fetchall(_GRANT, parameters)
+        else:
+            rows = await write_statement(self._db, _GRANT, parameters)
+        if now >= self._forget_after:
+            self._forget_after = now + _FORGET_GRANTS
+            await write_statement(self._db, _FORGET, {"before": now - _FORGET_GRANTS})
+        if rows:
+            return Grant(int(rows[0][0]), 0.0)
+        oldest = (await self._db.execute_fetchall(_OLDEST, {"since": since}))[0][0]
+        return Grant(0, max(oldest + 1.0 + span - now, 0.001) if oldest is not None else span)
+
+
+_GRANT = """
+INSERT INTO send_grants (granted, sends)
+SELECT :now, CASE WHEN :wanted < :rate - used THEN :wanted ELSE :rate - used END
+FROM (SELECT COALESCE(SUM(sends), 0) AS used FROM send_grants WHERE granted > :since) AS recent
+WHERE used < :rate
+RETURNING sends
+"""
+_OLDEST = "SELECT MIN(granted) FROM send_grants WHERE granted > :since"
+_FORGET = "DELETE FROM send_grants WHERE granted < :before"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import aiosqlite
 
@@ -239,6 +239,20 @@ async def transaction(db: Connection) -> AsyncIterator[None]:
             if db.in_transaction:
                 await db.execute("ROLLBACK")
             raise
+
+
+async def write_statement(db: Connection, sql: str, parameters: dict[str, Any]) -> list[Any]:
+    """One write statement, atomic by itself, and the rows it returns.
+
+    On SQLite the statement is its own transaction (the connection autocommits): one round trip to
+    the connection's thread where `transaction` takes three, holding the process's write turn that
+    much shorter. It still takes that turn, or it would land inside another coroutine's transaction.
+    """
+    if is_postgres(db):
+        async with transaction(db):
+            return await db.execute_fetchall(sql, parameters)
+    async with _write_lock(db):
+        return list(await db.execute_fetchall(sql, parameters))
 
 
 @dataclass(frozen=True, slots=True)

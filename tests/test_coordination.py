@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.push.broadcaster import Broadcaster
-from bot.push.budget import SPAN
+from bot.push.budget import LEAD, SPAN, SharedSendBudget
 from bot.push.limits import ChatLimits, SendRetry
 from bot.push.transport import push_bot
 from bot.services import Services
 from storage import db as database
 from storage.chats import ChatRepository
-from storage.coordination import LeaseRepository, SendBudget
+from storage.coordination import Grant, LeaseRepository, SendBudget
 from storage.deliveries import DeliveryLedger, Plan, PlannedPart
 from tests.announcement import DAY
+from tests.clock import VirtualClock
 from tests.postgres_server import database_target
 
 NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
@@ -112,3 +113,68 @@ async def test_two_pushers_sharing_the_budget_send_within_the_rate_together(tele
     finally:
         await first_db.close()
         await second_db.close()
+
+
+class ScriptedBudget:
+    """The database's side of the shared budget: answers each grant as the test says, and holds an
+    answer back while `answering` is cleared."""
+
+    def __init__(self, *answers: Grant) -> None:
+        self.answers = list(answers)
+        self.asked: list[float] = []
+        self.answering = asyncio.Event()
+        self.answering.set()
+
+    async def grant(self, wanted: int, rate: int, span: float, now: float) -> Grant:
+        self.asked.append(now)
+        await self.answering.wait()
+        return self.answers.pop(0)
+
+
+async def test_a_grant_is_spent_a_send_at_a_time_within_its_span():
+    clock = VirtualClock()
+    budget = ScriptedBudget(Grant(3, 0.0), Grant(3, 0.0))
+    shared = SharedSendBudget(budget, rate=12, wall=clock, sleep=clock.sleep)  # grants of 3
+    assert not shared.take(), "nothing is at hand before a grant"
+    await shared.wait()
+    assert [shared.take() for _ in range(4)] == [True, True, True, False]
+    await shared.wait()
+    clock.now += SPAN
+    assert not shared.take(), "sends a grant gave may not start after its span"
+    assert budget.asked == [0.0, 0.0]
+
+
+async def test_the_next_grant_is_asked_for_before_the_last_runs_out_and_sends_go_on_meanwhile():
+    clock = VirtualClock()
+    budget = ScriptedBudget(Grant(40, 0.0), Grant(40, 0.0))
+    shared = SharedSendBudget(budget, rate=160, wall=clock, sleep=clock.sleep)  # grants of 40
+    await shared.wait()
+    taken = 0
+    while not shared.running_low():
+        assert shared.take()
+        taken += 1
+    assert taken == 40 - 40 * LEAD, "low once a LEAD of the grant is left"
+
+    budget.answering.clear()
+    asking = asyncio.create_task(shared.top_up())
+    await asyncio.sleep(0)
+    assert len(budget.asked) == 2
+    assert not shared.running_low(), "one request at a time"
+    await shared.top_up()  # returns at once: another is asking
+    assert len(budget.asked) == 2
+    assert all(shared.take() for _ in range(int(40 * LEAD))), "the sends at hand go on meanwhile"
+    budget.answering.set()
+    await asking
+    assert sum(shared.take() for _ in range(50)) == 40
+
+
+async def test_a_refused_grant_is_waited_out_and_not_asked_for_again_meanwhile():
+    clock = VirtualClock()
+    budget = ScriptedBudget(Grant(0, 0.4), Grant(5, 0.0))
+    shared = SharedSendBudget(budget, rate=20, wall=clock, sleep=clock.sleep)
+    await shared.top_up()
+    await shared.top_up()
+    assert budget.asked == [0.0], "the refusal said when to ask again"
+    await shared.wait()
+    assert budget.asked == [0.0, 0.4] and clock.sleeps == [0.4]
+    assert shared.take()

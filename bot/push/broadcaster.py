@@ -358,14 +358,20 @@ class _Push:
         """A moment to send within the rate, with the database keeping up and the claim still ours.
 
         Checked again once the rate gives the slot: sends queued for the rate must not go out after
-        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst.
+        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst; so
+        does a wait for the bot-wide rate, whose grants are writes, retried like a record.
         """
+        shared = self.broadcaster.shared
         while True:
             await log.caught_up()
             await self.writable.wait()
+            if shared is not None:
+                if shared.running_low():
+                    await self.write(shared.top_up)
+                await self.write(shared.wait)
             await self.broadcaster.send_rate.acquire()
-            if self.broadcaster.shared:  # a write: retried like a record while the database refuses it
-                await self.write(self.broadcaster.shared.take)
+            if shared is not None and not shared.take():
+                continue  # the sends at hand went to the others queued for a slot
             if self._clear(claimed_at, log):
                 return
 
