@@ -119,7 +119,7 @@ class SharedReplies:
         if not shared:
             return await self._render(ranked, limit, tr)
         key = (ranked.categories, ranked.announced, limit, tr.language)
-        generation = (await self._papers.generation(), self._texts.generation)
+        generation = (await self._papers.generation(), await self._texts.generation())
         cached = self._replies.get(key)
         if cached is not None and cached[0] is ranked and cached[1] == generation:
             self._replies.move_to_end(key)

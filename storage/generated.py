@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from storage.db import Connection, transaction
 from storage.dialect import dialect_of
+from storage.generation import Generation
 from storage.models import Generated
 
 
@@ -15,9 +16,12 @@ class GeneratedTextRepository:
     def __init__(self, db: Connection) -> None:
         self._db = db
         self._dialect = dialect_of(db)
-        self.generation = 0
-        """Grows once each text recorded through this repository is written: renderings that show
-        the texts are cached by it."""
+        self._generation = Generation(db, "generated_text_changes")
+
+    async def generation(self) -> tuple[int, int]:
+        """Changes when a text is recorded, by any connection or process (triggers move
+        generated_text_changes). Renderings that show the texts are cached by it."""
+        return await self._generation.current()
 
     async def accepted(self, arxiv_ids: Iterable[str], language: str) -> dict[str, Generated]:
         """The accepted texts among `arxiv_ids` in `language`."""
@@ -55,28 +59,25 @@ class GeneratedTextRepository:
         status: str = "ok",
         problem: str | None = None,
     ) -> None:
-        try:
-            async with transaction(self._db):
-                await self._db.execute(
-                    "INSERT INTO generated_texts"
-                    " (arxiv_id, language, status, title, summary, model, problem, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (arxiv_id, language) DO UPDATE SET status = excluded.status,"
-                    " title = excluded.title, summary = excluded.summary, model = excluded.model,"
-                    " problem = excluded.problem, created = excluded.created",
-                    (
-                        arxiv_id,
-                        language,
-                        status if generated is None else "ok",
-                        generated.title if generated else None,
-                        generated.summary if generated else None,
-                        model,
-                        problem,
-                        now.astimezone(UTC).isoformat(),
-                    ),
-                )
-        finally:
-            self.generation += 1  # after the write, as PaperRepository counts its writes
+        async with self._generation.write():
+            await self._db.execute(
+                "INSERT INTO generated_texts"
+                " (arxiv_id, language, status, title, summary, model, problem, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (arxiv_id, language) DO UPDATE SET status = excluded.status,"
+                " title = excluded.title, summary = excluded.summary, model = excluded.model,"
+                " problem = excluded.problem, created = excluded.created",
+                (
+                    arxiv_id,
+                    language,
+                    status if generated is None else "ok",
+                    generated.title if generated else None,
+                    generated.summary if generated else None,
+                    model,
+                    problem,
+                    now.astimezone(UTC).isoformat(),
+                ),
+            )
 
     async def take_request(self, day: date, budget: int) -> bool:
         """Count one request against `day`'s budget; False (and nothing counted) once it is spent."""

@@ -9,14 +9,14 @@ announcement of a category is always a day arXiv actually announced something.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from storage.db import Connection, transaction
 from storage.dialect import dialect_of
+from storage.generation import Generation
 from storage.models import AffiliationSource, AnnounceType, Author, Listing, Paper
 
 _CHUNK = 500  # ids per `IN (...)`, far below SQLite's limit on bound variables
@@ -50,17 +50,12 @@ class PaperRepository:
         self._db = db
         self._dialect = dialect_of(db)
         self._clock = clock
-        self._writes = 0
+        self._generation = Generation(db, "paper_changes")
 
     async def generation(self) -> tuple[int, int]:
-        """Changes when papers, their authors or listings changed. Caches of digests compare it.
-
-        Writes by any connection or process move the counter in paper_changes (triggers); this
-        repository's own writes move the first number too, once they are over: a reader on this
-        connection between a write's statements sees the counter moved already, with the write half done.
-        """
-        rows = await self._db.execute_fetchall("SELECT counter FROM paper_changes")
-        return self._writes, rows[0][0]
+        """Changes when papers, their authors or listings changed (triggers move paper_changes).
+        Caches of digests compare it."""
+        return await self._generation.current()
 
     async def store_announcement(
         self, category: str, announced: date, entries: Sequence[tuple[Paper, AnnounceType]]
@@ -78,7 +73,7 @@ class PaperRepository:
             if announce_type.is_news:
                 news.setdefault(paper.arxiv_id, (paper, announce_type))
         now = self._timestamp()
-        async with self._write():
+        async with self._generation.write():
             stored = await self._versions(news)
             added = [paper for paper, _ in news.values() if paper.arxiv_id not in stored]
             newer = [
@@ -132,7 +127,7 @@ class PaperRepository:
         if not papers:
             return
         now = self._timestamp()
-        async with self._write():
+        async with self._generation.write():
             await self._db.executemany(
                 f"INSERT INTO papers ({_PAPER_COLUMNS}, metadata_complete, first_seen, metadata_fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -156,7 +151,7 @@ class PaperRepository:
 
     async def set_author_affiliations(self, arxiv_id: str, authors: Sequence[Author]) -> bool:
         """Store a paper's authors with the affiliations found for them; False for an unknown paper."""
-        async with self._write():
+        async with self._generation.write():
             async with self._db.execute(
                 "UPDATE papers SET affiliations_fetched_at = ? WHERE arxiv_id = ?",
                 (self._timestamp(), arxiv_id),
@@ -444,17 +439,6 @@ class PaperRepository:
             _INSERT_AUTHOR,
             [row for paper in (*added, *replace) for row in _author_rows(paper.arxiv_id, paper.authors)],
         )
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[None]:
-        """A write transaction that moves `generation` once it is over, committed or rolled back: a
-        reader in between caches what it read under the old generation and is refreshed, never the
-        reverse (reads on the shared SQLite connection see a transaction's rows before its commit)."""
-        try:
-            async with transaction(self._db):
-                yield
-        finally:
-            self._writes += 1
 
     def _timestamp(self) -> str:
         return self._clock().astimezone(UTC).isoformat()

@@ -13,13 +13,15 @@ from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, PlannedPart
 from storage.feedback import FeedbackRepository
 from storage.follows import FollowRepository
-from storage.models import AnnounceType, Author, Paper
+from storage.generated import GeneratedTextRepository
+from storage.models import AnnounceType, Author, Generated, Paper
 from storage.papers import PaperRepository
 from tests.support import open_database
 
 DAY = date(2025, 4, 8)
 NOW = datetime(2025, 4, 8, 1, 0, tzinfo=UTC)
 CATEGORIES = ("cs.CL", "cs.CV")
+SUMMARY = Generated("A short summary of the parsing paper.")
 
 
 def paper(arxiv_id: str, category: str, title: str, author: str = "Ada Lovelace") -> Paper:
@@ -71,6 +73,7 @@ async def test_writes_to_anything_but_papers_keep_the_digest_cached(db, curation
     async with open_database(tmp_path / "test.sqlite3") as other:  # as the push's own connection does
         await ChatRepository(other).register(1, "private", None, None, NOW)
         await DeliveryLedger(other).plan(1, DAY, [PlannedPart("a digest")], NOW)
+        await GeneratedTextRepository(other).record("2504.00001", "en", "model", NOW, generated=SUMMARY)
     assert await curation.digest(CATEGORIES, DAY) is first
 
 

@@ -198,6 +198,19 @@ async def test_a_slow_endpoint_times_out_as_a_failure(model, texts):
     assert await texts.accepted(["2611.00001"], "en") == {}
 
 
+# --- the texts' generation, which renderings that show them are cached by ------------------------
+
+
+async def test_a_text_another_process_records_moves_the_generation(texts, tmp_path: Path):
+    before = await texts.generation()
+    async with open_database(tmp_path / "texts.sqlite3") as other:
+        summary = Generated("The paper proposes a faster index for dense retrieval.")
+        await GeneratedTextRepository(other).record("2611.00001", "en", "model", NOW, generated=summary)
+    after = await texts.generation()
+    assert after != before
+    assert await texts.generation() == after
+
+
 # --- the digest, with and without a model ---------------------------------------------------------
 
 

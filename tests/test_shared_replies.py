@@ -5,6 +5,7 @@ never kept for the others."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
 from storage.models import AnnounceType, Author, Generated, Paper
 from storage.papers import PaperRepository
+from tests.support import open_database
 
 DAY = date(2025, 4, 8)
 NEXT_DAY = date(2025, 4, 9)
@@ -117,6 +119,18 @@ async def test_an_accepted_summary_shows_at_once(curation, papers, texts):
     await texts.record("2504.00001", Language.EN.value, "model", NOW, generated=summary)
     after = await shared_reply(curation, replies, 2)
     assert summary.summary in after.messages[0].text
+
+
+async def test_a_summary_another_instance_accepted_shows_at_once(curation, papers, texts, tmp_path: Path):
+    replies = SharedReplies(papers, texts)
+    before = await shared_reply(curation, replies, 1)
+    summary = Generated("A short summary another instance's model wrote.", None)
+    async with open_database(tmp_path / "test.sqlite3") as other:
+        await GeneratedTextRepository(other).record("2504.00001", "en", "model", NOW, generated=summary)
+    after = await shared_reply(curation, replies, 2)
+    assert after is not before
+    assert summary.summary in after.messages[0].text
+    assert texts_of(after) == await fresh_texts(curation, papers, texts, 2)
 
 
 async def test_a_new_announcement_and_new_papers_in_it_show_at_once(curation, papers, texts):

@@ -6,7 +6,8 @@ while PostgreSQL receives every table through COPY in one transaction: a failure
 empty. Identity columns continue after the highest copied id. Verification reads both databases
 again, table by table, and compares row counts and the sum of every row's SHA-256 (independent of
 the order each engine returns them in). Not copied: what only running processes use (job leases,
-send grants) and the papers' change counter, which the copy itself moves.
+send grants) and the change counters of the papers and the generated texts, which the copy itself
+moves.
 Stop the bot first: writes made during the copy would not be in it.
 """
 
