@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
 
 from bot.core.callbacks import CategoryPage, OpenCategory
 from bot.core.days import DayError, is_page_number, parse_day
-from bot.core.digest import build_digest, category_page, first_unshown_page, in_category, select_for_push
+from bot.core.digest import (
+    Selection,
+    build_digest,
+    category_page,
+    first_unshown_page,
+    in_category,
+    select_for_push,
+)
 from bot.core.navigation import more_buttons, page_buttons
 from storage.models import AnnounceType, Author, Listing, Paper
 
@@ -83,6 +91,32 @@ def test_a_category_keeps_its_own_order_inside_a_digest_of_several():
     assert chat.entries[0].paper.arxiv_id == both.arxiv_id
     assert [e.paper.arxiv_id for e in in_category(chat, "cs.IR")] == [e.paper.arxiv_id for e in alone.entries]
     assert category_page(chat, "cs.IR", 1).entries[-1].paper.arxiv_id == both.arxiv_id
+
+
+def test_the_first_page_not_shown_is_where_the_category_listing_puts_its_first_paper_not_shown():
+    """Whatever the chat's order picked (a personal ranking shows papers from anywhere in a category),
+    the page is the one `/cat` shows that paper on."""
+    rng = random.Random(11)
+    categories = ["cs.IR", "cs.LG", "cs.CL"]
+    rows = []
+    for n in range(90):
+        primary = rng.choice(categories)
+        kind = rng.choice([AnnounceType.NEW, AnnounceType.CROSS])
+        listed = paper(n, primary, comment="Accepted at ICLR 2026" if rng.random() < 0.3 else None)
+        rows.append((listed, Listing(listed.arxiv_id, primary, DAY, kind)))
+        if rng.random() < 0.3:
+            other = rng.choice([name for name in categories if name != primary])
+            rows.append((listed, Listing(listed.arxiv_id, other, DAY, AnnounceType.CROSS)))
+    digest = build_digest(rows, categories, DAY)
+    for _ in range(200):
+        shown = tuple(rng.sample(digest.entries, rng.randint(0, 40)))
+        selection = Selection(shown, len(digest.entries) - len(shown))
+        shown_ids = {entry.paper.arxiv_id for entry in shown}
+        for category in categories:
+            listed = in_category(digest, category)
+            unshown = [at for at, entry in enumerate(listed) if entry.paper.arxiv_id not in shown_ids]
+            expected = unshown[0] // 5 + 1 if unshown else 1
+            assert first_unshown_page(digest, selection, category, per_page=5) == expected
 
 
 def test_the_more_buttons_open_each_category_at_its_first_paper_not_shown():

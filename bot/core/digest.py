@@ -340,21 +340,34 @@ def cut_categories(digest: Digest, selection: Selection) -> tuple[str, ...]:
 def in_category(digest: Digest, category: str) -> tuple[DigestEntry, ...]:
     """The digest's entries listed in `category`, in that category's own order: what `/cat` shows,
     whichever other categories the digest was built for."""
+    listed = (entry for entry in digest.entries if category in entry.tags)
+    return tuple(sorted(listed, key=lambda entry: _relevance_in(entry, category)))
 
-    def relevance(entry: DigestEntry) -> tuple[bool, bool, tuple[int, int, str]]:
-        """`_relevance` of the entry as if tagged with `category` alone."""
-        return (category not in entry.new_in, entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
-    return tuple(sorted((entry for entry in digest.entries if category in entry.tags), key=relevance))
+def _relevance_in(entry: DigestEntry, category: str) -> tuple[bool, bool, tuple[int, int, str]]:
+    """`_relevance` of the entry as if tagged with `category` alone."""
+    return (category not in entry.new_in, entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
 
 def first_unshown_page(digest: Digest, selection: Selection, category: str, per_page: int = PAGE_SIZE) -> int:
-    """The `/cat` page of `category` holding its first paper the selection does not show."""
+    """The `/cat` page of `category` holding its first paper the selection does not show.
+
+    Found without sorting the category (every digest with "All" buttons asks, once per button): that
+    paper comes first of those not shown, after the shown ones that rank above it.
+    """
     shown = {entry.paper.arxiv_id for entry in selection.shown}
-    for position, entry in enumerate(in_category(digest, category)):
-        if entry.paper.arxiv_id not in shown:
-            return position // per_page + 1
-    return 1
+    first = None
+    shown_ranks = []
+    for entry in digest.entries:
+        if category in entry.tags:
+            rank = _relevance_in(entry, category)
+            if entry.paper.arxiv_id in shown:
+                shown_ranks.append(rank)
+            elif first is None or rank < first:
+                first = rank
+    if first is None:
+        return 1
+    return sum(rank < first for rank in shown_ranks) // per_page + 1
 
 
 def category_page(digest: Digest, category: str, number: int, per_page: int = PAGE_SIZE) -> Page:
