@@ -3,6 +3,8 @@ the ranking of chats without personal signals."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
 from storage.models import AnnounceType, Author, Generated, Paper
 from storage.papers import PaperRepository
-from tests.support import open_database
+from tests.support import REPO, cli_env, open_database
 
 DAY = date(2025, 4, 8)
 NOW = datetime(2025, 4, 8, 1, 0, tzinfo=UTC)
@@ -88,3 +90,52 @@ async def test_chats_without_personal_signals_share_one_ranking_and_a_follow_get
     followed = await curation.personalize(3, digest)
     assert followed is not one
     assert str(followed.entries[0].reason) == "★ A Lovelace"
+
+
+LOADS_SCIKIT_LEARN = """
+import asyncio, sys, threading
+from datetime import date
+
+from bot.core.follows import paper_text
+from bot.curation import Curation
+from bot.curation.store import Day
+from storage.models import Author, Paper
+
+importers = []
+
+
+class Watch:
+    def find_spec(self, name, path, target=None):
+        if name == "sklearn":
+            importers.append(threading.get_ident())
+
+
+sys.meta_path.insert(0, Watch())
+words = ["parsing trees", "speech audio", "robot grasping", "graph molecules"]
+papers = [Paper(f"2504.0000{n}", 1, words[n], words[n], (Author("A B"),), ("cs.CL",)) for n in range(4)]
+texts = {paper.arxiv_id: paper_text(paper) for paper in papers}
+day = Day(date(2025, 4, 8), (0, 0), {p.arxiv_id: p for p in papers}, frozenset(), indexed=True, texts=texts)
+
+
+async def fit() -> None:
+    await Curation(None, None, None, None, None).space(day, wait=True)
+    print(len(importers), threading.get_ident() in importers)
+
+
+asyncio.run(fit())
+"""
+
+
+def test_scikit_learn_loads_outside_the_event_loop():
+    """Loading scikit-learn for a day's first model takes seconds: on the event loop, every reply
+    waited for it (a fresh interpreter, so that nothing loaded it before)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADS_SCIKIT_LEARN],
+        cwd=REPO,
+        env=cli_env({}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False"], "scikit-learn was loaded once, not by the event loop"

@@ -6,6 +6,8 @@ import asyncio
 import datetime as dtm
 import http.client
 import json
+import socket
+import time
 import urllib.parse
 from collections.abc import AsyncIterator
 
@@ -494,6 +496,33 @@ async def test_send_times_show_the_rate_per_chat(telegram_bot: Bot, telegram: Fa
     assert len(telegram.send_times()) == 4 and len(telegram.send_times(42)) == 3
     assert telegram.peak_sends(window=3600, chat_id=42) == 3
     assert telegram.peak_sends(window=3600) == 4
+
+
+def test_a_request_is_timed_when_it_reached_the_host_not_when_the_fake_got_to_it(
+    telegram: FakeTelegram,
+) -> None:
+    """On a busy host the fake's threads get to requests late and then answer a backlog at once:
+    timed then, evenly sent requests looked bunched, and a rate kept looked broken."""
+    address = telegram.base_url.removeprefix("http://").removesuffix("/bot").split(":")
+
+    def request(text: str) -> bytes:
+        body = json.dumps({"chat_id": 42, "text": text}).encode()
+        return (
+            f"POST /bot{telegram.token}/sendMessage HTTP/1.1\r\nHost: fake\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    with socket.create_connection((address[0], int(address[1]))) as connection:
+        with telegram.holding("sendMessage") as arrived:
+            connection.sendall(request("first"))
+            assert arrived.wait(5), "the first request did not arrive"
+            connection.sendall(request("second"))  # waits in the connection while the first is held
+            sent = time.monotonic()
+        telegram.wait_for_sync("sendMessage", count=2)
+    first, second = telegram.send_times(42)
+    assert first < second <= sent
+    assert [call.time for call in telegram.calls] == [first, second]
+    assert telegram.sent_messages(42)[1].time == second
 
 
 async def test_counters_only_mode_keeps_no_records() -> None:

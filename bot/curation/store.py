@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import importlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
@@ -61,6 +63,12 @@ DIGESTS = 128  # mechanical digests kept, by category list and announcement
 FOLLOWED_CACHE = 20_000  # distinct follows whose matches a prepared day keeps
 PICKS_WINDOW = timedelta(days=1)
 MAX_PICKS = 3
+
+
+async def _learning() -> ModuleType:
+    """`bot.curation.models`, imported in a worker thread: loading scikit-learn takes seconds (more on
+    a busy host), and on the event loop it held up every reply meanwhile."""
+    return await asyncio.to_thread(importlib.import_module, "bot.curation.models")
 
 
 def follows_from(stored: Iterable[StoredFollow]) -> list[Follow]:
@@ -276,11 +284,10 @@ class Curation:
 
     async def _fit_space(self, day: Day) -> FeatureSpace:
         await self.indexed(day)  # first: a command waiting for the index goes on before this import
-        from bot.curation.models import FeatureSpace
-
+        learning = await _learning()
         ids = list(day.texts)
         space = await asyncio.to_thread(
-            FeatureSpace.fit, day.announced, ids, [day.texts[arxiv_id].text for arxiv_id in ids]
+            learning.FeatureSpace.fit, day.announced, ids, [day.texts[arxiv_id].text for arxiv_id in ids]
         )
         day.space = space
         return space
@@ -322,12 +329,11 @@ class Curation:
     async def _train(
         self, chat_id: int, version: int, space: FeatureSpace, labels: Mapping[str, int]
     ) -> ChatModel:
-        from bot.curation.models import ChatModel
-
+        learning = await _learning()
         texts = await self.texts(labels)
         known = [arxiv_id for arxiv_id in labels if arxiv_id in texts]
         model = await asyncio.to_thread(
-            ChatModel.train,
+            learning.ChatModel.train,
             version,
             space,
             [texts[key].text for key in known],

@@ -104,6 +104,7 @@ class BotApi:
     bot_id: int
     record_calls: bool
     _lock: threading.Lock
+    _request: threading.local
     _updates_changed: threading.Condition
     _polling_changed: threading.Condition
     _chats: dict[ChatId, Chat]
@@ -314,7 +315,7 @@ class BotApi:
                 reply_markup=markup,
                 link_preview_options=link_preview_options,
                 allow_paid_broadcast=bool(params.get("allow_paid_broadcast")),
-                time=time.monotonic(),
+                time=self._request.arrived,
                 message=message,
             )
             with self._lock:

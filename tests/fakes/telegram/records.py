@@ -21,7 +21,7 @@ class Call:
     method: str
     params: dict[str, Any]
     time: float
-    """time.monotonic() when the request arrived."""
+    """time.monotonic() when the request reached the host."""
     unknown: bool
     """The fake does not model this method and answered `true`."""
     error_code: int | None = None

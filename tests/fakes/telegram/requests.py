@@ -1,15 +1,19 @@
 """The HTTP side of the fake: requests decoded as Telegram decodes them, answers and API errors.
 
-The server runs on its own threads and hands every API request to `FakeTelegram._answer`.
+The server runs on its own threads and hands every API request to `FakeTelegram._answer`, with the
+moment it arrived.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
 import socketserver
+import struct
 import sys
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -136,6 +140,34 @@ def decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]:
     return params
 
 
+_SO_TIMESTAMPNS = 35
+"""Linux's SO_TIMESTAMPNS (also its control message's type), which Python's socket module lacks."""
+_TIMESPEC = struct.Struct("@ll")
+
+
+class _StampedReads(io.RawIOBase):
+    """A connection's reads, with the time the kernel received the bytes read last (SO_TIMESTAMPNS).
+
+    A request is timed when it reached the host: the thread that handles it may get there much later
+    on a busy host, and then handle a backlog at once, bunching requests that came in evenly.
+    """
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+        self.received: float | None = None  # time.time()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size, ancillary, _, _ = self._connection.recvmsg_into([buffer], socket.CMSG_SPACE(_TIMESPEC.size))
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack(data[: _TIMESPEC.size])
+                self.received = seconds + nanoseconds / 1e9
+        return size
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
@@ -160,9 +192,25 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: Server
 
+    _reads: _StampedReads | None = None
+    arrived = 0.0
+    """time.monotonic() when the request being answered reached the host."""
+
     def setup(self) -> None:
         super().setup()
+        if sys.platform == "linux":
+            self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            self.rfile.close()
+            self._reads = _StampedReads(self.connection)
+            self.rfile = io.BufferedReader(self._reads)
         self.server.fake._connection_opened(self.connection)
+
+    def parse_request(self) -> bool:
+        """Called once the request line is read: its bytes came with the last read."""
+        now = time.monotonic()
+        received = self._reads.received if self._reads is not None else None
+        self.arrived = now if received is None else now - max(0.0, time.time() - received)
+        return super().parse_request()
 
     def finish(self) -> None:
         try:
@@ -191,7 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._reply(400, bad_request("can't parse request body").payload())
             return
-        answer = self.server.fake._answer(route.group(1), route.group(2), params, self._client_gone)
+        answer = self.server.fake._answer(
+            route.group(1), route.group(2), params, self._client_gone, self.arrived
+        )
         if answer is None:
             self.close_connection = True
         else:

@@ -3,6 +3,7 @@ what the bot did, and the answering of one request (faults, chat rules, then the
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import socket
@@ -80,6 +81,7 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
             "has_main_web_app": False,
         }
         self._lock = threading.Lock()
+        self._request = threading.local()  # the request this thread answers: `arrived`
         self._calls_changed = threading.Condition(self._lock)
         self._updates_changed = threading.Condition(self._lock)
         self._polling_changed = threading.Condition(self._lock)
@@ -343,7 +345,8 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
             return self._descriptions.get((kind, language_code), "")
 
     def send_times(self, chat_id: ChatId | None = None) -> list[float]:
-        """time.monotonic() of every sendMessage request received (failed ones too), in order."""
+        """time.monotonic() of every sendMessage request received (failed ones too), in order of arrival
+        at the host (the kernel's time, not the fake's, whose threads may get to a request late)."""
         with self._lock:
             return list(self._send_times if chat_id is None else self._send_times_by_chat.get(chat_id, ()))
 
@@ -361,7 +364,12 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
     # -- serving a request ------------------------------------------------------------------------
 
     def _answer(
-        self, token: str, method: str, params: dict[str, Any], client_gone: Callable[[], bool]
+        self,
+        token: str,
+        method: str,
+        params: dict[str, Any],
+        client_gone: Callable[[], bool],
+        arrived: float,
     ) -> tuple[int, dict[str, Any]] | None:
         """Answer one API request and record it; runs on the server's request thread.
 
@@ -377,12 +385,12 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
                 else ApiError(404, "Not Found")
             )
             return rejection.code, rejection.payload()
-        received = time.monotonic()
+        received = self._request.arrived = arrived
         name = self._canonical_names.get(method.lower(), method)
         handler = self._methods.get(name)
         chat_id = params.get("chat_id")
         if name == "sendMessage":
-            self._note_send(chat_id)
+            self._note_send(chat_id, received)
         delay = self._delays.get(name)
         if delay:
             time.sleep(delay)
@@ -430,12 +438,12 @@ class FakeTelegram(UpdateBuilders, BotApi, Webhooks, Waiting):
                 self._calls.append(call)
                 self._calls_changed.notify_all()
 
-    def _note_send(self, chat_id: ChatId | None) -> None:
+    def _note_send(self, chat_id: ChatId | None, moment: float) -> None:
+        """Kept in order of arrival: threads may answer requests in another order."""
         with self._lock:
-            moment = time.monotonic()
-            self._send_times.append(moment)
+            bisect.insort(self._send_times, moment)
             if chat_id is not None:
-                self._send_times_by_chat.setdefault(chat_id, []).append(moment)
+                bisect.insort(self._send_times_by_chat.setdefault(chat_id, []), moment)
 
     def _raise_injected_fault(self, method: str, chat_id: ChatId | None) -> None:
         with self._lock:
