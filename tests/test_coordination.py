@@ -122,11 +122,13 @@ class ScriptedBudget:
     def __init__(self, *answers: Grant) -> None:
         self.answers = list(answers)
         self.asked: list[float] = []
+        self.wanted: list[int] = []
         self.answering = asyncio.Event()
         self.answering.set()
 
     async def grant(self, wanted: int, rate: int, span: float, now: float) -> Grant:
         self.asked.append(now)
+        self.wanted.append(wanted)
         await self.answering.wait()
         return self.answers.pop(0)
 
@@ -134,12 +136,14 @@ class ScriptedBudget:
 async def test_a_grant_is_spent_a_send_at_a_time_within_its_span():
     clock = VirtualClock()
     budget = ScriptedBudget(Grant(3, 0.0), Grant(3, 0.0))
-    shared = SharedSendBudget(budget, rate=12, wall=clock, sleep=clock.sleep)  # grants of 3
+    shared = SharedSendBudget(budget, rate=12, wall=clock, sleep=clock.sleep)
     assert not shared.take(), "nothing is at hand before a grant"
     await shared.wait()
     assert [shared.take() for _ in range(4)] == [True, True, True, False]
     await shared.wait()
-    clock.now += SPAN
+    clock.now += SPAN - LEAD
+    assert shared.running_low(), "the grant runs out within a LEAD"
+    clock.now += LEAD
     assert not shared.take(), "sends a grant gave may not start after its span"
     assert budget.asked == [0.0, 0.0]
 
@@ -147,13 +151,13 @@ async def test_a_grant_is_spent_a_send_at_a_time_within_its_span():
 async def test_the_next_grant_is_asked_for_before_the_last_runs_out_and_sends_go_on_meanwhile():
     clock = VirtualClock()
     budget = ScriptedBudget(Grant(40, 0.0), Grant(40, 0.0))
-    shared = SharedSendBudget(budget, rate=160, wall=clock, sleep=clock.sleep)  # grants of 40
+    shared = SharedSendBudget(budget, rate=400, wall=clock, sleep=clock.sleep)
     await shared.wait()
     taken = 0
     while not shared.running_low():
         assert shared.take()
         taken += 1
-    assert taken == 40 - 40 * LEAD, "low once a LEAD of the grant is left"
+    assert taken == 40 - 400 * LEAD, "low once what is left lasts a LEAD at the rate"
 
     budget.answering.clear()
     asking = asyncio.create_task(shared.top_up())
@@ -162,7 +166,7 @@ async def test_the_next_grant_is_asked_for_before_the_last_runs_out_and_sends_go
     assert not shared.running_low(), "one request at a time"
     await shared.top_up()  # returns at once: another is asking
     assert len(budget.asked) == 2
-    assert all(shared.take() for _ in range(int(40 * LEAD))), "the sends at hand go on meanwhile"
+    assert all(shared.take() for _ in range(int(400 * LEAD))), "the sends at hand go on meanwhile"
     budget.answering.set()
     await asking
     assert sum(shared.take() for _ in range(50)) == 40

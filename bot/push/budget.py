@@ -2,12 +2,14 @@
 
 Each push draws sends from the database a grant at a time (`storage.coordination.SendBudget`), so
 the pushers of several instances (or a `push` beside `run`) together stay within the rate; the local
-`SendRate` still spaces this process's own sends. The next grant is asked for shortly before the
-last runs out (a LEAD of it left), so a send does not wait for the database between its slot and its
-request: the sends that waited would then go at once, a burst that shoulders replies aside. Asking
-earlier would waste more of the grant, whose span starts when it is given. Real time
-throughout, whatever clock the push is given: the grants are shared with other processes, on other
-hosts (whose clocks NTP keeps together).
+`SendRate` still spaces this process's own sends.
+
+The next grant is asked for a LEAD before the sends at hand run out, so a send does not wait for the
+database between its slot and its request: the sends that waited would then go at once, a burst
+that shoulders replies aside. A grant's span starts when it is given, and its first sends go a LEAD
+later, so a grant holds what the rate sends in the rest of its span: none of it is left to expire.
+Real time throughout, whatever clock the push is given: the grants are shared with other processes,
+on other hosts (whose clocks NTP keeps together).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from dataclasses import dataclass
 from bot.core.clock import Sleep
 from storage.coordination import SendBudget
 
-SPAN = 0.25
-"""Seconds within which a grant's sends start: small, so a grant left unused blocks little."""
-LEAD = 1 / 8
-"""The share of a grant (in sends, or in time) still at hand when the next is asked for: enough to
-cover the database's answer at full rate (30 ms at 1,000 sends a second), wasting at most as much."""
+SPAN = 0.1
+"""Seconds within which a grant's sends start. The budget counts grants over 1 + SPAN seconds (see
+`SendBudget`), so together the pushers send at most rate / (1 + SPAN): small, at a grant a tenth of
+a second (one short statement) for each pusher."""
+LEAD = SPAN / 4
+"""Seconds before the sends at hand run out that the next grant is asked for: the database's answer
+comes well within it on a quiet host."""
 
 
 @dataclass(slots=True)
@@ -45,7 +49,8 @@ class SharedSendBudget:
     ) -> None:
         self._budget = budget
         self._limit = max(1, math.floor(rate))
-        self._chunk = max(1, math.ceil(rate * SPAN))
+        self._chunk = max(1, math.ceil(rate * (SPAN - LEAD)))
+        self._lead_sends = rate * LEAD
         self._wall = wall
         self._sleep = sleep
         self._held: deque[_Held] = deque()  # earliest first
@@ -68,7 +73,7 @@ class SharedSendBudget:
         self._forget_expired()
         at_hand = sum(held.sends for held in self._held)
         lasts = self._held[-1].until - self._wall() if self._held else 0.0
-        return (at_hand <= self._chunk * LEAD or lasts <= SPAN * LEAD) and not self._asking.locked()
+        return (at_hand <= self._lead_sends or lasts <= LEAD) and not self._asking.locked()
 
     async def top_up(self) -> None:
         """Ask for the next grant ahead of need, once at a time; a refusal is not waited out here."""
