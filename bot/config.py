@@ -349,18 +349,26 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     return settings
 
 
+def trusts_openssl_defaults() -> bool:
+    """Whether the process trusts OpenSSL's default certificate authorities: SSL_CERT_FILE or
+    SSL_CERT_DIR when set, else the system's bundle. Only where the system has none (a container
+    without ca-certificates, python.org's Python on macOS) does certifi's bundle stand in."""
+    named = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+    return bool(named or ssl.get_default_verify_paths().cafile)
+
+
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """The process's one TLS context, made on first use: loading the certificate authorities costs
-    tens of milliseconds of CPU, so every HTTP client of the process shares it (all speak HTTP/1.1).
+    """The process's TLS context for its httpx clients (PTB's polling and start-up wait, arXiv's pages
+    and feeds, doctor's checks), made on first use: loading the certificate authorities costs tens of
+    milliseconds of CPU, so they share one (all speak HTTP/1.1).
 
-    Authorities as httpx (PTB's client) takes them: SSL_CERT_FILE or SSL_CERT_DIR when set, else
-    certifi's bundle, so every client trusts the same ones on any system.
+    Its authorities are those `trusts_openssl_defaults` names, so it trusts what aiohttp's own context
+    does: aiohttp loads OpenSSL's defaults when imported, and the aiohttp connections (the push's and
+    the replies', `bot.push.transport`) use that context rather than load them once more.
     """
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    if trusts_openssl_defaults():
+        return ssl.create_default_context()
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())

@@ -28,6 +28,7 @@ from bot.core.preferences import digest_limit
 from bot.core.replies import DigestReply, digest_reply
 from bot.locales import Translation
 from storage.generated import GeneratedTextRepository
+from storage.models import Paper
 from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
 
@@ -66,9 +67,15 @@ async def latest_priority(
     return await enrichment_priority_of(papers, subscriptions, followed, announced)
 
 
-async def with_full_papers(papers: PaperRepository, digest: Digest, shown: int | None) -> Digest:
-    """The digest with its first `shown` entries (None: all) carrying their full papers."""
-    head = await _full(papers, digest.entries[:shown] if shown else digest.entries)
+async def with_full_papers(
+    papers: PaperRepository, digest: Digest, shown: int | None, loaded: dict[str, Paper] | None = None
+) -> Digest:
+    """The digest with its first `shown` entries (None: all) carrying their full papers.
+
+    `loaded`: papers read before, by id, which it reads again only if they are missing, and to which
+    it adds the papers it reads (a push renders thousands of digests from one announcement's papers).
+    """
+    head = await _full(papers, digest.entries[:shown] if shown else digest.entries, loaded)
     return dataclasses.replace(digest, entries=head + digest.entries[len(head) :])
 
 
@@ -92,8 +99,13 @@ async def page_with_full_papers(papers: PaperRepository, page: Page) -> Page:
     return dataclasses.replace(page, entries=await _full(papers, page.entries))
 
 
-async def _full(papers: PaperRepository, entries: Sequence[DigestEntry]) -> tuple[DigestEntry, ...]:
-    found = await papers.papers(entry.paper.arxiv_id for entry in entries)
+async def _full(
+    papers: PaperRepository, entries: Sequence[DigestEntry], loaded: dict[str, Paper] | None = None
+) -> tuple[DigestEntry, ...]:
+    found = {} if loaded is None else loaded
+    missing = [entry.paper.arxiv_id for entry in entries if entry.paper.arxiv_id not in found]
+    if missing:
+        found.update(await papers.papers(missing))
     return tuple(dataclasses.replace(entry, paper=found[entry.paper.arxiv_id]) for entry in entries)
 
 

@@ -35,6 +35,7 @@ NOT_FOR_A_PUSH = (
     "bot.app",
     "bot.jobs",
     "bot.gateway",
+    "rich._emoji_codes",  # rich's emoji names: the CLI prints colons as they are
 )
 """What a push never loads: each costs its start-up CPU, and another command or chat needs it."""
 
@@ -55,6 +56,16 @@ def env(base_env: dict[str, str], arxiv: FakeArxiv) -> dict[str, str]:
     )
     arxiv.set_announcement("cs.LG", DAY, [("2611.00002", "new")])
     return {**base_env, **arxiv.env(), "CATEGORIES": "IR,LG,CV", "LOG_LEVEL": "WARNING", "COLUMNS": "120"}
+
+
+def test_the_cli_prints_emoji_codes_as_they_are_written():
+    """A paper titled with `:rocket:` in it keeps its colons in `digest` and the push's summary."""
+    from bot.cli import console
+
+    for output in (console.console, console.errors):
+        with output.capture() as captured:
+            output.print("Scaling :rocket: laws", markup=False, highlight=False)
+        assert captured.get() == "Scaling :rocket: laws\n"
 
 
 def test_fetch_stores_the_announcement_and_prints_a_summary(env, tmp_path):

@@ -3,9 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import config
 from bot.__main__ import main
-from bot.config import ConfigError, load_settings, tls_context
+from bot.config import ConfigError, load_settings, tls_context, trusts_openssl_defaults
 from bot.log import redact, settings_secrets
+from bot.push import transport
 from tests.support import TEST_TOKEN
 
 
@@ -202,3 +204,55 @@ def test_the_process_has_one_tls_context_and_it_verifies_servers():
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 0
+
+
+NO_SYSTEM_BUNDLE = ssl.DefaultVerifyPaths(None, None, "SSL_CERT_FILE", "/no.pem", "SSL_CERT_DIR", "/no")
+
+
+@pytest.fixture
+def fresh_tls_context():
+    tls_context.cache_clear()
+    yield
+    tls_context.cache_clear()
+
+
+def test_the_authorities_are_openssls_defaults_and_certifi_only_where_a_system_has_none(
+    monkeypatch, fresh_tls_context
+):
+    import certifi
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if ssl.get_default_verify_paths().cafile:
+        assert trusts_openssl_defaults()
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: NO_SYSTEM_BUNDLE)
+    assert not trusts_openssl_defaults()
+    bundled = ssl.create_default_context(cafile=certifi.where()).get_ca_certs()
+    assert tls_context().get_ca_certs() == bundled
+    monkeypatch.setenv("SSL_CERT_DIR", "/etc/ssl/certs")
+    assert trusts_openssl_defaults()
+    monkeypatch.delenv("SSL_CERT_DIR")
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    assert trusts_openssl_defaults()
+    tls_context.cache_clear()
+    assert tls_context().get_ca_certs() == bundled  # loaded by OpenSSL from SSL_CERT_FILE
+
+
+async def test_aiohttp_connections_use_aiohttps_own_context_when_it_trusts_the_same_authorities(
+    monkeypatch, fresh_tls_context
+):
+    """aiohttp loads OpenSSL's default authorities when imported: the push does not load them again."""
+    made = []
+    monkeypatch.setattr(transport, "tls_context", lambda: made.append(1) or config.tls_context())
+    monkeypatch.setenv("SSL_CERT_FILE", ssl.get_default_verify_paths().openssl_cafile)
+    request = transport.PushRequest(1)
+    await request.initialize()
+    await request.shutdown()
+    assert made == []
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: NO_SYSTEM_BUNDLE)
+    request = transport.PushRequest(1)
+    await request.initialize()
+    await request.shutdown()
+    assert made == [1]

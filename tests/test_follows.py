@@ -133,6 +133,9 @@ def test_code_links_are_noticed():
         ("The decoder is available as a baseline.", None, False),
         ("Encoders and decoders share codebooks.", "12 pages", False),
         ("Hosted on huggingface.co", None, False),
+        ("Open-source code and weights.", None, True),
+        ("Xcode is available on macOS; decoders are released.", None, False),
+        ("Our codebase and sourcecode stay private.", None, False),
         ("", None, False),
     ],
 )

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.arxiv.schedule import ARXIV_TZ
+from bot.core.preferences import DEFAULT_DIGEST_SIZE
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
 from bot.push.planning import SLICE, PushOutcome, plan_push, run_push
-from tests.announcement import BOTH, DAY, LG_NEW, seed_day
+from tests.announcement import BOTH, DAY, IR_NEW, LG_NEW, TRICKY, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv
 from tests.fakes.telegram import FakeTelegram
@@ -93,6 +94,36 @@ async def test_a_normal_day_reaches_every_chat_once(bot, arxiv, clock):
     again = await push(bot)
     assert again.planned is None and again.delivered.sent == 0
     assert len(digests(bot.telegram, USER)) == 1
+
+
+async def test_planning_reads_in_full_only_the_papers_the_digests_show_each_once(
+    bot, arxiv, clock, monkeypatch
+):
+    """Digests are built and ranked on outlines; titles, abstracts and authors are read for what a
+    message shows, once however many digests show it."""
+    await bot.send(USER, "/subscribe IR LG", user_id=USER)
+    await bot.send(OTHER, "/subscribe IR", user_id=OTHER)
+    await bot.send(OTHER + 1, "/subscribe IR", user_id=OTHER + 1)
+    await bot.send(OTHER + 1, "/size 3", user_id=OTHER + 1)
+    seed_day(arxiv)
+    clock.advance(minutes=10)
+    await ingest_now(bot)
+    read: list[str] = []
+    papers = bot.services.papers.papers
+
+    async def reading(arxiv_ids):
+        arxiv_ids = list(arxiv_ids)
+        read.extend(arxiv_ids)
+        return await papers(arxiv_ids)
+
+    monkeypatch.setattr(bot.services.papers, "papers", reading)
+    outcome = await push(bot)
+    assert outcome.delivered.sent == 3
+    assert len(read) == len(set(read)) <= 2 * DEFAULT_DIGEST_SIZE  # of 42 papers listed
+    for chat_id in (USER, OTHER, OTHER + 1):
+        (digest,) = digests(bot.telegram, chat_id)
+        shown = {arxiv_id for arxiv_id in (*IR_NEW, *LG_NEW, BOTH, TRICKY) if arxiv_id in digest.visible_text}
+        assert shown and shown <= set(read)
 
 
 async def test_planning_lets_replies_run_between_two_chats_once_its_slice_is_used_up(bot, arxiv, clock):

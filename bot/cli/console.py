@@ -21,18 +21,21 @@ if TYPE_CHECKING:  # types only: `push` need not load the arXiv stack, nor `fetc
     from bot.push.planning import PushOutcome
     from bot.push.report import OnPushProgress, PushReport
 
-console = Console()
-errors = Console(stderr=True)
+# Without rich's emoji codes (and progress columns without markup): a paper titled "Scaling :rocket:
+# laws" prints as it is titled, and no command loads rich's table of emoji names (a push did, for
+# its progress bar and summary table).
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 
 @contextmanager
 def ingest_progress() -> Iterator[tuple[OnIngestProgress, OnEnrichProgress]]:
     """A progress bar per stage (feeds, metadata, affiliations), fed by the stages' callbacks."""
     with Progress(
-        TextColumn("{task.description:<12}"),
+        TextColumn("{task.description:<12}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),
         TimeElapsedColumn(),
         console=errors,
         transient=False,
@@ -75,7 +78,7 @@ def ingest_table(report: IngestReport) -> Table:
 def push_progress() -> Iterator[OnPushProgress]:
     """One bar over the messages due, fed by the Broadcaster's progress callback."""
     with Progress(
-        TextColumn("{task.description:<12}"),
+        TextColumn("{task.description:<12}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -40,7 +40,13 @@ from bot.locales import translation
 from bot.push.broadcaster import Broadcaster
 from bot.push.limits import SendRate
 from bot.push.report import OnPushProgress, PushReport
-from bot.reading import enrichment_priority_of, generated_reach, latest_announcement, with_generated_texts
+from bot.reading import (
+    enrichment_priority_of,
+    generated_reach,
+    latest_announcement,
+    with_full_papers,
+    with_generated_texts,
+)
 from bot.services import Services
 from storage.coordination import SendBudget
 from storage.deliveries import Plan, PlannedPart
@@ -242,6 +248,8 @@ class _Renderings:
         self._announced = announced
         self._texts = texts
         self._entries: EntryMemo = {}
+        self._papers: dict[str, Paper] = {}
+        """The papers some digest shows, in full: digests are built and ranked on outlines."""
         self._shared: dict[tuple[str, ...], Digest] = {}
         self._parts: dict[tuple[tuple[str, ...], int | None, Language], list[PlannedPart] | None] = {}
         self.featured: set[str] = set()
@@ -258,7 +266,7 @@ class _Renderings:
     ) -> list[PlannedPart] | None:
         key = (tuple(categories), size, language)
         if key not in self._parts:
-            digest = await self._shared_digest(key[0])
+            digest = await self._shown_in_full(await self._shared_digest(key[0]), size)
             digest = _with_texts(digest, self._texts[language], language, size)
             self._parts[key] = (
                 await _sliced_push_parts(digest, size, language, self._slices) if digest.entries else None
@@ -291,8 +299,13 @@ class _Renderings:
         if not digest.entries and not digest.picks:
             return None
         language = subscriber_language(subscriber)
-        digest = _with_texts(self._featuring(digest), self._texts[language], language, subscriber.digest_size)
+        digest = await self._shown_in_full(self._featuring(digest), subscriber.digest_size)
+        digest = _with_texts(digest, self._texts[language], language, subscriber.digest_size)
         return await _sliced_push_parts(digest, subscriber.digest_size, language, self._slices)
+
+    async def _shown_in_full(self, digest: Digest, size: int | None) -> Digest:
+        """The entries a chat of `size` is shown, with their full papers (each read once per push)."""
+        return await with_full_papers(self._services.papers, digest, digest_limit(size), self._papers)
 
 
 async def featured_papers(services: Services, announced: date) -> tuple[str, ...]:
@@ -348,7 +361,7 @@ async def plan_push(
         raise ValueError(f"no announcement of {announced} is stored")
     categories = await services.subscriptions.active_categories()
     rows: dict[str, list[tuple[Paper, Listing]]] = {}
-    for row in await services.papers.listings(categories, announced):
+    for row in await services.papers.outlines(categories, announced):
         rows.setdefault(row[1].category, []).append(row)
     paper_ids = [paper.arxiv_id for listed in rows.values() for paper, _ in listed]
     present = await services.papers.announced_categories(announced)

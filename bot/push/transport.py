@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from http import HTTPStatus
 from typing import Any
 
@@ -22,7 +23,7 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from bot.config import tls_context
+from bot.config import tls_context, trusts_openssl_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class PushRequest(BaseRequest):
         """aiohttp wants its session made inside the running event loop."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ssl=tls_context()),
+                connector=aiohttp.TCPConnector(limit=self._connections, ssl=_tls()),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
             )
 
@@ -130,6 +131,13 @@ class PushRequest(BaseRequest):
         if code == HTTPStatus.CONFLICT:
             return Conflict(message)
         return NetworkError(message)
+
+
+def _tls() -> ssl.SSLContext | bool:
+    """True (aiohttp's own verifying context) when the process trusts OpenSSL's default authorities:
+    aiohttp loaded them into that context when it was imported, and another context would load them
+    again (a tenth of a push's start-up CPU). Else the process's context, on certifi's authorities."""
+    return True if trusts_openssl_defaults() else tls_context()
 
 
 def _form(request_data: RequestData) -> aiohttp.FormData:
