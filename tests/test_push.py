@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from bot.arxiv.schedule import ARXIV_TZ
 from bot.core.preferences import DEFAULT_DIGEST_SIZE
 from bot.jobs import BROADCASTER_KEY, POLL_JOB, PUSH_JOB, poll_arxiv
-from bot.push.planning import SLICE, PushOutcome, plan_push, run_push
+from bot.push.planning import SLICE, THREAD_TURN, PushOutcome, plan_push, run_push
 from tests.announcement import BOTH, DAY, IR_NEW, LG_NEW, TRICKY, seed_day
 from tests.clock import SteppingClock
 from tests.fakes.arxiv_server import HTML, FakeArxiv
@@ -156,7 +157,7 @@ async def test_planning_lets_replies_run_between_two_chats_once_its_slice_is_use
     assert turns_when_planned == sorted(set(turns_when_planned))
 
 
-async def test_a_push_makes_no_full_garbage_collection_however_much_it_keeps(bot, arxiv, clock):
+async def test_a_push_makes_no_full_garbage_collection_and_passes_the_thread_lock_often(bot, arxiv, clock):
     await bot.send(USER, "/subscribe IR", user_id=USER)
     seed_day(arxiv)
     clock.advance(minutes=10)
@@ -171,6 +172,10 @@ async def test_a_push_makes_no_full_garbage_collection_however_much_it_keeps(bot
 
     def keep_plenty(plan) -> None:  # what would make Python collect everything, many times over
         kept.extend([number] for number in range(500_000))
+        switches.append(sys.getswitchinterval())
+
+    switches: list[float] = []
+    usual_switch = sys.getswitchinterval()
 
     gc.callbacks.append(count)
     try:
@@ -180,6 +185,8 @@ async def test_a_push_makes_no_full_garbage_collection_however_much_it_keeps(bot
     assert outcome.delivered.sent == 1 and kept
     assert full_collections == 0
     assert gc.get_threshold() == thresholds
+    assert switches == [THREAD_TURN] and usual_switch > THREAD_TURN, "threads take turns more often"
+    assert sys.getswitchinterval() == usual_switch
 
 
 async def test_the_more_button_opens_the_category_at_its_first_paper_not_shown(bot, arxiv, clock):

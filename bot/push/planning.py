@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ time and built in a worker thread, so a reply waits for a slice or two, not for 
 PAGE = 100
 NEVER_AUTOMATICALLY = 2**31 - 1
 """A full collection's threshold (younger collections between two) that is never reached."""
+THREAD_TURN = 0.0005
+"""Seconds a Python thread runs, while a push does, before another waiting for the lock gets it."""
 BROADCASTER_KEY = "broadcaster"
 """Where the running bot keeps its Broadcaster (application.bot_data)."""
 
@@ -129,7 +132,7 @@ async def run_push(
     ledger's claims, so running both is safe.
     """
     async with services.push_lock:
-        with _full_collections_deferred():
+        with _full_collections_deferred(), _threads_take_turns_often():
             planned = None
             async with _planning(services, dry_run) as ours:
                 if ours:
@@ -174,6 +177,19 @@ def _full_collections_deferred() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(young, middle, full)
+
+
+@contextmanager
+def _threads_take_turns_often() -> Iterator[None]:
+    """Python's threads hand its lock on every THREAD_TURN while a push runs, not every 5 ms. Planning
+    builds digests in a worker thread, and the database's threads convert rows; the event loop waits
+    for the lock each time it wakes (a reply's every read is a wake-up), a turn at most each time."""
+    usual = sys.getswitchinterval()
+    sys.setswitchinterval(THREAD_TURN)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(usual)
 
 
 class _Slices:
