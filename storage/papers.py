@@ -96,12 +96,14 @@ class PaperRepository:
                 ],
             )
             await self._write_authors(added, replace=newer)
-            async with self._db.executemany(
+            listed = await self._listed(category, announced)
+            async with self._db.executemany(  # only new listings: PostgreSQL's triggers count statements
                 "INSERT INTO listings (category, announced, arxiv_id, announce_type)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (category, announced.isoformat(), arxiv_id, announce_type.value)
                     for arxiv_id, (_, announce_type) in news.items()
+                    if arxiv_id not in listed
                 ],
             ) as cursor:
                 listings_added = max(cursor.rowcount, 0)
@@ -431,6 +433,13 @@ class PaperRepository:
             )
             versions.update((row[0], row[1]) for row in rows)
         return versions
+
+    async def _listed(self, category: str, announced: date) -> set[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT arxiv_id FROM listings WHERE category = ? AND announced = ?",
+            (category, announced.isoformat()),
+        )
+        return {row[0] for row in rows}
 
     async def _write_authors(self, added: Sequence[Paper], *, replace: Sequence[Paper]) -> None:
         """Write the authors of new papers, and replace those of papers stored before."""

@@ -59,6 +59,16 @@ async def test_a_digest_is_built_once_and_again_after_an_ingest(papers, curation
     assert [entry.paper.arxiv_id for entry in later.entries] == ["2504.00001", "2504.00002"]
 
 
+async def test_a_poll_that_finds_what_is_stored_keeps_the_digest_cached(papers, curation):
+    first = await curation.digest(CATEGORIES, DAY)
+    generation = await papers.generation()
+    await papers.store_announcement(
+        "cs.CL", DAY, [(paper("2504.00001", "cs.CL", "Parsing"), AnnounceType.NEW)]
+    )
+    assert await papers.generation() == generation
+    assert await curation.digest(CATEGORIES, DAY) is first
+
+
 async def test_a_write_by_another_process_is_seen(db, curation, tmp_path: Path):
     first = await curation.digest(CATEGORIES, DAY)
     async with open_database(tmp_path / "test.sqlite3") as other:
