@@ -142,7 +142,7 @@ async def test_a_grant_is_spent_a_send_at_a_time_within_its_span():
     assert [shared.take() for _ in range(4)] == [True, True, True, False]
     await shared.wait()
     clock.now += SPAN - LEAD
-    assert shared.running_low(), "the grant runs out within a LEAD"
+    assert not shared.running_low(), "sends at hand, if soon expiring, hold no further grant"
     clock.now += LEAD
     assert not shared.take(), "sends a grant gave may not start after its span"
     assert budget.asked == [0.0, 0.0]

@@ -69,11 +69,12 @@ class SharedSendBudget:
         return True
 
     def running_low(self) -> bool:
-        """Whether the sends at hand may run out before the next grant comes (see `top_up`)."""
+        """Whether the sends at hand last less than a LEAD at the rate (see `top_up`). Not whether they
+        expire soon: a push slower than the rate would then hold grants it does not use, which the
+        other pushers could."""
         self._forget_expired()
         at_hand = sum(held.sends for held in self._held)
-        lasts = self._held[-1].until - self._wall() if self._held else 0.0
-        return (at_hand <= self._lead_sends or lasts <= LEAD) and not self._asking.locked()
+        return at_hand <= self._lead_sends and not self._asking.locked()
 
     async def top_up(self) -> None:
         """Ask for the next grant ahead of need, once at a time; a refusal is not waited out here."""
