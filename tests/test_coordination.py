@@ -182,3 +182,13 @@ async def test_a_refused_grant_is_waited_out_and_not_asked_for_again_meanwhile()
     await shared.wait()
     assert budget.asked == [0.0, 0.4] and clock.sleeps == [0.4]
     assert shared.take()
+
+
+async def test_at_a_pace_of_one_send_a_grant_nothing_is_asked_for_ahead():
+    """The grant would expire before the send's slot came (a tenth of a second apart at 10 a second)."""
+    clock = VirtualClock()
+    budget = ScriptedBudget(Grant(1, 0.0))
+    shared = SharedSendBudget(budget, rate=10, wall=clock, sleep=clock.sleep)
+    assert not shared.running_low()
+    await shared.wait()
+    assert budget.wanted == [1] and shared.take()

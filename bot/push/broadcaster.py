@@ -358,20 +358,20 @@ class _Push:
         """A moment to send within the rate, with the database keeping up and the claim still ours.
 
         Checked again once the rate gives the slot: sends queued for the rate must not go out after
-        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst; so
-        does a wait for the bot-wide rate, whose grants are writes, retried like a record.
+        recording stopped. A wait for the database takes a fresh slot, so resuming is no burst. The
+        bot-wide rate's grants are writes too, retried like a record: asked for ahead of the slot
+        (at full pace the sends at hand last until the next grant comes), and after it when none is
+        at hand (at a slow pace a grant's span is shorter than the wait for a slot).
         """
         shared = self.broadcaster.shared
         while True:
             await log.caught_up()
             await self.writable.wait()
-            if shared is not None:
-                if shared.running_low():
-                    await self.write(shared.top_up)
-                await self.write(shared.wait)
+            if shared is not None and shared.running_low():
+                await self.write(shared.top_up)
             await self.broadcaster.send_rate.acquire()
-            if shared is not None and not shared.take():
-                continue  # the sends at hand went to the others queued for a slot
+            while shared is not None and not shared.take():
+                await self.write(shared.wait)
             if self._clear(claimed_at, log):
                 return
 

@@ -4,10 +4,12 @@ Each push draws sends from the database a grant at a time (`storage.coordination
 the pushers of several instances (or a `push` beside `run`) together stay within the rate; the local
 `SendRate` still spaces this process's own sends.
 
-The next grant is asked for a LEAD before the sends at hand run out, so a send does not wait for the
-database between its slot and its request: the sends that waited would then go at once, a burst
-that shoulders replies aside. A grant's span starts when it is given, and its first sends go a LEAD
-later, so a grant holds what the rate sends in the rest of its span: none of it is left to expire.
+The next grant is asked for a LEAD before the sends at hand run out, so at full pace a send does not
+wait for the database between its slot and its request: the sends that waited would then go at
+once, a burst that shoulders replies aside. A grant's span starts when it is given, and its first
+sends go a LEAD later, so a grant holds what the rate sends in the rest of its span: none of it is
+left to expire. At a pace of one send a grant, nothing is asked for ahead: it would expire before
+the send's slot came.
 Real time throughout, whatever clock the push is given: the grants are shared with other processes,
 on other hosts (whose clocks NTP keeps together).
 """
@@ -72,6 +74,8 @@ class SharedSendBudget:
         """Whether the sends at hand last less than a LEAD at the rate (see `top_up`). Not whether they
         expire soon: a push slower than the rate would then hold grants it does not use, which the
         other pushers could."""
+        if self._chunk == 1:
+            return False
         self._forget_expired()
         at_hand = sum(held.sends for held in self._held)
         return at_hand <= self._lead_sends and not self._asking.locked()
