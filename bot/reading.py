@@ -18,6 +18,7 @@ from bot.core.digest import (
     Digest,
     DigestEntry,
     EnrichmentPriority,
+    EntryMemo,
     Page,
     build_digest,
     enrichment_priority,
@@ -28,7 +29,7 @@ from bot.core.preferences import digest_limit
 from bot.core.replies import DigestReply, digest_reply
 from bot.locales import Translation
 from storage.generated import GeneratedTextRepository
-from storage.models import Paper
+from storage.models import Listing, Paper
 from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
 
@@ -45,14 +46,33 @@ async def enrichment_priority_of(
     papers: PaperRepository, subscriptions: SubscriptionRepository, followed: Sequence[str], announced: date
 ) -> EnrichmentPriority:
     """The papers of `announced` a push is about to feature, then the rest of its first messages: over
-    the digest of every distinct choice of categories and size among active chats."""
+    the digest of every distinct choice of categories and size among active chats.
+
+    Worked out in a worker thread: hundreds of choices take a second or more, which held the event
+    loop, a digest at a time, every time the enrichment planned its next pages.
+    """
     outlines = await papers.outlines(followed, announced)
+    choices = await subscriptions.digest_choices()
+    return await asyncio.to_thread(_priority_over, outlines, choices, followed, announced)
+
+
+def _priority_over(
+    outlines: Sequence[tuple[Paper, Listing]],
+    choices: Sequence[tuple[tuple[str, ...], int | None]],
+    followed: Sequence[str],
+    announced: date,
+) -> EnrichmentPriority:
+    """One digest per choice of categories (the sizes of that choice share it), each paper's entry
+    made once per way it is listed."""
+    entries: EntryMemo = {}
+    built: dict[tuple[str, ...], Digest] = {}
     digests = []
-    for categories, size in await subscriptions.digest_choices():
-        wanted = [name for name in categories if name in followed]
+    for categories, size in choices:
+        wanted = tuple(name for name in categories if name in followed)
         if wanted:
-            digests.append((build_digest(outlines, wanted, announced), digest_limit(size)))
-            await asyncio.sleep(0)  # hundreds of choices take seconds: replies go on between two
+            if wanted not in built:
+                built[wanted] = build_digest(outlines, wanted, announced, entries)
+            digests.append((built[wanted], digest_limit(size)))
     return enrichment_priority(digests)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from bot import reading
 from bot.curation import Curation
 from storage.chats import ChatRepository
 from storage.deliveries import DeliveryLedger, PlannedPart
@@ -18,6 +20,7 @@ from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
 from storage.models import AnnounceType, Author, Generated, Paper
 from storage.papers import PaperRepository
+from storage.subscriptions import SubscriptionRepository
 from tests.support import REPO, cli_env, open_database
 
 DAY = date(2025, 4, 8)
@@ -149,3 +152,22 @@ def test_scikit_learn_loads_outside_the_event_loop():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "False"], "scikit-learn was loaded once, not by the event loop"
+
+
+async def test_the_enrichment_priority_is_worked_out_off_the_event_loop(db, papers, curation, monkeypatch):
+    """Hundreds of digests, one per choice of categories among 100,000 chats, held the loop a second."""
+    threads = []
+    build = reading.build_digest
+
+    def recording_build(*arguments):
+        threads.append(threading.current_thread())
+        return build(*arguments)
+
+    monkeypatch.setattr(reading, "build_digest", recording_build)
+    await ChatRepository(db).register(1, "private", None, None, NOW)
+    await ChatRepository(db).register(2, "private", None, None, NOW)
+    await SubscriptionRepository(db).add(1, ["cs.CL"], NOW)
+    await SubscriptionRepository(db).add(2, ["cs.CL", "cs.CV"], NOW)
+    priority = await reading.enrichment_priority_of(papers, SubscriptionRepository(db), list(CATEGORIES), DAY)
+    assert priority.featured == ("2504.00001",)
+    assert len(threads) == 2 and threading.main_thread() not in threads
