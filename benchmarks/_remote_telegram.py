@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from multiprocessing.connection import Connection
+from pathlib import Path
 
+from bot.config import load_settings
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
+from tests.harness import BotHarness, make_harness
 
 REPLY_TIMEOUT = 10.0  # seconds: a reply later than this counts as lost
 POLL_REPLY = 0.0005  # seconds between the fake's looks for a reply
@@ -84,3 +89,30 @@ class RemoteTelegram:
     def close(self) -> None:
         self._pipe.send("stop")
         self._process.join(timeout=10)
+
+
+@asynccontextmanager
+async def running_bot(
+    token: str, database: Path, settings: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[BotHarness, RemoteTelegram]]:
+    """The real application on `database` (as `python -m bot run` builds it, `settings` added), against
+    this fake in its own process and a fake arXiv; stopped, and the fake's process ended, on leaving."""
+    telegram = RemoteTelegram(token)
+    try:
+        with FakeArxiv() as arxiv:
+            env = {
+                "TELEGRAM_BOT_TOKEN": token,
+                "TELEGRAM_API_BASE_URL": telegram.base_url,
+                **arxiv.env(),
+                "DATABASE_PATH": str(database),
+                "ARXIV_REQUEST_DELAY": "0",
+                **(settings or {}),
+            }
+            harness = make_harness(telegram, load_settings(env, env_file=None))  # type: ignore[arg-type]
+            await harness.start()
+            try:
+                yield harness, telegram
+            finally:
+                await harness.stop()
+    finally:
+        telegram.close()

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._remote_telegram import RemoteTelegram  # noqa: E402
+from benchmarks._remote_telegram import RemoteTelegram, running_bot  # noqa: E402
 from benchmarks._seed import cached_database, copy_database  # noqa: E402
 from benchmarks.commands import (  # noqa: E402
     CHAT_ID,
@@ -54,11 +54,9 @@ from benchmarks.commands import (  # noqa: E402
     tap_like_a_reader,
 )
 from bot.cli.migrate import migrate_to_postgres  # noqa: E402
-from bot.config import load_settings  # noqa: E402
 from bot.jobs import CATCH_UP_JOB, request_push  # noqa: E402
 from bot.reading import latest_announcement  # noqa: E402
-from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.harness import BotHarness, make_harness  # noqa: E402
+from tests.harness import BotHarness  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 
 GOAL_MS = 100.0
@@ -151,29 +149,14 @@ async def background_work_finished(harness: BotHarness, timeout: float = 120.0) 
 async def measure(
     database: Path, rest_runs: int, sending_seconds: float, url: str | None
 ) -> tuple[list[Phase], int]:
-    telegram = RemoteTelegram(TOKEN)
-    try:
-        with FakeArxiv() as arxiv:
-            env = {
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": telegram.base_url,
-                **arxiv.env(),
-                "DATABASE_PATH": str(database),
-                **({"DATABASE_URL": url} if url else {}),
-                "ARXIV_REQUEST_DELAY": "0",
-                **PUSH_SETTINGS,
-            }
-            harness = make_harness(telegram, load_settings(env, env_file=None))  # type: ignore[arg-type]
-            await harness.start()
-            monitor = StallMonitor()
-            try:
-                phases = await _phases(harness, telegram, monitor, rest_runs, sending_seconds)
-                sent = await telegram.sends()
-            finally:
-                await monitor.stop()
-                await harness.stop()
-    finally:
-        telegram.close()
+    settings = {**PUSH_SETTINGS, **({"DATABASE_URL": url} if url else {})}
+    async with running_bot(TOKEN, database, settings) as (harness, telegram):
+        monitor = StallMonitor()
+        try:
+            phases = await _phases(harness, telegram, monitor, rest_runs, sending_seconds)
+            sent = await telegram.sends()
+        finally:
+            await monitor.stop()
     return phases, sent
 
 

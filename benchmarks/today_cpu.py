@@ -43,7 +43,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._remote_telegram import RemoteTelegram  # noqa: E402
+from benchmarks._remote_telegram import RemoteTelegram, running_bot  # noqa: E402
 from benchmarks._seed import cached_database, copy_database  # noqa: E402
 from benchmarks.commands import (  # noqa: E402
     CHAT_ID,
@@ -53,9 +53,7 @@ from benchmarks.commands import (  # noqa: E402
     start_up_poll_finished,
 )
 from benchmarks.replies_during_push import background_work_finished, prepare_chat  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from tests.fakes.arxiv_server import FakeArxiv  # noqa: E402
-from tests.harness import BotHarness, make_harness  # noqa: E402
+from tests.harness import BotHarness  # noqa: E402
 
 GOAL_MS = 5.0
 PLAIN_CHAT_ID = CHAT_ID + CHATS  # plain chats follow the personal ones: 82, 83, ...
@@ -129,32 +127,16 @@ async def prepare(harness: BotHarness, telegram: RemoteTelegram) -> None:
 
 async def measure(database: Path, runs: int, rounds: int, profile: bool) -> list[Kind]:
     kinds = [Kind("no personal signals", PLAIN_CHAT_ID), Kind("follows and model", CHAT_ID)]
-    telegram = RemoteTelegram(TOKEN)
-    try:
-        with FakeArxiv() as arxiv:
-            env = {
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": telegram.base_url,
-                **arxiv.env(),
-                "DATABASE_PATH": str(database),
-                "ARXIV_REQUEST_DELAY": "0",
-            }
-            harness = make_harness(telegram, load_settings(env, env_file=None))  # type: ignore[arg-type]
-            await harness.start()
-            try:
-                await prepare(harness, telegram)
-                for kind in kinds:  # warm-up: every chat once more
-                    await telegram.round(kind.chats(CHATS, 0), "/today", SPACING)
-                for turn in range(rounds):
-                    for kind in kinds:
-                        await measured_round(telegram, kind, runs, turn)
-                if profile:
-                    for kind in kinds:
-                        await profiled_round(telegram, kind, runs)
-            finally:
-                await harness.stop()
-    finally:
-        telegram.close()
+    async with running_bot(TOKEN, database) as (harness, telegram):
+        await prepare(harness, telegram)
+        for kind in kinds:  # warm-up: every chat once more
+            await telegram.round(kind.chats(CHATS, 0), "/today", SPACING)
+        for turn in range(rounds):
+            for kind in kinds:
+                await measured_round(telegram, kind, runs, turn)
+        if profile:
+            for kind in kinds:
+                await profiled_round(telegram, kind, runs)
     return kinds
 
 
