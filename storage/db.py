@@ -15,7 +15,6 @@ row of `schema_version`, and instances migrating at once wait for each other on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import re
 import sqlite3
@@ -227,17 +226,27 @@ async def transaction(db: Connection) -> AsyncIterator[None]:
         try:
             await db.execute("BEGIN IMMEDIATE")
         except BaseException:
-            # Cancelled while aiosqlite's thread still began it (a stopping bot): roll that back,
-            # queued after it, or the connection stays inside a transaction nobody owns.
-            with contextlib.suppress(sqlite3.OperationalError):
-                await db.execute("ROLLBACK")
+            await _roll_back_after_what_runs(db)
             raise
         try:
             yield
             await db.execute("COMMIT")  # can fail too (disk full): then nothing of it stays
         except BaseException:
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
+            await _roll_back_after_what_runs(db)
+            raise
+
+
+async def _roll_back_after_what_runs(db: aiosqlite.Connection) -> None:
+    """Roll back behind the statement aiosqlite's thread may still run for a cancelled await.
+
+    A stopping bot cancels jobs mid-statement, but the thread finishes the BEGIN or COMMIT anyway:
+    until then `in_transaction` cannot say whether there is anything to roll back. The ROLLBACK is
+    queued after it, and its "no transaction is active" only means that statement ended it.
+    """
+    try:
+        await db.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        if db.in_transaction:
             raise
 
 

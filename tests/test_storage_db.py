@@ -1,4 +1,5 @@
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,3 +105,42 @@ async def test_a_transaction_cancelled_while_waiting_to_begin_leaves_the_connect
 async def _enter_transaction(db) -> None:
     async with database.transaction(db):
         pass
+
+
+@pytest.mark.sqlite_only
+async def test_a_transaction_cancelled_while_committing_keeps_what_it_committed(tmp_path):
+    """A stopping bot cancels a job while its COMMIT waits in aiosqlite's thread: the thread still
+    commits, and the rollback queued behind it must not turn the cancellation into an error."""
+    db = await database.connect(tmp_path / "bot.sqlite3")
+    entered, release = threading.Event(), threading.Event()
+
+    def gate() -> int:
+        entered.set()
+        release.wait(5)
+        return 1
+
+    try:
+        await db.create_function("gate", 0, gate)
+        await db.execute("CREATE TABLE kept (x INTEGER)")
+        body_done = asyncio.Event()
+
+        async def register_then_commit_behind_the_gate() -> None:
+            async with database.transaction(db):
+                await db.execute("INSERT INTO kept VALUES (1)")
+                blocking = asyncio.ensure_future(db.execute_fetchall("SELECT gate()"))
+                await asyncio.to_thread(entered.wait, 5)
+                body_done.set()
+            await blocking
+
+        job = asyncio.create_task(register_then_commit_behind_the_gate())
+        await body_done.wait()  # the job's COMMIT is queued behind the gate
+        job.cancel()
+        await asyncio.sleep(0)  # the job reaches its rollback, queued behind the COMMIT
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        assert not db.in_transaction
+        assert [tuple(row) for row in await db.execute_fetchall("SELECT x FROM kept")] == [(1,)]
+    finally:
+        release.set()
+        await db.close()
