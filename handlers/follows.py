@@ -65,7 +65,7 @@ async def follow(update: Update, context: BotContext) -> None:
     try:
         follows = parse_follows(argument)
     except FollowError as error:
-        await message.reply_text(escape(str(error)))
+        await message.reply_text(escape(tr.problem(error)))
         return
     added, already, full = await services.follows.add(
         update.effective_chat.id,
@@ -120,7 +120,7 @@ async def unfollow(update: Update, context: BotContext) -> None:
     try:
         follows = parse_follows(argument)
     except FollowError as error:
-        await message.reply_text(escape(str(error)))
+        await message.reply_text(escape(tr.problem(error)))
         return
     removed_texts = await services.follows.remove_keys(
         chat_id, [(item.kind.value, item.key) for item in follows]

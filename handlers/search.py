@@ -40,7 +40,7 @@ async def results(
         query = search_query(text, services.settings.categories)
         found = await services.arxiv.api.search(query, (number - 1) * PER_PAGE, PER_PAGE)
     except SearchError as error:
-        return escape(str(error)), None
+        return escape(tr.problem(error)), None
     except ArxivApiError:
         return escape(_(REFUSED)), None
     except ArxivError:
@@ -71,7 +71,7 @@ async def search(update: Update, context: BotContext) -> None:
     try:
         search_query(text, services.settings.categories)
     except SearchError as error:
-        await message.reply_text(escape(str(error)))
+        await message.reply_text(escape(tr.problem(error)))
         return
     search_id = await services.searches.save(update.effective_chat.id, text, services.clock())
     waiting = wait_notice(services, tr.gettext("Searching"), tr)

@@ -70,7 +70,7 @@ async def _update_setting(
     try:
         await apply(services, chat_id, argument)
     except PreferenceError as error:
-        await message.reply_text(escape(str(error)))
+        await message.reply_text(escape(tr.problem(error)))
         return
     await replan_chat(services, chat_id)
     await message.reply_text(tr.gettext("Saved.") + "\n\n" + await describe(services, chat_id, tr))

@@ -119,14 +119,16 @@ def _arguments(context: BotContext) -> list[str]:
     return [part for arg in context.args or [] for part in arg.split(",") if part][:MAX_ARGUMENTS]
 
 
-def _parse_all(arguments: Sequence[str], keyboard_set: Sequence[str]) -> tuple[list[str], list[str]]:
+def _parse_all(
+    arguments: Sequence[str], keyboard_set: Sequence[str], tr: Translation
+) -> tuple[list[str], list[str]]:
     """(category names, error lines) for what the user typed."""
     names, errors = [], []
     for argument in arguments:
         try:
             names.append(parse_category(argument, keyboard_set).name)
         except CategoryError as error:
-            errors.append(f"❓ {escape(str(error))}")
+            errors.append(f"❓ {escape(tr.problem(error))}")
     return list(dict.fromkeys(names)), errors
 
 
@@ -150,7 +152,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not arguments:
         await _reply_with_keyboard(update, context, tr)
         return
-    names, lines = _parse_all(arguments, services.settings.categories)
+    names, lines = _parse_all(arguments, services.settings.categories, tr)
     added = await services.subscriptions.add(chat_id, names, services.clock())
     already = [name for name in names if name not in added]
     if added:
@@ -185,7 +187,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         removed = await services.subscriptions.remove_all(chat_id)
         lines = []
     else:
-        names, lines = _parse_all(arguments, services.settings.categories)
+        names, lines = _parse_all(arguments, services.settings.categories, tr)
         removed = await services.subscriptions.remove(chat_id, names)
     if removed:
         await replan_chat(services, chat_id)

@@ -84,7 +84,7 @@ async def today(update: Update, context: BotContext) -> None:
         try:
             day = parse_day(argument, today_there)
         except DayError as error:
-            await message.reply_text(escape(str(error)))
+            await message.reply_text(escape(tr.problem(error)))
             return
         missing = await missing_day(
             services, subscribed, day, today_there, _("your categories"), DigestDay, tr
@@ -150,7 +150,7 @@ async def browse(update: Update, context: BotContext) -> None:
         name = parse_category(arguments[0], services.settings.categories).name
     except CategoryError as error:
         await message.reply_text(
-            _("{problem} /categories lists every category.").format(problem=escape(str(error)))
+            _("{problem} /categories lists every category.").format(problem=escape(tr.problem(error)))
         )
         return
     day, number = None, 1
@@ -162,7 +162,7 @@ async def browse(update: Update, context: BotContext) -> None:
             else:
                 day = parse_day(argument, today_there)
     except DayError as error:
-        await message.reply_text(escape(str(error)))
+        await message.reply_text(escape(tr.problem(error)))
         return
     if day is not None:
         missing = await missing_day(

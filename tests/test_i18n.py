@@ -12,8 +12,12 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from bot.core import categories_zh
-from bot.core.categories import ARCHIVES, DEFAULT_CATEGORIES, TAXONOMY
-from bot.core.i18n import Language, language_of, parse_language
+from bot.core.categories import ARCHIVES, DEFAULT_CATEGORIES, TAXONOMY, parse_category
+from bot.core.days import parse_day
+from bot.core.follows import parse_follows
+from bot.core.i18n import Language, Problem, language_of, parse_language
+from bot.core.preferences import parse_delivery_time, parse_digest_size, parse_timezone
+from bot.core.search import search_query
 from bot.locales import CHINESE, ENGLISH, LOCALES, catalogue_path
 from handlers.commands import COMMANDS
 from tests.support import REPO
@@ -197,3 +201,76 @@ async def test_commands_and_descriptions_are_set_in_both_languages(bot):
     )
     assert bot.telegram.description("zh", short=True).startswith("每日 arXiv 论文速递")
     assert bot.telegram.unknown_calls == []
+
+
+# --- bad input, in the chat's language -------------------------------------------------------------
+
+
+def _problem(parse, *arguments):
+    with pytest.raises(Problem) as raised:
+        parse(*arguments)
+    return raised.value
+
+
+def test_what_was_wrong_with_the_input_is_told_in_chinese_with_its_alternatives_joined_the_chinese_way():
+    unknown = _problem(parse_category, "mathph")
+    assert str(unknown) == "Unknown category “mathph”. Did you mean math-ph, math.SP or math.PR?"
+    assert ENGLISH.problem(unknown) == str(unknown)
+    assert CHINESE.problem(unknown) == "未知分类“mathph”。你是想要 math-ph、math.SP或math.PR 吗？"
+    assert CHINESE.problem(_problem(parse_digest_size, "0")) == "篇数是 1 到 50 之间的数字，或“all”。"
+    assert CHINESE.problem(_problem(parse_day, "2026-13-40", date(2026, 8, 20))).startswith(
+        "“2026-13-40”不是日期。"
+    )
+    # A category inside a search keeps the category's message.
+    assert CHINESE.problem(_problem(search_query, "cat:XX transformers")) == "未知分类“XX”。"
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_category, ""),
+        (parse_category, "PR"),
+        (parse_category, "cs"),
+        (parse_category, "qwertyuiop"),
+        (parse_delivery_time, "25:00"),
+        (parse_timezone, "Europe/Berln"),
+        (parse_timezone, "Mars/Base"),
+        (parse_digest_size, "abc"),
+        (parse_follows, ""),
+        (parse_follows, "author:"),
+        (parse_follows, "x" * 200),
+        (parse_follows, "a.*b"),
+        (parse_follows, "🦜"),
+        (parse_follows, "author:" + " ".join(["Name"] * 9)),
+        (parse_follows, ", ".join(f"topic{number}" for number in range(30))),
+        (search_query, ""),
+        (search_query, "x" * 300),
+        (search_query, 'ti:"open'),
+        (search_query, "(a b)"),
+        (search_query, "OR"),
+        (search_query, "a OR b"),
+        (search_query, " ".join(f"w{number}" for number in range(20))),
+        (search_query, "xx:word"),
+        (search_query, "au:!!"),
+    ],
+)
+def test_every_problem_with_input_reads_in_chinese(parse, text):
+    problem = _problem(parse, text)
+    chinese = CHINESE.problem(problem)
+    assert chinese != str(problem)
+    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+    assert "{" not in chinese and "}" not in chinese, chinese
+
+
+async def test_a_chinese_chat_is_told_in_chinese_what_it_typed_wrong(bot):
+    await bot.send(USER, "/lang zh")
+    assert (await bot.send(USER, "/subscribe XX IR")).visible_text.startswith("✅ 已订阅 IR")
+    assert "❓ 未知分类“XX”。" in (await bot.send(USER, "/subscribe XX")).visible_text
+    assert (await bot.send(USER, "/cat mathph")).visible_text == (
+        "未知分类“mathph”。你是想要 math-ph、math.SP或math.PR 吗？ /categories 列出所有分类。"
+    )
+    assert (await bot.send(USER, "/today someday")).visible_text.startswith("“someday”不是日期。")
+    assert (await bot.send(USER, "/time 25:00")).visible_text.startswith("“25:00”不是一天中的时间。")
+    assert (await bot.send(USER, "/size 99")).visible_text == "篇数是 1 到 50 之间的数字，或“all”。"
+    assert (await bot.send(USER, "/follow author:")).visible_text.startswith("“author:”后面是空的")
+    assert (await bot.send(USER, "/search (a b)")).visible_text == "不支持括号：你给出的所有词都必须匹配。"

@@ -13,6 +13,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core.i18n import N_, Choices, Problem
+
 # arXiv's archives in the order of arxiv.org/category_taxonomy: id -> name.
 ARCHIVES: dict[str, str] = {
     "cs": "Computer Science",
@@ -256,11 +258,11 @@ SHORT_CODE_ARCHIVES = ("cs", "eess")  # the reference digest's style: IR, LG, AS
 _MAX_INPUT = 40
 
 
-class CategoryError(ValueError):
-    """Raised with a message fit to show a user: what was wrong and what was meant."""
+class CategoryError(Problem):
+    """What was wrong with a category a user typed, and the categories they may have meant."""
 
-    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, suggestions: tuple[str, ...] = (), /, **values: str | Choices) -> None:
+        super().__init__(message, **values)
         self.suggestions = suggestions
 
 
@@ -325,7 +327,7 @@ def parse_category(text: str, keyboard: Iterable[str] = ()) -> Category:
     """
     raw = text.strip()
     if not raw:
-        raise CategoryError("No category given.")
+        raise CategoryError(N_("No category given."))
     shown = raw if len(raw) <= _MAX_INPUT else raw[:_MAX_INPUT] + "…"
     found = _candidates(raw, TAXONOMY)
     if len(found) > 1:
@@ -334,10 +336,16 @@ def parse_category(text: str, keyboard: Iterable[str] = ()) -> Category:
         return category(found[0])
     if len(found) > 1:
         names = tuple(sorted(found))
-        raise CategoryError(f"“{shown}” is ambiguous: did you mean {_or(names)}?", names)
+        raise CategoryError(
+            N_("“{shown}” is ambiguous: did you mean {choices}?"), names, shown=shown, choices=Choices(names)
+        )
     close = suggest(raw, keyboard)
-    hint = f" Did you mean {_or(tuple(_as_typed(name, raw, keyboard) for name in close))}?" if close else ""
-    raise CategoryError(f"Unknown category “{shown}”.{hint}", close)
+    if not close:
+        raise CategoryError(N_("Unknown category “{shown}”."), shown=shown)
+    typed = Choices(_as_typed(name, raw, keyboard) for name in close)
+    raise CategoryError(
+        N_("Unknown category “{shown}”. Did you mean {choices}?"), close, shown=shown, choices=typed
+    )
 
 
 def suggest(text: str, keyboard: Iterable[str] = (), limit: int = 3) -> tuple[str, ...]:
@@ -364,9 +372,3 @@ def _as_typed(name: str, typed: str, keyboard: Iterable[str]) -> str:
         return name
     found = _candidates(code, TAXONOMY)
     return code if found == [name] or _preferred(found, keyboard) == [name] else name
-
-
-def _or(names: tuple[str, ...]) -> str:
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " or " + names[-1]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.core.i18n import N_, Problem
+
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MAX_SHOWN = 40
 
 
-class DayError(ValueError):
-    """A message fit to show the user."""
+class DayError(Problem):
+    """Text that names no announcement day."""
 
 
 def parse_day(text: str, today: date) -> date:
@@ -29,7 +31,7 @@ def parse_day(text: str, today: date) -> date:
     except ValueError:
         shown = text.strip() if len(text.strip()) <= _MAX_SHOWN else text.strip()[:_MAX_SHOWN] + "…"
         raise DayError(
-            f"“{shown}” is not a day. Try a date like 2026-08-20, or yesterday, or mon … fri."
+            N_("“{shown}” is not a day. Try a date like 2026-08-20, or yesterday, or mon … fri."), shown=shown
         ) from None
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.i18n import N_, Problem
 from bot.core.names import compact_author, fold, name_matches, name_tokens
 from bot.core.tex import readable_tex
 from storage.models import Paper
@@ -63,8 +64,8 @@ _KINDS = {
 }
 
 
-class FollowError(ValueError):
-    """A message fit to show the user."""
+class FollowError(Problem):
+    """What a user asked to follow that cannot be followed, and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +116,16 @@ def parse_follows(argument: str) -> list[Follow]:
         found.append(_checked(kind, text))
     if not found:
         raise FollowError(
-            'Follow what? Send e.g. /follow "retrieval augmented generation", /follow RAG, '
-            '/follow author:Leskovec or /follow inst:"Google DeepMind".'
+            N_(
+                'Follow what? Send e.g. /follow "retrieval augmented generation", /follow RAG, '
+                '/follow author:Leskovec or /follow inst:"Google DeepMind".'
+            )
         )
     if len(found) > MAX_PER_COMMAND:
         raise FollowError(
-            f"That is {len(found)} follows at once; send at most {MAX_PER_COMMAND} per message."
+            N_("That is {count} follows at once; send at most {most} per message."),
+            count=len(found),
+            most=MAX_PER_COMMAND,
         )
     unique: dict[tuple[FollowKind, str], Follow] = {}
     for item in found:
@@ -157,20 +162,32 @@ def _checked(kind: FollowKind, raw: str) -> Follow:
     text = " ".join(raw.split())
     shown = text if len(text) <= 40 else text[:40] + "…"
     if not text:
-        raise FollowError(f"An empty {kind.value} cannot be followed: write the words after “{kind.value}:”.")
+        raise FollowError(
+            N_("An empty {kind} cannot be followed: write the words after “{kind}:”."), kind=kind.value
+        )
     if len(text) > MAX_FOLLOW_CHARS:
-        raise FollowError(f"“{shown}” is too long to follow: at most {MAX_FOLLOW_CHARS} characters.")
+        raise FollowError(
+            N_("“{shown}” is too long to follow: at most {most} characters."),
+            shown=shown,
+            most=MAX_FOLLOW_CHARS,
+        )
     odd = sorted(set(text) & _PATTERN_CHARACTERS)
     if odd:
         raise FollowError(
-            f"Follows are plain words, not patterns: “{shown}” has {' '.join(odd)}. "
-            "Write e.g. /follow graph neural networks."
+            N_(
+                "Follows are plain words, not patterns: “{shown}” has {characters}. "
+                "Write e.g. /follow graph neural networks."
+            ),
+            shown=shown,
+            characters=" ".join(odd),
         )
     key = follow_key(kind, text)
     if not key:
-        raise FollowError(f"“{shown}” has no letters or digits to follow.")
+        raise FollowError(N_("“{shown}” has no letters or digits to follow."), shown=shown)
     if kind is FollowKind.AUTHOR and len(key.split()) > MAX_NAME_WORDS:
-        raise FollowError(f"“{shown}” is not a person's name; follow an author as author:Leskovec.")
+        raise FollowError(
+            N_("“{shown}” is not a person's name; follow an author as author:Leskovec."), shown=shown
+        )
     return Follow(kind, text)
 
 

@@ -33,6 +33,24 @@ def N_(message: str) -> str:
     return message
 
 
+class Choices(tuple[str, ...]):
+    """Alternatives a message offers ("A, B or C"), joined in the reader's language where shown."""
+
+    def __str__(self) -> str:
+        return self[0] if len(self) == 1 else ", ".join(self[:-1]) + " or " + self[-1]
+
+
+class Problem(ValueError):
+    """What was wrong with what a user typed, fit to show them: a message marked with `N_` and the
+    values it names, so the core parses without catalogues. str() is the English text (logs, the
+    command line); a chat gets it in its own language from `bot.locales.Translation.problem`."""
+
+    def __init__(self, message: str, /, **values: str | int | Choices) -> None:
+        super().__init__(message.format(**values))
+        self.message = message
+        self.values = values
+
+
 def language_of(chosen: str | None, language_code: str | None) -> Language:
     """The chat's `/lang` choice, else the user's Telegram language: every `zh`, `zh-hans`, `zh-cn`,
     `zh-hk`, `zh-tw`… is answered in Simplified Chinese, the only Chinese there is a catalogue for;

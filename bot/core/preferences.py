@@ -8,6 +8,7 @@ from datetime import time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.core.i18n import N_, Choices, Problem
 from bot.core.names import fold
 
 DEFAULT_DIGEST_SIZE = 10
@@ -16,8 +17,8 @@ MAX_DIGEST_SIZE = 50
 _TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 
 
-class PreferenceError(ValueError):
-    """A message fit to show the user."""
+class PreferenceError(Problem):
+    """A delivery time, time zone or digest size that cannot be read."""
 
 
 def parse_delivery_time(text: str) -> time | None:
@@ -34,7 +35,9 @@ def parse_delivery_time(text: str) -> time | None:
             hour = hour % 12 + (12 if meridiem == "pm" else 0)
         if valid_hour and minute < 60:
             return time(hour, minute)
-    raise PreferenceError(f"“{cleaned[:40]}” is not a time of day. Try /time 08:30, or /time now.")
+    raise PreferenceError(
+        N_("“{shown}” is not a time of day. Try /time 08:30, or /time now."), shown=cleaned[:40]
+    )
 
 
 @cache
@@ -164,8 +167,15 @@ def parse_timezone(text: str) -> str:
         if name is not None and _exists(name):
             return name
     close = difflib.get_close_matches(folded, list(zones), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(zones[key] for key in close)}?" if close else ""
-    raise PreferenceError(f"Unknown time zone “{cleaned}”.{hint} Use a name like Europe/Berlin or a city.")
+    if not close:
+        raise PreferenceError(
+            N_("Unknown time zone “{shown}”. Use a name like Europe/Berlin or a city."), shown=cleaned
+        )
+    raise PreferenceError(
+        N_("Unknown time zone “{shown}”. Did you mean {choices}? Use a name like Europe/Berlin or a city."),
+        shown=cleaned,
+        choices=Choices(zones[key] for key in close),
+    )
 
 
 def _exists(name: str) -> bool:
@@ -191,7 +201,7 @@ def parse_digest_size(text: str) -> int:
         return 0
     if cleaned.isdecimal() and len(cleaned) <= 3 and 1 <= int(cleaned) <= MAX_DIGEST_SIZE:
         return int(cleaned)
-    raise PreferenceError(f"The size is a number from 1 to {MAX_DIGEST_SIZE}, or “all”.")
+    raise PreferenceError(N_("The size is a number from 1 to {most}, or “all”."), most=MAX_DIGEST_SIZE)
 
 
 def digest_limit(stored: int | None) -> int | None:

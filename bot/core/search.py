@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.core.categories import CategoryError, parse_category
+from bot.core.i18n import N_, Problem
 
 MAX_TERMS = 12
 MAX_CHARS = 200
@@ -20,35 +21,44 @@ _OPERATORS = {"and", "or", "andnot", "not"}
 _SAFE = re.compile(r"[^\w\s.\-'’]", re.UNICODE)
 
 
-class SearchError(ValueError):
-    """A message fit to show the user."""
+class SearchError(Problem):
+    """A search the export API cannot be asked, and why."""
 
 
 def search_query(text: str, keyboard: tuple[str, ...] = ()) -> str:
     """The export API query for `text`, every term required; raises SearchError."""
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise SearchError("Search for what? Send e.g. /search diffusion transformer, or /search au:hinton.")
+        raise SearchError(
+            N_("Search for what? Send e.g. /search diffusion transformer, or /search au:hinton.")
+        )
     if len(cleaned) > MAX_CHARS:
         raise SearchError(
-            f"That search is too long: at most {MAX_CHARS} characters. Pick a few telling words."
+            N_("That search is too long: at most {most} characters. Pick a few telling words."),
+            most=MAX_CHARS,
         )
     if cleaned.count('"') % 2:
-        raise SearchError('A quote is not closed: write phrases as ti:"graph neural network".')
+        raise SearchError(N_('A quote is not closed: write phrases as ti:"graph neural network".'))
     if any(mark in cleaned for mark in "()"):
-        raise SearchError("Parentheses are not supported: all the words you give must match.")
+        raise SearchError(N_("Parentheses are not supported: all the words you give must match."))
     terms = []
     position = 0
     for match in _TOKEN.finditer(cleaned):
         if cleaned[position : match.start()].strip():
-            raise SearchError(f"I cannot read “{cleaned[position : match.start()].strip()[:40]}”.")
+            raise SearchError(
+                N_("I cannot read “{shown}”."), shown=cleaned[position : match.start()].strip()[:40]
+            )
         position = match.end()
         terms.append(_term(match, keyboard))
     terms = [term for term in terms if term]
     if not terms:
-        raise SearchError("Search for what? Give at least one word that is not AND, OR or NOT.")
+        raise SearchError(N_("Search for what? Give at least one word that is not AND, OR or NOT."))
     if len(terms) > MAX_TERMS:
-        raise SearchError(f"That search has {len(terms)} terms; at most {MAX_TERMS} can all match at once.")
+        raise SearchError(
+            N_("That search has {count} terms; at most {most} can all match at once."),
+            count=len(terms),
+            most=MAX_TERMS,
+        )
     return " AND ".join(terms)
 
 
@@ -57,19 +67,23 @@ def _term(match: re.Match[str], keyboard: tuple[str, ...]) -> str | None:
     value = match["phrase"] if match["phrase"] is not None else match["word"]
     if field not in FIELDS:
         fields = ", ".join(f"{name}:" for name in FIELDS if name != "all")
-        raise SearchError(f"Unknown field “{match['field'][:20]}:”. Use {fields} or plain words.")
+        raise SearchError(
+            N_("Unknown field “{shown}:”. Use {fields} or plain words."),
+            shown=match["field"][:20],
+            fields=fields,
+        )
     if match["field"] is None and match["phrase"] is None and value.casefold() in _OPERATORS:
         if value.casefold() == "and":
             return None
-        raise SearchError("OR and NOT are not supported: all the words you give must match.")
+        raise SearchError(N_("OR and NOT are not supported: all the words you give must match."))
     value = " ".join(_SAFE.sub(" ", value).split())
     if not value:
         if match["field"]:
-            raise SearchError(f"Nothing after “{match['field']}:”. Write e.g. {match['field']}:word.")
+            raise SearchError(N_("Nothing after “{field}:”. Write e.g. {field}:word."), field=match["field"])
         return None
     if field == "cat":
         try:
             return f"cat:{parse_category(value, keyboard).name}"
         except CategoryError as error:
-            raise SearchError(str(error)) from None
+            raise SearchError(error.message, **error.values) from None
     return f'{FIELDS[field]}:"{value}"' if " " in value else f"{FIELDS[field]}:{value}"

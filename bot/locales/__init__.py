@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, category
-from bot.core.i18n import Language
+from bot.core.i18n import Choices, Language, Problem
 from bot.core.render import ENGLISH_WORDS, DigestWords
 
 LOCALES = Path(__file__).resolve().parent  # the catalogues live beside this module
@@ -63,6 +63,21 @@ class Translation:
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         return catalogue(self.language).ngettext(singular, plural, count)
+
+    def problem(self, problem: Problem) -> str:
+        """What was wrong with the user's input, in this language, its alternatives joined the
+        language's way ("A、B或C")."""
+        if self.language is Language.EN:
+            return str(problem)
+        from babel.lists import format_list
+
+        values = {
+            name: format_list(list(value), style="or", locale=_BABEL_LOCALES[self.language])
+            if isinstance(value, Choices)
+            else value
+            for name, value in problem.values.items()
+        }
+        return self.gettext(problem.message).format(**values)
 
     def date(self, day: date) -> str:
         """`Fri 9 Aug 2024`, `2024年8月9日 周五`."""
