@@ -58,7 +58,7 @@ async def results(
     heading = _("<b>Search</b> “{query}” · page {number} of {count} · {matches}, newest first").format(
         query=shown, number=number, count=count, matches=matches
     )
-    text_html = render_results(heading, found.papers, (number - 1) * PER_PAGE + 1)
+    text_html = render_results(heading, found.papers, (number - 1) * PER_PAGE + 1, words=tr.digest_words())
     markup = keyboard(page_buttons(number, count, lambda page: SearchPage(search_id, page)))
     return text_html, markup
 

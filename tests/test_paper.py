@@ -125,3 +125,9 @@ async def test_lookups_from_many_chats_take_turns_and_a_waiting_chat_is_told(
     await wait_until(answered, "the waiting chat's notice was not replaced by its paper")
     starts = [request.at for request in arxiv.requests_to(API)]
     assert len(starts) == 3 and all(later - earlier >= 0.9 for earlier, later in pairwise(starts))
+
+
+async def test_a_chinese_chat_reads_a_paper_in_full_with_chinese_labels(bot: BotHarness):
+    await bot.send(USER, "/lang zh")
+    reply = await bot.send(USER, "/paper 2301.00042")
+    assert reply.visible_text.startswith("A withdrawn result\n⚠️ 作者已撤回此论文。")

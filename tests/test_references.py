@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.core.references import MAX_SCANNED, PaperRef, find_papers, parse_paper
 from bot.core.render import Format, render_paper, utf16_length
+from bot.locales import CHINESE
 from storage.models import AffiliationSource, Author, Paper
 from tests.fakes.telegram import parse_html
 
@@ -102,3 +103,23 @@ def test_a_paper_says_where_its_affiliations_were_read_best_source_first():
         categories=("cs.IR",),
     )
     assert "Affiliations from" not in render_paper(unrecorded)
+
+
+def test_a_paper_in_full_reads_in_the_readers_language():
+    paper = Paper(
+        arxiv_id="2205.11728",
+        version=1,
+        title="T",
+        abstract="A",
+        authors=(Author("Ada Lovelace", ("University of Oxford",), (AffiliationSource.API,)),),
+        categories=("cs.IR",),
+        comment="This paper has been withdrawn",
+        journal_ref="SIGIR 2022",
+    )
+    lines = render_paper(paper, fmt=Format.TEXT, words=CHINESE.digest_words()).splitlines()
+    assert lines[1] == "⚠️ 作者已撤回此论文。"
+    assert "作者单位来自导出 API（投稿时填写）" in lines
+    assert "备注：This paper has been withdrawn" in lines and "期刊：SIGIR 2022" in lines
+    english = render_paper(paper, fmt=Format.TEXT).splitlines()
+    assert english[1] == "⚠️ Withdrawn by its authors."
+    assert "Comments: This paper has been withdrawn" in english and "Journal: SIGIR 2022" in english

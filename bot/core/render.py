@@ -159,6 +159,11 @@ class DigestWords:
     one_paper: str = N_("1 paper")
     papers: str = N_("{count} papers")
     no_news_in: str = N_("No new papers in {category} in this announcement.")
+    withdrawn: str = N_("⚠️ Withdrawn by its authors.")
+    comments: str = N_("Comments: {text}")
+    journal: str = N_("Journal: {text}")
+    affiliations_from: str = N_("Affiliations from {sources}")
+    also: str = N_(" and ")
     date: Callable[[date], str] = format_date
     category_title: Callable[[str], str] = _english_title
     gettext: Callable[[str], str] = _untranslated  # for the ranking's reasons (`bot.core.digest.Reason`)
@@ -501,15 +506,20 @@ def render_page(
 
 
 def render_results(
-    heading: str, papers: Sequence[Paper], first_position: int, *, fmt: Format = Format.HTML
+    heading: str,
+    papers: Sequence[Paper],
+    first_position: int,
+    *,
+    fmt: Format = Format.HTML,
+    words: DigestWords = ENGLISH_WORDS,
 ) -> str:
-    """Papers found by /search as one message, entries as `/cat` shows them; `heading` is ready
-    for `fmt` (escaped for HTML)."""
+    """Papers found by /search as one message, entries as `/cat` shows them in the reader's language
+    (`words`); `heading` is ready for `fmt` (escaped for HTML)."""
     entries = []
     for paper in papers:
         primary = tuple(paper.categories[:1])  # tagged with its primary category, as a new submission
         entries.append(DigestEntry(paper, primary, primary, venue_note(paper.comment, paper.journal_ref)))
-    return _entries_message(heading, entries, first_position, fmt, abstracts=False)
+    return _entries_message(heading, entries, first_position, fmt, abstracts=False, words=words)
 
 
 def _entries_message(
@@ -551,25 +561,26 @@ def is_withdrawn(paper: Paper) -> bool:
 
 
 _PROVENANCE = {
-    AffiliationSource.API: "the export API (as submitted)",
-    AffiliationSource.HTML_AUTHORS: "the author block of arXiv's HTML page",
-    AffiliationSource.HTML_NOTE: "a note on arXiv's HTML page",
+    AffiliationSource.API: N_("the export API (as submitted)"),
+    AffiliationSource.HTML_AUTHORS: N_("the author block of arXiv's HTML page"),
+    AffiliationSource.HTML_NOTE: N_("a note on arXiv's HTML page"),
 }
 
 
-def affiliation_provenance(authors: Sequence[Author]) -> str:
+def affiliation_provenance(authors: Sequence[Author], words: DigestWords = ENGLISH_WORDS) -> str:
     """Where the shown affiliations were read, best source first; empty when none was recorded."""
     found = {source for author in authors for source in author.sources}
     if not found:
         return ""
-    return "Affiliations from " + " and ".join(
-        _PROVENANCE[source] for source in sorted(found, key=lambda source: -source.rank)
+    sources = words.also.join(
+        words.gettext(_PROVENANCE[source]) for source in sorted(found, key=lambda source: -source.rank)
     )
+    return words.affiliations_from.format(sources=sources)
 
 
-def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
+def render_paper(paper: Paper, *, fmt: Format = Format.HTML, words: DigestWords = ENGLISH_WORDS) -> str:
     """One paper in full, for /paper and pasted links: every detail arXiv gives, the abstract whole
-    (collapsed in Telegram), within one message."""
+    (collapsed in Telegram), within one message; its labels in the reader's language (`words`)."""
     html = fmt is Format.HTML
     show = _escape if html else str
     abstract = readable_tex(paper.abstract)
@@ -578,18 +589,20 @@ def render_paper(paper: Paper, *, fmt: Format = Format.HTML) -> str:
         title = readable_tex(paper.title) if notes else _clip(readable_tex(paper.title), 200)
         lines = [f"<b>{_link(paper.abs_url, title)}</b>" if html else title]
         if is_withdrawn(paper):
-            lines.append("⚠️ Withdrawn by its authors.")
+            lines.append(words.withdrawn)
         lines.append(show(author_line(paper.authors, authors)))
         lines.append(show(affiliation_line(paper.authors, FULL_AFFILIATIONS)))
         if notes:
-            lines.append(show(affiliation_provenance(paper.authors)))
+            lines.append(show(affiliation_provenance(paper.authors, words)))
         venue = venue_note(paper.comment, paper.journal_ref)
         if venue:
             lines.append(f"<i>{_escape(venue)}</i>" if html else venue)
         if paper.comment and notes:
-            lines.append(show("Comments: " + _clip(readable_tex(paper.comment), COMMENT_CHARS)))
+            lines.append(show(words.comments.format(text=_clip(readable_tex(paper.comment), COMMENT_CHARS))))
         if paper.journal_ref and notes:
-            lines.append(show("Journal: " + _clip(readable_tex(paper.journal_ref), COMMENT_CHARS)))
+            lines.append(
+                show(words.journal.format(text=_clip(readable_tex(paper.journal_ref), COMMENT_CHARS)))
+            )
         if paper.categories:
             lines.append(show(" · ".join(paper.categories)))
         text = abstract if abstract_chars is None else _clip(abstract, abstract_chars)
