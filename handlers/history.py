@@ -63,7 +63,8 @@ async def missing_day(
     else:
         text = _("No announcement of {what} is stored for {day}.").format(what=escape(what), day=shown)
     nearest = [found for found in (before, after) if found is not None]
-    text += " " + _("Nearest: {days}.").format(days=", ".join(tr.date(found) for found in nearest))
+    days = _(", ").join(tr.date(found) for found in nearest)
+    text = _("{sentence} Nearest: {days}.").format(sentence=text, days=days)
     buttons = [
         InlineKeyboardButton(tr.date(found), callback_data=button_for(found).pack()) for found in nearest
     ]

@@ -115,3 +115,12 @@ async def test_long_categories_jump_to_the_ends_and_by_five(bot: BotHarness):
     assert [b["text"] for b in last.buttons] == ["◀ Previous", "8 / 8", "« 1", "−5"]
     await bot.press(USER, page.message_id, button(last, "−5")["callback_data"])
     assert "page 3 of 8" in bot.current(page).visible_text
+
+
+async def test_a_chinese_chat_is_told_the_nearest_days_in_chinese(bot: BotHarness):
+    await bot.send(USER, "/lang zh")
+    reply = await bot.send(USER, "/today 2026-11-22")
+    assert reply.visible_text == (
+        "2026年11月22日 周日 没有存储你的分类的公布（arXiv 周一至周五公布）。"
+        "最近的：2026年11月20日 周五、2026年11月23日 周一。"
+    )
