@@ -178,6 +178,15 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
 
 
 def cancel_running_work(application: Application) -> None:
+    """The bot is stopping: start no more jobs, and cut the running ones short.
+
+    PTB waits for the jobs running when its job queue stops, then its scheduler cancels any job that
+    started in the meantime: that job would log a traceback and run on, shielded, against closed
+    connections.
+    """
+    scheduler = application.job_queue.scheduler if application.job_queue else None
+    if scheduler is not None and scheduler.running:
+        scheduler.pause()
     for task in list(application.bot_data.get(RUNNING_KEY, ())):
         task.cancel()
 
