@@ -187,8 +187,10 @@ def cancel_running_work(application: Application) -> None:
     scheduler = application.job_queue.scheduler if application.job_queue else None
     if scheduler is not None and scheduler.running:
         scheduler.pause()
+    current = asyncio.current_task()
     for task in list(application.bot_data.get(RUNNING_KEY, ())):
-        task.cancel()
+        if task is not current:  # a job that stops the bot itself (a rejected token) ends on its own
+            task.cancel()
 
 
 async def poll_arxiv(context: BotContext) -> None:
