@@ -17,6 +17,9 @@ def stop_for_good(application: Application, reason: str) -> None:
     """A failure no retry mends (the token was revoked): stop, and let `run` exit non-zero with `reason`."""
     if FATAL_KEY not in application.bot_data:
         application.bot_data[FATAL_KEY] = reason
+        from bot.jobs import cancel_running_work  # bot.jobs needs this module first
+
+        cancel_running_work(application)  # as on SIGTERM: long jobs cut short, no new ones started
         application.stop_running()
 
 

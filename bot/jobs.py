@@ -178,8 +178,19 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
 
 
 def cancel_running_work(application: Application) -> None:
+    """The bot is stopping: start no more jobs, and cut the running ones short.
+
+    PTB waits for the jobs running when its job queue stops, then its scheduler cancels any job that
+    started in the meantime: that job would log a traceback and run on, shielded, against closed
+    connections.
+    """
+    scheduler = application.job_queue.scheduler if application.job_queue else None
+    if scheduler is not None and scheduler.running:
+        scheduler.pause()
+    current = asyncio.current_task()
     for task in list(application.bot_data.get(RUNNING_KEY, ())):
-        task.cancel()
+        if task is not current:  # a job that stops the bot itself (a rejected token) ends on its own
+            task.cancel()
 
 
 async def poll_arxiv(context: BotContext) -> None:

@@ -3,6 +3,7 @@ the ranking of chats without personal signals."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -60,6 +61,44 @@ async def test_a_digest_is_built_once_and_again_after_an_ingest(papers, curation
     )
     later = await curation.digest(CATEGORIES, DAY)
     assert [entry.paper.arxiv_id for entry in later.entries] == ["2504.00001", "2504.00002"]
+
+
+async def test_a_waiter_cut_short_leaves_the_preparation_to_the_others(db, papers):
+    """The push waits for the freshly prepared announcement; cut short by a stopping bot, it must not
+    cancel that preparation under a command waiting for it too, which would never be answered."""
+    await papers.store_announcement(
+        "cs.CL", DAY, [(paper("2504.00001", "cs.CL", "Parsing"), AnnounceType.NEW)]
+    )
+    preparing, go_on, push_waits = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def ingested() -> list[str]:
+        preparing.set()
+        await go_on.wait()
+        return list(CATEGORIES)
+
+    generation = papers.generation
+
+    async def seen_generation() -> tuple[int, int]:
+        answer = await generation()
+        if preparing.is_set():  # the second asker, the push: it awaits the preparation next
+            push_waits.set()
+        return answer
+
+    papers.generation = seen_generation
+    store = Curation(papers, FollowRepository(db), FeedbackRepository(db), ingested, lambda: NOW)
+    try:
+        command = asyncio.create_task(store.day(DAY))
+        await preparing.wait()
+        push = asyncio.create_task(store.day(DAY, wait=True))
+        await push_waits.wait()
+        push.cancel()
+        go_on.set()
+        day = await command
+        assert list(day.outlines) == ["2504.00001"]
+        with pytest.raises(asyncio.CancelledError):
+            await push
+    finally:
+        await store.close()
 
 
 async def test_a_poll_that_finds_what_is_stored_keeps_the_digest_cached(papers, curation):

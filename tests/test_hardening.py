@@ -10,15 +10,19 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from telegram import Chat, Message, Update
 from telegram.error import RetryAfter
 
+from bot.context import stop_for_good
 from bot.gateway.limiter import SharedSendLimiter
+from bot.gateway.polling import REJECTED_TOKEN
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
+from bot.jobs import ENRICH_JOB, PUSH_JOB, RUNNING_KEY
 from bot.push.limits import HOLD_FOR_REPLIES, SendRate
-from bot.services import PUSH_SERVICES_KEY
+from bot.services import FATAL_KEY, PUSH_SERVICES_KEY
 from storage import db as database
 from tests.announcement import seed_day
 from tests.clock import QueuedTime, VirtualTime
@@ -249,6 +253,28 @@ async def test_a_reply_does_not_wait_for_the_push_s_statements_on_postgres(bot: 
 
 
 # --- a token revoked while running ---------------------------------------------------------------
+
+
+async def test_a_rejected_token_cuts_the_other_jobs_short_and_starts_no_more():
+    """As on SIGTERM: else PTB's stop waited for an enrichment pass, and cancelled (with a traceback)
+    the jobs that came due meanwhile. The job that found out (a push, a webhook check) ends itself."""
+    enrichment = asyncio.create_task(asyncio.Event().wait())
+    paused: list[str] = []
+    stopped: list[str] = []
+    scheduler = SimpleNamespace(running=True, pause=lambda: paused.append("paused"))
+    application = SimpleNamespace(
+        bot_data={RUNNING_KEY: {enrichment: ENRICH_JOB, asyncio.current_task(): PUSH_JOB}},
+        job_queue=SimpleNamespace(scheduler=scheduler),
+        stop_running=lambda: stopped.append("stopped"),
+    )
+
+    stop_for_good(application, REJECTED_TOKEN)
+
+    assert (paused, stopped) == (["paused"], ["stopped"])
+    assert not asyncio.current_task().cancelling()
+    with pytest.raises(asyncio.CancelledError):
+        await enrichment
+    assert application.bot_data[FATAL_KEY] == REJECTED_TOKEN
 
 
 @pytest.mark.e2e

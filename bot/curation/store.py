@@ -234,7 +234,7 @@ class Curation:
         if day is not None and day.generation == generation:
             return day
         task = self._task(("day", announced, generation), lambda: self._prepare(announced, generation))
-        return day if day is not None and not wait else await task
+        return day if day is not None and not wait else await asyncio.shield(task)
 
     async def _prepare(self, announced: date, generation: tuple[int, int]) -> Day:
         outlines: dict[str, Paper] = {}
@@ -265,7 +265,9 @@ class Curation:
     async def indexed(self, day: Day) -> Day:
         """The day with its papers in matchable form and their word indexes, made once."""
         if not day.indexed:
-            await self._task(("index", day.announced, day.generation), lambda: self._index(day))
+            await asyncio.shield(
+                self._task(("index", day.announced, day.generation), lambda: self._index(day))
+            )
         return day
 
     async def _index(self, day: Day) -> None:
@@ -280,7 +282,7 @@ class Curation:
         if day.space is not None:
             return day.space
         task = self._task(("space", day.announced, day.generation), lambda: self._fit_space(day))
-        return await task if wait else None
+        return await asyncio.shield(task) if wait else None
 
     async def _fit_space(self, day: Day) -> FeatureSpace:
         await self.indexed(day)  # first: a command waiting for the index goes on before this import
@@ -323,7 +325,7 @@ class Curation:
             lambda: self._train(chat_id, feedback.version, space, labels),
         )
         if wait:
-            return await task
+            return await asyncio.shield(task)
         return cached if cached is not None and cached.announced == space.announced else None
 
     async def _train(
@@ -348,7 +350,8 @@ class Curation:
         return model
 
     def _task(self, key: object, start: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
-        """One task per key at a time: concurrent requests for the same work share it."""
+        """One task per key at a time: concurrent requests for the same work share it. Waiters await
+        it shielded: one cut short (a push when the bot stops) must not cancel it under the others."""
         task = self._tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(start())
