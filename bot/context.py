@@ -3,6 +3,7 @@ application, never loads PTB's application layer."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -12,15 +13,31 @@ from bot.services import FATAL_KEY, SERVICES_KEY
 if TYPE_CHECKING:
     from bot.services import Services
 
+RUNNING_KEY = "running-work"  # bot_data: the jobs a stopping bot cuts short (`bot.jobs.cancelled_on_stop`)
+
 
 def stop_for_good(application: Application, reason: str) -> None:
     """A failure no retry mends (the token was revoked): stop, and let `run` exit non-zero with `reason`."""
     if FATAL_KEY not in application.bot_data:
         application.bot_data[FATAL_KEY] = reason
-        from bot.jobs import cancel_running_work  # bot.jobs needs this module first
-
         cancel_running_work(application)  # as on SIGTERM: long jobs cut short, no new ones started
         application.stop_running()
+
+
+def cancel_running_work(application: Application) -> None:
+    """The bot is stopping: start no more jobs, and cut the running ones short.
+
+    PTB waits for the jobs running when its job queue stops, then its scheduler cancels any job that
+    started in the meantime: that job would log a traceback and run on, shielded, against closed
+    connections.
+    """
+    scheduler = application.job_queue.scheduler if application.job_queue else None
+    if scheduler is not None and scheduler.running:
+        scheduler.pause()
+    current = asyncio.current_task()
+    for task in list(application.bot_data.get(RUNNING_KEY, ())):
+        if task is not current:  # a job that stops the bot itself (a rejected token) ends on its own
+            task.cancel()
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -24,6 +24,7 @@ from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
 from bot.config import Settings
+from bot.context import RUNNING_KEY
 from bot.core.i18n import Language
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
@@ -46,7 +47,6 @@ PUSH_NOW_JOB = "push-now"
 PRUNE_JOB = "prune-ledger"
 PRUNE_AT = time(12, 0, tzinfo=UTC)  # 08:00 in New York: long after the last push of an announcement
 STORAGE_RETRY = timedelta(minutes=1)  # the next poll after the database refused its writes
-RUNNING_KEY = "running-work"
 WEBHOOK_CHECK_JOB = "webhook-check"
 # Each poll schedules the next: a poll that APScheduler dropped as too late (its default grace is one
 # second, and a busy event loop can be later than that) would end polling for good.
@@ -175,22 +175,6 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
         logger.info("%s: cut short because the bot is stopping", context.job.name if context.job else "job")
     finally:
         running.pop(task, None)
-
-
-def cancel_running_work(application: Application) -> None:
-    """The bot is stopping: start no more jobs, and cut the running ones short.
-
-    PTB waits for the jobs running when its job queue stops, then its scheduler cancels any job that
-    started in the meantime: that job would log a traceback and run on, shielded, against closed
-    connections.
-    """
-    scheduler = application.job_queue.scheduler if application.job_queue else None
-    if scheduler is not None and scheduler.running:
-        scheduler.pause()
-    current = asyncio.current_task()
-    for task in list(application.bot_data.get(RUNNING_KEY, ())):
-        if task is not current:  # a job that stops the bot itself (a rejected token) ends on its own
-            task.cancel()
 
 
 async def poll_arxiv(context: BotContext) -> None:

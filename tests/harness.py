@@ -17,7 +17,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.jobs import cancel_running_work
+from bot.context import cancel_running_work
 from bot.services import SERVICES_KEY, Services
 from tests.fakes.telegram import Call, FakeTelegram, SentMessage
 

@@ -16,7 +16,8 @@ from typing import IO, TYPE_CHECKING
 
 import aiosqlite
 
-from bot.jobs import CATCH_UP_JOB, POLL_JOB, RUNNING_KEY
+from bot.context import RUNNING_KEY
+from bot.jobs import CATCH_UP_JOB, POLL_JOB
 from storage import db as database
 from storage.chats import ChatRepository
 from storage.subscriptions import SubscriptionRepository

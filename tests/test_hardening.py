@@ -16,11 +16,11 @@ import pytest
 from telegram import Chat, Message, Update
 from telegram.error import RetryAfter
 
-from bot.context import stop_for_good
+from bot.context import RUNNING_KEY, stop_for_good
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
-from bot.jobs import ENRICH_JOB, PUSH_JOB, RUNNING_KEY
+from bot.jobs import ENRICH_JOB, PUSH_JOB
 from bot.push.limits import HOLD_FOR_REPLIES, SendRate
 from bot.services import FATAL_KEY, PUSH_SERVICES_KEY
 from storage import db as database

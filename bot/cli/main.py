@@ -34,8 +34,8 @@ class UsageError(Exception):
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application, wait_for_telegram
+    from bot.context import cancel_running_work
     from bot.gateway.webhook import run_webhook
-    from bot.jobs import cancel_running_work
     from bot.services import FATAL_KEY
 
     application = build_application(settings)
