@@ -81,7 +81,8 @@ async def _answer(message: Message, services: Services, ref: PaperRef, tr: Trans
             return
         await services.papers.store_metadata(batch.papers)
         paper = batch.papers[0]
-    text = render_paper(paper, words=tr.digest_words())
+    generated = await services.texts.accepted([paper.arxiv_id], tr.language.value)
+    text = render_paper(paper, words=tr.digest_words(), generated=generated.get(paper.arxiv_id))
     if ref.version is not None and ref.version != paper.version:
         asked = _("You asked for v{asked}; this is v{latest}, the latest.").format(
             asked=ref.version, latest=paper.version

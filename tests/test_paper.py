@@ -3,10 +3,12 @@ one request every few seconds shared by everyone, through the fake Telegram and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
 
+from storage.models import Generated
 from tests.announcement import BOTH, seed_day
 from tests.fakes.arxiv_server import API, FakeArxiv
 from tests.harness import BotHarness, StartBot
@@ -131,3 +133,19 @@ async def test_a_chinese_chat_reads_a_paper_in_full_with_chinese_labels(bot: Bot
     await bot.send(USER, "/lang zh")
     reply = await bot.send(USER, "/paper 2301.00042")
     assert reply.visible_text.startswith("A withdrawn result\n⚠️ 作者已撤回此论文。")
+
+
+async def test_a_paper_shows_the_models_text_in_the_chats_language_once_one_was_accepted(bot: BotHarness):
+    await bot.send(USER, "/lang zh")
+    first = await bot.send(USER, f"/paper {ITEMSAGE}")  # looked up on arXiv and stored
+    assert "AI ·" not in first.visible_text
+    written = Generated("为购物推荐学习商品嵌入。", "ItemSage：Pinterest 的商品嵌入")
+    await bot.services.texts.record(ITEMSAGE, "zh", "a-model", datetime.now(UTC), generated=written)
+    again = await bot.send(USER, f"/paper {ITEMSAGE}")
+    lines = again.visible_text.splitlines()
+    assert "AI · ItemSage：Pinterest 的商品嵌入：为购物推荐学习商品嵌入。" in lines
+    assert lines.index("AI · ItemSage：Pinterest 的商品嵌入：为购物推荐学习商品嵌入。") < lines.index(
+        "备注：Accepted at KDD 2022"
+    )
+    english = await bot.send(USER + 1, f"/paper {ITEMSAGE}")
+    assert "AI ·" not in english.visible_text  # no English text was accepted for it

@@ -578,9 +578,16 @@ def affiliation_provenance(authors: Sequence[Author], words: DigestWords = ENGLI
     return words.affiliations_from.format(sources=sources)
 
 
-def render_paper(paper: Paper, *, fmt: Format = Format.HTML, words: DigestWords = ENGLISH_WORDS) -> str:
+def render_paper(
+    paper: Paper,
+    *,
+    fmt: Format = Format.HTML,
+    words: DigestWords = ENGLISH_WORDS,
+    generated: Generated | None = None,
+) -> str:
     """One paper in full, for /paper and pasted links: every detail arXiv gives, the abstract whole
-    (collapsed in Telegram), within one message; its labels in the reader's language (`words`)."""
+    (collapsed in Telegram), within one message; its labels in the reader's language (`words`), and
+    the model's text in that language where a digest had one accepted, marked `AI` as there."""
     html = fmt is Format.HTML
     show = _escape if html else str
     abstract = readable_tex(paper.abstract)
@@ -597,6 +604,8 @@ def render_paper(paper: Paper, *, fmt: Format = Format.HTML, words: DigestWords 
         venue = venue_note(paper.comment, paper.journal_ref)
         if venue:
             lines.append(f"<i>{_escape(venue)}</i>" if html else venue)
+        if generated is not None:
+            lines.append(_summary(generated, html, words))
         if paper.comment and notes:
             lines.append(show(words.comments.format(text=_clip(readable_tex(paper.comment), COMMENT_CHARS))))
         if paper.journal_ref and notes:
