@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.callbacks import RemoveFollow
-from bot.core.follows import MAX_FOLLOWS, FollowError, parse_follows
+from bot.core.follows import MAX_FOLLOWS, Follow, FollowError, FollowKind, meant_as, parse_follows
 from bot.core.i18n import N_
 from bot.curation import follows_from
 from bot.locales import Translation
@@ -82,6 +82,8 @@ async def follow(update: Update, context: BotContext) -> None:
     if added:
         lines.append(_("★ Following {names}.").format(names=named(added)))
         lines.append(_("Matching papers come first in your digests, marked with ★."))
+        meant = [(item, person) for item in follows if item.text in added and (person := meant_as(item))]
+        lines.extend(_hint(item, person, tr) for item, person in meant)
     if already:
         lines.append(_("Already following {names}.").format(names=named(already)))
     if full:
@@ -92,6 +94,19 @@ async def follow(update: Update, context: BotContext) -> None:
             ).format(names=named(full), limit=MAX_FOLLOWS)
         )
     await message.reply_text("\n".join(lines))
+
+
+_MEANT = {
+    FollowKind.AUTHOR: N_("“{text}” is followed as words. To follow the author, send /follow {command}"),
+    FollowKind.INSTITUTION: N_(
+        "“{text}” is followed as words. To follow the institution, send /follow {command}"
+    ),
+}
+
+
+def _hint(follow: Follow, meant: Follow, tr: Translation) -> str:
+    """For "author Yann LeCun", followed as words: the command that follows whom it seems to mean."""
+    return escape(tr.gettext(_MEANT[meant.kind]).format(text=follow.text, command=meant.label))
 
 
 async def unfollow(update: Update, context: BotContext) -> None:

@@ -126,6 +126,17 @@ async def test_follows_are_listed_removed_and_bad_ones_refused(bot):
     assert await bot.services.follows.of_chat(USER) == []
 
 
+async def test_a_topic_that_names_an_author_without_a_colon_gets_the_command_for_the_person(bot):
+    reply = await bot.send(USER, "/follow author Yann LeCun, RAG", user_id=USER)
+    assert reply.visible_text.splitlines() == [
+        "★ Following “author Yann LeCun”, RAG.",
+        "Matching papers come first in your digests, marked with ★.",
+        "“author Yann LeCun” is followed as words. To follow the author, send /follow author:“Yann LeCun”",
+    ]
+    person = await bot.send(USER, "/follow author:“Yann LeCun”", user_id=USER)
+    assert person.visible_text.startswith("★ Following author:“Yann LeCun”.")
+
+
 async def test_a_chat_follows_at_most_fifty_things(bot):
     for start in range(0, 50, 10):
         await bot.send(

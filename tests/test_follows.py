@@ -11,6 +11,7 @@ from bot.core.follows import (
     FollowError,
     FollowKind,
     match_follows,
+    meant_as,
     mentions_code,
     paper_text,
     parse_follows,
@@ -39,6 +40,10 @@ def paper(
             [(TOPIC, "RAG"), (TOPIC, "graph neural networks"), (AUTHOR, "J Leskovec"), (TOPIC, "LLM agents")],
         ),
         ("RAG, rags", [(TOPIC, "RAG")]),
+        # /search's field prefixes mean the same here.
+        ("au:Hinton, ti:diffusion models", [(AUTHOR, "Hinton"), (TOPIC, "diffusion models")]),
+        ('AU: "Yann LeCun" abs:score matching', [(AUTHOR, "Yann LeCun"), (TOPIC, "score matching")]),
+        ("plateau: a study", [(TOPIC, "plateau: a study")]),
     ],
 )
 def test_what_users_type_becomes_follows(typed, expected):
@@ -65,6 +70,26 @@ def test_what_users_type_becomes_follows(typed, expected):
 def test_bad_follows_get_a_clear_answer(typed, answer):
     with pytest.raises(FollowError, match=answer):
         parse_follows(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("author Yann LeCun", "author:“Yann LeCun”"),
+        ("Institution Google DeepMind", "inst:“Google DeepMind”"),
+        ("author", None),
+        ("topic modeling", None),
+        ("graph neural networks", None),
+        ("author:LeCun", None),
+        ("author a b c d e f g", None),  # no person's name: no hint either
+    ],
+)
+def test_a_topic_that_starts_with_a_kinds_word_is_taken_as_written_and_what_it_may_mean_is_offered(
+    typed, meant
+):
+    (follow,) = parse_follows(typed)
+    found = meant_as(follow)
+    assert (found.label if found else None) == meant
 
 
 def matched(follow: str, item: Paper) -> list[str]:

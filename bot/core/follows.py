@@ -31,10 +31,9 @@ MAX_PER_COMMAND = 10
 MAX_NAME_WORDS = 6
 
 _QUOTES = '"“”«»„'
-_KIND = re.compile(r"(?i)(author|inst|institution|topic)\s*:\s*")
-_UNQUOTED = re.compile(
-    rf"[^,{_QUOTES}]*?(?=\s*(?:,|[{_QUOTES}]|\b(?:author|inst|institution|topic)\s*:|$))", re.I
-)
+_PREFIXES = "author|au|inst|institution|topic|ti|abs"  # au:, ti: and abs: as /search writes them
+_KIND = re.compile(rf"(?i)({_PREFIXES})\s*:\s*")
+_UNQUOTED = re.compile(rf"[^,{_QUOTES}]*?(?=\s*(?:,|[{_QUOTES}]|\b(?:{_PREFIXES})\s*:|$))", re.I)
 _PATTERN_CHARACTERS = frozenset("*?[]{}()|\\^$~<>=")
 _WORD = re.compile(r"[^\W_]+")
 _CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co/")
@@ -58,7 +57,10 @@ class FollowKind(StrEnum):
 
 _KINDS = {
     "topic": FollowKind.TOPIC,
+    "ti": FollowKind.TOPIC,  # topics are matched in titles and abstracts alike
+    "abs": FollowKind.TOPIC,
     "author": FollowKind.AUTHOR,
+    "au": FollowKind.AUTHOR,
     "inst": FollowKind.INSTITUTION,
     "institution": FollowKind.INSTITUTION,
 }
@@ -156,6 +158,20 @@ def _items(argument: str) -> list[tuple[FollowKind, str]]:
         text = match.group() if match else ""
         items.append((kind, text))
         position += len(text) or (0 if prefix else 1)
+
+
+def meant_as(follow: Follow) -> Follow | None:
+    """The author or institution a topic seems to mean when it starts with that kind's word and no
+    colon ("author Yann LeCun"), for a hint: it is followed as written, since "author disambiguation"
+    is a topic too. None for anything else."""
+    first, _, rest = follow.text.partition(" ")
+    kind = _KINDS.get(first.casefold())
+    if follow.kind is not FollowKind.TOPIC or kind in (None, FollowKind.TOPIC):
+        return None
+    try:
+        return _checked(kind, rest)
+    except FollowError:
+        return None
 
 
 def _checked(kind: FollowKind, raw: str) -> Follow:
