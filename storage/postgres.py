@@ -175,11 +175,14 @@ class PostgresConnection:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """BEGIN ... COMMIT, or ROLLBACK on any error (a lost connection has rolled back already)."""
+        """BEGIN ... COMMIT, or ROLLBACK on any error (a lost connection has rolled back already).
+
+        BEGIN is inside too: cancelled while in flight (a stopping bot), psycopg waits for the server's
+        answer, so the transaction may be open when the cancellation arrives."""
         connection = await self._usable()
-        await connection.execute("BEGIN")
-        self._open_transaction = True
         try:
+            self._open_transaction = True
+            await connection.execute("BEGIN")
             yield
             await connection.execute("COMMIT")
         except BaseException:

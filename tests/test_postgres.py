@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 
 from bot.cli.main import main
 from bot.push.broadcaster import Broadcaster
@@ -26,7 +28,7 @@ from storage.follows import FollowRepository
 from storage.generated import GeneratedTextRepository
 from storage.models import AnnounceType, Author, Generated, Paper
 from storage.papers import PaperRepository
-from storage.postgres import to_psycopg
+from storage.postgres import PostgresConnection, to_psycopg
 from storage.push_runs import PushRunRepository
 from storage.searches import SearchRepository
 from storage.subscriptions import SubscriptionRepository
@@ -54,6 +56,39 @@ def test_placeholders_become_psycopg_ones_outside_literals_and_casts():
 
 
 @postgres
+class _BeginAnsweredThenCancelled:
+    """psycopg's side of a BEGIN cancelled in flight: it waits for the server's answer, so the
+    transaction is open, then raises the cancellation."""
+
+    closed = broken = False
+
+    def __init__(self) -> None:
+        self.status = TransactionStatus.IDLE
+        self.statements: list[str] = []
+
+    @property
+    def info(self) -> SimpleNamespace:
+        return SimpleNamespace(transaction_status=self.status)
+
+    async def execute(self, sql: str) -> None:
+        self.statements.append(sql)
+        if sql == "BEGIN":
+            self.status = TransactionStatus.INTRANS
+            raise asyncio.CancelledError
+        if sql == "ROLLBACK":
+            self.status = TransactionStatus.IDLE
+
+
+async def test_a_transaction_cancelled_while_beginning_is_rolled_back_not_left_open():
+    raw = _BeginAnsweredThenCancelled()
+    connection = PostgresConnection(raw, "postgresql://localhost/unused", 1.0)
+    with pytest.raises(asyncio.CancelledError):
+        async with connection.transaction():
+            pytest.fail("the transaction's statements must not run")
+    assert raw.statements == ["BEGIN", "ROLLBACK"]
+    assert not connection.in_transaction
+
+
 async def test_a_nul_character_in_user_text_is_dropped_rather_than_failing_the_statement(db):
     searches = SearchRepository(db)
     search_id = await searches.save(7, "graph\x00 retrieval", NOW)
