@@ -13,9 +13,9 @@ from bot.core.digest import (
     Selection,
     build_digest,
     category_page,
-    first_unshown_page,
     in_category,
     select_for_push,
+    unshown,
 )
 from bot.core.navigation import more_buttons, page_buttons
 from storage.models import AnnounceType, Author, Listing, Paper
@@ -114,9 +114,10 @@ def test_the_first_page_not_shown_is_where_the_category_listing_puts_its_first_p
         shown_ids = {entry.paper.arxiv_id for entry in shown}
         for category in categories:
             listed = in_category(digest, category)
-            unshown = [at for at, entry in enumerate(listed) if entry.paper.arxiv_id not in shown_ids]
-            expected = unshown[0] // 5 + 1 if unshown else 1
-            assert first_unshown_page(digest, selection, category, per_page=5) == expected
+            not_shown = [at for at, entry in enumerate(listed) if entry.paper.arxiv_id not in shown_ids]
+            expected = not_shown[0] // 5 + 1 if not_shown else 1
+            found = unshown(digest, selection, categories, per_page=5)[category]
+            assert (found.papers, found.page) == (len(listed), expected)
 
 
 def test_the_more_buttons_open_each_category_at_its_first_paper_not_shown():
@@ -127,7 +128,7 @@ def test_the_more_buttons_open_each_category_at_its_first_paper_not_shown():
     ]
     digest = build_digest(rows, ["cs.IR", "cs.LG"], DAY)
     selection = select_for_push(digest, 10)  # IR's first ten by id: the 11th is on page 2
-    assert first_unshown_page(digest, selection, "cs.IR") == 2
+    assert unshown(digest, selection, ["cs.IR"])["cs.IR"].page == 2
     assert more_buttons(digest, selection) == [
         ("All IR (20)", OpenCategory("cs.IR", DAY, 2)),
         ("All LG (3)", OpenCategory("cs.LG", DAY, 1)),

@@ -124,10 +124,6 @@ class Digest:
     def categories(self) -> tuple[str, ...]:
         return tuple(count.category for count in self.counts)
 
-    def entries_in(self, category: str) -> int:
-        """Entries tagged `category`: what `/cat` of this announcement pages through."""
-        return sum(category in entry.tags for entry in self.entries)
-
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -349,25 +345,44 @@ def _relevance_in(entry: DigestEntry, category: str) -> tuple[bool, bool, tuple[
     return (category not in entry.new_in, entry.venue is None, arxiv_order(entry.paper.arxiv_id))
 
 
-def first_unshown_page(digest: Digest, selection: Selection, category: str, per_page: int = PAGE_SIZE) -> int:
-    """The `/cat` page of `category` holding its first paper the selection does not show.
+@dataclass(frozen=True, slots=True)
+class Unshown:
+    """What an "All IR (41)" button needs of its category: the papers `/cat` pages through, and
+    the page holding the first of them the selection does not show."""
 
-    Found without sorting the category (every digest with "All" buttons asks, once per button): that
-    paper comes first of those not shown, after the shown ones that rank above it.
-    """
+    papers: int
+    page: int
+
+
+def unshown(
+    digest: Digest, selection: Selection, categories: Iterable[str], per_page: int = PAGE_SIZE
+) -> dict[str, Unshown]:
+    """Each category's `Unshown`, in one pass over the digest and without sorting a category (every
+    digest with "All" buttons asks): a category's first paper not shown comes first of those not
+    shown, after the shown ones that rank above it."""
+    wanted = set(categories)
     shown = {entry.paper.arxiv_id for entry in selection.shown}
-    first = None
-    shown_ranks = []
+    papers = dict.fromkeys(wanted, 0)
+    first: dict[str, tuple[bool, bool, tuple[int, int, str]]] = {}
+    shown_ranks: dict[str, list[tuple[bool, bool, tuple[int, int, str]]]] = {name: [] for name in wanted}
     for entry in digest.entries:
-        if category in entry.tags:
-            rank = _relevance_in(entry, category)
-            if entry.paper.arxiv_id in shown:
-                shown_ranks.append(rank)
-            elif first is None or rank < first:
-                first = rank
-    if first is None:
-        return 1
-    return sum(rank < first for rank in shown_ranks) // per_page + 1
+        is_shown = entry.paper.arxiv_id in shown
+        for name in entry.tags:
+            if name not in wanted:
+                continue
+            papers[name] += 1
+            rank = _relevance_in(entry, name)
+            if is_shown:
+                shown_ranks[name].append(rank)
+            elif name not in first or rank < first[name]:
+                first[name] = rank
+    return {
+        name: Unshown(
+            papers[name],
+            sum(rank < first[name] for rank in shown_ranks[name]) // per_page + 1 if name in first else 1,
+        )
+        for name in wanted
+    }
 
 
 def category_page(digest: Digest, category: str, number: int, per_page: int = PAGE_SIZE) -> Page:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from bot.core.callbacks import ButtonData, OpenCategory
-from bot.core.digest import Digest, Selection, cut_categories, first_unshown_page
+from bot.core.digest import Digest, Selection, cut_categories, unshown
 from bot.core.i18n import N_
 from bot.core.render import ENGLISH_WORDS, DigestWords, tag_label
 
@@ -33,12 +33,14 @@ def more_buttons(
     digest: Digest, selection: Selection, words: DigestWords = ENGLISH_WORDS
 ) -> list[tuple[str, OpenCategory]]:
     """One button per category the selection cut short: "All IR (41)", opening where it left off."""
+    cut = cut_categories(digest, selection)
+    rest = unshown(digest, selection, cut)
     return [
         (
-            words.all_button.format(label=tag_label(name), count=digest.entries_in(name)),
-            OpenCategory(name, digest.announced, first_unshown_page(digest, selection, name)),
+            words.all_button.format(label=tag_label(name), count=rest[name].papers),
+            OpenCategory(name, digest.announced, rest[name].page),
         )
-        for name in cut_categories(digest, selection)
+        for name in cut
     ]
 
 
