@@ -19,7 +19,7 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
 from tests.postgres_server import query
-from tests.support import run_cli, start_cli, subscribe_chats
+from tests.support import run_cli, start_cli, subscribe_chats, wait_until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +131,32 @@ async def test_a_job_due_while_the_stopping_bot_waits_for_its_jobs_never_starts(
         ptb_log.setLevel(level)
     assert late_ran == []
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
+
+
+def test_sigterm_while_the_updater_starts_stops_the_bot(
+    base_env: dict[str, str], arxiv: FakeArxiv, telegram: FakeTelegram, tmp_path: Path
+):
+    """Between PTB's last look at an early stop (after post_init) and its start, a stop asked for
+    was lost: the bot ran on until killed."""
+    env = {**base_env, **arxiv.env(), "TELEGRAM_API_BASE_URL": telegram.base_url, "LOG_LEVEL": "INFO"}
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        with telegram.holding("deleteWebhook") as starting:  # polling starts by deleting any webhook
+            run = start_cli(env, "run", cwd=tmp_path, log=log)
+            try:
+                assert starting.wait(30), "the updater never started"
+                run.send_signal(signal.SIGTERM)
+                wait_until_sync(
+                    lambda: "SIGTERM: stopping" in log_path.read_text(), "the signal was not handled", 15
+                )
+            except BaseException:
+                run.kill()
+                raise
+        try:
+            assert run.wait(timeout=15) == 0
+        finally:
+            if run.poll() is None:
+                run.kill()
+    text = log_path.read_text()
+    assert "SIGTERM: stopping" in text
+    assert "Traceback" not in text, text

@@ -43,16 +43,25 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     waiting = loop.create_task(wait_for_telegram(settings))
 
-    def stop() -> None:
-        """SIGINT/SIGTERM: cut long jobs short (they are safe to interrupt), then stop as PTB does."""
+    def stop(name: str) -> None:
+        """SIGINT/SIGTERM: cut long jobs short (they are safe to interrupt), then stop as PTB does.
+
+        PTB reads a `stop_running` that comes before it runs only once, after `post_init`: one that
+        comes while its updater starts (a slow deleteWebhook, a webhook being set) would be lost.
+        There it stops the way its own signal handler does, by SystemExit.
+        """
+        logger.info("%s: stopping", name)
         if not waiting.done():
             waiting.cancel()
             return
         cancel_running_work(application)
+        updater = application.updater
+        if updater is not None and updater.running and not application.running:
+            raise SystemExit
         application.stop_running()
 
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(stop_signal, stop)
+        loop.add_signal_handler(stop_signal, stop, stop_signal.name)
     try:
         loop.run_until_complete(waiting)
     except asyncio.CancelledError:
