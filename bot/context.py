@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 RUNNING_KEY = "running-work"  # bot_data: the jobs a stopping bot cuts short (`bot.jobs.cancelled_on_stop`)
+STOPPING_KEY = "stopping"  # bot_data: set once the bot stops, for jobs that start after that
 
 
 def stop_for_good(application: Application, reason: str) -> None:
@@ -31,6 +32,7 @@ def cancel_running_work(application: Application) -> None:
     started in the meantime: that job would log a traceback and run on, shielded, against closed
     connections.
     """
+    application.bot_data[STOPPING_KEY] = True
     scheduler = application.job_queue.scheduler if application.job_queue else None
     if scheduler is not None and scheduler.running:
         scheduler.pause()

@@ -24,7 +24,7 @@ from bot.arxiv.enrich import EnrichReport, OnEnrichProgress, enrich_affiliations
 from bot.arxiv.ingest import IngestReport, OnIngestProgress, ingest
 from bot.arxiv.schedule import due_announcement, next_poll, reads_feeds
 from bot.config import Settings
-from bot.context import RUNNING_KEY
+from bot.context import RUNNING_KEY, STOPPING_KEY
 from bot.core.i18n import Language
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.llm.writer import write_for
@@ -163,10 +163,14 @@ def cancelled_on_stop(context: BotContext) -> Iterator[None]:
 
     PTB waits for running jobs when it stops; a push or an enrichment pass can take an hour, and
     both are safe to cut short (sent parts are recorded, claims released, transactions rolled back).
+    A job the scheduler handed over just before the stop, but that starts after it, is cut short at
+    its first wait.
     """
     running: dict[asyncio.Task, str] = context.bot_data.setdefault(RUNNING_KEY, {})
     task = asyncio.current_task()
     running[task] = context.job.name if context.job else "job"
+    if context.bot_data.get(STOPPING_KEY):
+        task.cancel()
     try:
         yield
     except asyncio.CancelledError:

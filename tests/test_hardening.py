@@ -16,11 +16,11 @@ import pytest
 from telegram import Chat, Message, Update
 from telegram.error import RetryAfter
 
-from bot.context import RUNNING_KEY, stop_for_good
+from bot.context import RUNNING_KEY, cancel_running_work, stop_for_good
 from bot.gateway.limiter import SharedSendLimiter
 from bot.gateway.polling import REJECTED_TOKEN
 from bot.gateway.updates import ChatBudget, PerChatUpdateProcessor
-from bot.jobs import ENRICH_JOB, PUSH_JOB
+from bot.jobs import ENRICH_JOB, PUSH_JOB, cancelled_on_stop
 from bot.push.limits import HOLD_FOR_REPLIES, SendRate
 from bot.services import FATAL_KEY, PUSH_SERVICES_KEY
 from storage import db as database
@@ -253,6 +253,24 @@ async def test_a_reply_does_not_wait_for_the_push_s_statements_on_postgres(bot: 
 
 
 # --- a token revoked while running ---------------------------------------------------------------
+
+
+async def test_a_job_that_starts_once_the_bot_is_stopping_is_cut_short_at_its_first_wait():
+    """The scheduler may hand a job over just before the stop pauses it: the stop found no such job
+    running to cancel, and would have waited for all of it (a whole push)."""
+    application = SimpleNamespace(bot_data={}, job_queue=None)
+    cancel_running_work(application)
+    context = SimpleNamespace(bot_data=application.bot_data, job=SimpleNamespace(name=PUSH_JOB))
+    reached: list[str] = []
+
+    async def push() -> None:
+        with cancelled_on_stop(context):
+            await asyncio.sleep(0)
+            reached.append("past its first wait")
+
+    await asyncio.create_task(push())
+    assert reached == []
+    assert application.bot_data[RUNNING_KEY] == {}
 
 
 async def test_a_rejected_token_cuts_the_other_jobs_short_and_starts_no_more():
