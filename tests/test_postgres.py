@@ -55,7 +55,6 @@ def test_placeholders_become_psycopg_ones_outside_literals_and_casts():
     )
 
 
-@postgres
 class _BeginAnsweredThenCancelled:
     """psycopg's side of a BEGIN cancelled in flight: it waits for the server's answer, so the
     transaction is open, then raises the cancellation."""
@@ -89,6 +88,7 @@ async def test_a_transaction_cancelled_while_beginning_is_rolled_back_not_left_o
     assert not connection.in_transaction
 
 
+@postgres
 async def test_a_nul_character_in_user_text_is_dropped_rather_than_failing_the_statement(db):
     searches = SearchRepository(db)
     search_id = await searches.save(7, "graph\x00 retrieval", NOW)
