@@ -216,7 +216,7 @@ def test_what_was_wrong_with_the_input_is_told_in_chinese_with_its_alternatives_
     unknown = _problem(parse_category, "mathph")
     assert str(unknown) == "Unknown category “mathph”. Did you mean math-ph, math.SP or math.PR?"
     assert ENGLISH.problem(unknown) == str(unknown)
-    assert CHINESE.problem(unknown) == "未知分类“mathph”。你是想要 math-ph、math.SP或math.PR 吗？"
+    assert CHINESE.problem(unknown) == "未知分类“mathph”。你是想要 math-ph、math.SP 或 math.PR 吗？"
     assert CHINESE.problem(_problem(parse_digest_size, "0")) == "篇数是 1 到 50 之间的数字，或“all”。"
     assert CHINESE.problem(_problem(parse_day, "2026-13-40", date(2026, 8, 20))).startswith(
         "“2026-13-40”不是日期。"
@@ -267,7 +267,7 @@ async def test_a_chinese_chat_is_told_in_chinese_what_it_typed_wrong(bot):
     assert (await bot.send(USER, "/subscribe XX IR")).visible_text.startswith("✅ 已订阅 IR")
     assert "❓ 未知分类“XX”。" in (await bot.send(USER, "/subscribe XX")).visible_text
     assert (await bot.send(USER, "/cat mathph")).visible_text == (
-        "未知分类“mathph”。你是想要 math-ph、math.SP或math.PR 吗？ /categories 列出所有分类。"
+        "未知分类“mathph”。你是想要 math-ph、math.SP 或 math.PR 吗？ /categories 列出所有分类。"
     )
     assert (await bot.send(USER, "/today someday")).visible_text.startswith("“someday”不是日期。")
     assert (await bot.send(USER, "/time 25:00")).visible_text.startswith("“25:00”不是一天中的时间。")

@@ -6,6 +6,7 @@ Pure: the catalogues themselves are loaded by `bot.locales`. `N_` marks a string
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -33,11 +34,22 @@ def N_(message: str) -> str:
     return message
 
 
+EITHER = N_("{first} or {last}")
+LIST_SEPARATOR = N_(", ")
+
+
+def one_of(names: Sequence[str], either: str = EITHER, separator: str = LIST_SEPARATOR) -> str:
+    """ "A, B or C", in a language's words for "or" and for a list (English unless given)."""
+    if len(names) == 1:
+        return names[0]
+    return either.format(first=separator.join(names[:-1]), last=names[-1])
+
+
 class Choices(tuple[str, ...]):
     """Alternatives a message offers ("A, B or C"), joined in the reader's language where shown."""
 
     def __str__(self) -> str:
-        return self[0] if len(self) == 1 else ", ".join(self[:-1]) + " or " + self[-1]
+        return one_of(self)
 
 
 class Problem(ValueError):

@@ -42,7 +42,7 @@ from bot.core.digest import (
     select_for_push,
     venue_note,
 )
-from bot.core.i18n import N_
+from bot.core.i18n import EITHER, LIST_SEPARATOR, N_, one_of
 from bot.core.names import compact_author
 from bot.core.tex import readable_tex
 from storage.models import AffiliationSource, Author, Generated, Paper
@@ -150,10 +150,10 @@ class DigestWords:
     footer: str = N_("+{count} more: tap {buttons} below.")
     all_button: str = N_("All {label} ({count})")
     all_name: str = N_("“All {label}”")
-    either: str = N_("{first} or {last}")
+    either: str = EITHER
     cross_list_from: str = N_("cross-list from {category}")
     overview: str = N_("Summary: ")
-    list_separator: str = N_(", ")
+    list_separator: str = LIST_SEPARATOR
     titled_summary: str = N_("{title}: {summary}")
     page_header: str = N_("page {number} of {count}")
     one_paper: str = N_("1 paper")
@@ -462,9 +462,7 @@ def _digest_footer(
 ) -> str:
     """Points to the "All IR (41)" buttons below the message (`bot.core.navigation.more_buttons`)."""
     buttons = [words.all_name.format(label=labels[name]) for name in cut_categories(digest, selection)]
-    names = buttons[0]
-    if len(buttons) > 1:
-        names = words.either.format(first=words.list_separator.join(buttons[:-1]), last=buttons[-1])
+    names = one_of(buttons, words.either, words.list_separator)
     text = words.footer.format(count=selection.remaining, buttons=names)
     return _escape(text) if fmt is Format.HTML else text
 

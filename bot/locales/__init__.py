@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.core import categories_zh
 from bot.core.categories import ARCHIVES, SHORT_ARCHIVES, category
-from bot.core.i18n import Choices, Language, Problem
+from bot.core.i18n import EITHER, LIST_SEPARATOR, Choices, Language, Problem, one_of
 from bot.core.render import ENGLISH_WORDS, DigestWords
 
 LOCALES = Path(__file__).resolve().parent  # the catalogues live beside this module
@@ -65,16 +65,13 @@ class Translation:
         return catalogue(self.language).ngettext(singular, plural, count)
 
     def problem(self, problem: Problem) -> str:
-        """What was wrong with the user's input, in this language, its alternatives joined the
-        language's way ("A、B或C")."""
+        """What was wrong with the user's input, in this language, its alternatives joined as the
+        digest joins its "All" buttons ("A、B 或 C")."""
         if self.language is Language.EN:
             return str(problem)
-        from babel.lists import format_list
-
+        either, separator = self.gettext(EITHER), self.gettext(LIST_SEPARATOR)
         values = {
-            name: format_list(list(value), style="or", locale=_BABEL_LOCALES[self.language])
-            if isinstance(value, Choices)
-            else value
+            name: one_of(value, either, separator) if isinstance(value, Choices) else value
             for name, value in problem.values.items()
         }
         return self.gettext(problem.message).format(**values)
