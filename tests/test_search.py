@@ -53,6 +53,12 @@ async def test_search_pages_newest_first_and_stores_nothing(bot: BotHarness, arx
     assert await bot.services.papers.papers(f"2601.{n:05d}" for n in range(12)) == {}
 
 
+async def test_a_chinese_chat_gets_its_results_numbered_the_chinese_way(bot: BotHarness, arxiv: FakeArxiv):
+    await bot.send(USER, "/lang zh")
+    first = await bot.send(USER, "/search diffusion transformer")
+    assert "\n\n1、[CV] Diffusion Transformers, part 11" in first.visible_text
+
+
 async def test_fields_narrow_the_search(bot: BotHarness, arxiv: FakeArxiv):
     reply = await bot.send(USER, '/search au:lovelace ti:"diffusion transformers" cat:CV')
     query = arxiv.requests_to(API)[-1].param("search_query")
